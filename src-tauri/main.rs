@@ -1,0 +1,1 @@
+fn main() { fleetdeck_app::run() }

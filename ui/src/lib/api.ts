@@ -1,0 +1,169 @@
+// The single place the UI talks to the Rust side. Every command name and
+// argument key here is part of the IPC contract; keep them in sync with
+// src-tauri's #[tauri::command] handlers.
+import { invoke as tauriInvoke } from '@tauri-apps/api/core';
+
+export type ErrorKind =
+  | 'auth'
+  | 'unreachable'
+  | 'timeout'
+  | 'protocol'
+  | 'router'
+  | 'store'
+  | 'credentials'
+  | 'invalid_input'
+  | 'not_found'
+  | 'internal';
+
+export const ERROR_KINDS: readonly ErrorKind[] = [
+  'auth',
+  'unreachable',
+  'timeout',
+  'protocol',
+  'router',
+  'store',
+  'credentials',
+  'invalid_input',
+  'not_found',
+  'internal',
+];
+
+export interface ApiError {
+  kind: ErrorKind;
+  message: string;
+}
+
+export interface StoreInfo {
+  backend: 'sqlite' | 'mysql';
+  location: string;
+  credentials: {
+    backend: 'keyring' | 'file';
+    warning: string | null;
+  };
+}
+
+export interface Device {
+  id: string;
+  host: string;
+  port: number;
+  username: string;
+  identity: string | null;
+  board: string | null;
+  version: string | null;
+  /** Milliseconds since the Unix epoch. */
+  lastCheckinAt: number | null;
+  cpuLoad: number | null;
+  lastError: string | null;
+}
+
+export interface NewDevice {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+}
+
+export interface Checkin {
+  deviceId: string;
+  /** Milliseconds since the Unix epoch. */
+  checkedInAt: number;
+  cpuLoad: number;
+  cpuCount: number;
+  freeMemory: number;
+  totalMemory: number;
+  freeHdd: number;
+  totalHdd: number;
+  uptimeSecs: number;
+  version: string;
+  boardName: string;
+  identity: string;
+  rxBytes: number;
+  txBytes: number;
+}
+
+export interface CpuChart {
+  svg: string;
+  /** Number of check-ins plotted; 0 means there is no data yet. */
+  points: number;
+}
+
+const FALLBACK_MESSAGE = 'Something went wrong inside Fleetdeck. Please try again.';
+
+function isErrorKind(value: unknown): value is ErrorKind {
+  return typeof value === 'string' && (ERROR_KINDS as readonly string[]).includes(value);
+}
+
+/**
+ * Turn anything a rejected invoke may produce into `{ kind, message }`.
+ * The Rust side rejects with that shape already; strings, Error objects and
+ * odd values (null, numbers, objects without a message) are mapped to
+ * `internal` so the UI always has a sentence to show.
+ */
+export function normalizeError(err: unknown): ApiError {
+  if (err !== null && typeof err === 'object') {
+    const obj = err as Record<string, unknown>;
+    const message =
+      typeof obj.message === 'string' && obj.message.trim() !== '' ? obj.message : null;
+    if (isErrorKind(obj.kind)) {
+      return { kind: obj.kind, message: message ?? FALLBACK_MESSAGE };
+    }
+    if (message !== null) {
+      return { kind: 'internal', message };
+    }
+    return { kind: 'internal', message: FALLBACK_MESSAGE };
+  }
+  if (typeof err === 'string' && err.trim() !== '') {
+    return { kind: 'internal', message: err };
+  }
+  return { kind: 'internal', message: FALLBACK_MESSAGE };
+}
+
+export type Invoke = <T>(cmd: string, args?: Record<string, unknown>) => Promise<T>;
+
+let invokeImpl: Invoke = tauriInvoke;
+
+/** Test hook: replace the transport (pass nothing to restore Tauri's invoke). */
+export function setInvoke(fn?: Invoke): void {
+  invokeImpl = fn ?? tauriInvoke;
+}
+
+const NOT_IN_APP: ApiError = {
+  kind: 'internal',
+  message:
+    'This window is not connected to the Fleetdeck backend. Open Fleetdeck from the desktop app, not a web browser.',
+};
+
+function insideTauri(): boolean {
+  return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  if (invokeImpl === tauriInvoke && !insideTauri()) {
+    throw NOT_IN_APP;
+  }
+  try {
+    return await invokeImpl<T>(cmd, args);
+  } catch (err) {
+    throw normalizeError(err);
+  }
+}
+
+export function storeInfo(): Promise<StoreInfo> {
+  return call<StoreInfo>('store_info');
+}
+
+export function listDevices(): Promise<Device[]> {
+  return call<Device[]>('list_devices');
+}
+
+export function addDevice(input: NewDevice): Promise<Device> {
+  return call<Device>('add_device', { input });
+}
+
+export function pollDevice(deviceId: string): Promise<Checkin> {
+  return call<Checkin>('poll_device', { deviceId });
+}
+
+export function cpuChart(deviceId: string): Promise<CpuChart> {
+  return call<CpuChart>('cpu_chart', { deviceId });
+}
