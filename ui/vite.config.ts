@@ -1,11 +1,14 @@
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { svelteTesting } from '@testing-library/svelte/vite';
 
 // Tauri serves the bundle from the tauri:// origin, so every asset URL must be
-// relative. The dev server port is fixed so tauri.conf.json's devUrl can point at it.
+// relative (base './'). The dev server port is fixed so tauri.conf.json's
+// devUrl can point at it.
 export default defineConfig({
   base: './',
-  plugins: [svelte()],
+  // svelteTesting only acts under Vitest: browser build of Svelte + DOM cleanup.
+  plugins: [svelte(), svelteTesting()],
   clearScreen: false,
   server: {
     port: 5173,
@@ -17,7 +20,6 @@ export default defineConfig({
     target: 'es2021',
     sourcemap: false,
   },
-  resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
   test: {
     environment: 'jsdom',
     include: ['src/**/*.test.ts'],

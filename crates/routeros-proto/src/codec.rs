@@ -41,14 +41,6 @@ impl Encoder<Sentence> for ApiCodec {
     type Error = CodecError;
 
     fn encode(&mut self, item: Sentence, dst: &mut BytesMut) -> Result<(), CodecError> {
-        Encoder::<&Sentence>::encode(self, &item, dst)
-    }
-}
-
-impl Encoder<&Sentence> for ApiCodec {
-    type Error = CodecError;
-
-    fn encode(&mut self, item: &Sentence, dst: &mut BytesMut) -> Result<(), CodecError> {
         let mut v = Vec::with_capacity(item.encoded_len());
         item.encode(&mut v);
         dst.extend_from_slice(&v);

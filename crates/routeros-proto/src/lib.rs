@@ -19,7 +19,7 @@ mod sentence;
 pub mod value;
 
 #[cfg(feature = "codec")]
-pub use codec::ApiCodec;
+pub use codec::{ApiCodec, CodecError};
 pub use command::Command;
 pub use decoder::{Limits, SentenceDecoder};
 pub use error::ProtoError;

@@ -86,3 +86,36 @@ mod tests {
         assert_eq!(parse_bool("1"), None);
     }
 }
+
+/// Formats seconds the way RouterOS prints durations: `1w2d3h4m5s`.
+pub fn format_duration(secs: u64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    let mut rest = secs;
+    for (unit, size) in [('w', 604_800), ('d', 86_400), ('h', 3600), ('m', 60), ('s', 1)] {
+        let n = rest / size;
+        rest %= size;
+        if n > 0 {
+            out.push_str(&n.to_string());
+            out.push(unit);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_round_trips() {
+        assert_eq!(format_duration(0), "0s");
+        assert_eq!(format_duration(788_645), "1w2d3h4m5s");
+        assert_eq!(format_duration(3600), "1h");
+        for s in [1, 59, 60, 61, 3599, 86_400, 1_000_000] {
+            assert_eq!(parse_duration_secs(&format_duration(s)), Some(s));
+        }
+    }
+}

@@ -1,5 +1,5 @@
 // Pure display helpers. No DOM, no Svelte: everything here is unit-tested.
-import type { Device } from './api';
+import type { Device, StoreInfo } from './api';
 
 export const DASH = '—';
 
@@ -139,4 +139,12 @@ export function utf8ToBase64(text: string): string {
 /** An `<img src>` for an SVG document, safe under the app's CSP (img-src data:). */
 export function svgDataUrl(svg: string): string {
   return `data:image/svg+xml;base64,${utf8ToBase64(svg)}`;
+}
+
+/** Header status line, e.g. "Embedded store · /home/me/.local/share/fleetdeck/fleet.db · passwords in OS keyring". */
+export function storeSummary(info: StoreInfo): string {
+  const store = info.backend === 'mysql' ? 'MySQL store' : 'Embedded store';
+  const creds =
+    info.credentials.backend === 'keyring' ? 'passwords in OS keyring' : 'passwords in protected file';
+  return `${store} · ${info.location} · ${creds}`;
 }

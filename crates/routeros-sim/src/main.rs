@@ -1,0 +1,50 @@
+//! `routeros-sim --devices N --port P`: serve N simulated routers on
+//! 127.0.0.1, ports P..P+N-1, until interrupted.
+
+use clap::Parser;
+use routeros_sim::{SimConfig, SimFleet};
+
+#[derive(Parser, Debug)]
+#[command(version, about = "Simulated MikroTik routers speaking the RouterOS API on loopback")]
+struct Args {
+    /// Number of routers to simulate.
+    #[arg(long, default_value_t = 1)]
+    devices: usize,
+    /// First port; router i listens on port + i. 0 picks free ports.
+    #[arg(long, default_value_t = 8728)]
+    port: u16,
+    /// API user every router accepts.
+    #[arg(long, default_value = "admin")]
+    user: String,
+    /// That user's password (empty, as on a factory-default router).
+    #[arg(long, default_value = "", env = "ROUTEROS_SIM_PASSWORD")]
+    password: String,
+    /// RouterOS version the routers report.
+    #[arg(long, default_value = "7.16.2")]
+    version: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    anyhow::ensure!(args.devices > 0, "--devices must be at least 1");
+    let fleet = SimFleet::start(SimConfig {
+        devices: args.devices,
+        base_port: args.port,
+        username: args.user,
+        password: args.password,
+        version: args.version,
+    })
+    .await?;
+    println!("ready {} {}", fleet.port(0), fleet.len());
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    Ok(())
+}

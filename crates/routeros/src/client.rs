@@ -1,0 +1,388 @@
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use futures::{SinkExt, StreamExt};
+use routeros_proto::{login, CodecError, ApiCodec, Command, Reply, ReplyKind, Sentence};
+use tokio::{net::TcpStream, sync::mpsc, time::timeout};
+use tokio_util::codec::Framed;
+use tracing::{debug, warn};
+
+use crate::{Error, Response, Row};
+
+/// Where and how to log in. The password is only held for the login.
+#[derive(Clone)]
+pub struct ConnectOptions {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+    pub connect_timeout: Duration,
+    pub login_timeout: Duration,
+    pub command_timeout: Duration,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+impl ConnectOptions {
+    pub fn new(
+        host: impl Into<String>,
+        port: u16,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            username: username.into(),
+            password: password.into(),
+            connect_timeout: Duration::from_secs(5),
+            login_timeout: Duration::from_secs(10),
+            command_timeout: Duration::from_secs(30),
+        }
+    }
+
+    fn addr(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+type ReplyTx = mpsc::UnboundedSender<Result<Reply, Arc<Error>>>;
+
+enum Request {
+    Run {
+        tag: String,
+        sentence: Sentence,
+        replies: ReplyTx,
+    },
+    Cancel {
+        tag: String,
+    },
+}
+
+/// A handle to one logged-in API session. Clones share the connection.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    requests: mpsc::Sender<Request>,
+    next_tag: AtomicU64,
+    addr: String,
+    command_timeout: Duration,
+}
+
+type Transport = Framed<TcpStream, ApiCodec>;
+
+impl Client {
+    /// Connects, logs in and starts the connection's driver task.
+    pub async fn connect(opts: &ConnectOptions) -> Result<Client, Error> {
+        let addr = opts.addr();
+        let stream = match timeout(opts.connect_timeout, TcpStream::connect(&addr)).await {
+            Err(_) => {
+                return Err(Error::ConnectTimeout {
+                    addr,
+                    after: opts.connect_timeout,
+                })
+            }
+            Ok(Err(source)) => return Err(Error::Connect { addr, source }),
+            Ok(Ok(s)) => s,
+        };
+        stream.set_nodelay(true).ok();
+        let mut transport = Framed::new(stream, ApiCodec::default());
+        match timeout(opts.login_timeout, login(&mut transport, opts, &addr)).await {
+            Err(_) => {
+                return Err(Error::Timeout {
+                    command: "/login".into(),
+                    after: opts.login_timeout,
+                })
+            }
+            Ok(r) => r?,
+        }
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(drive(transport, rx, addr.clone()));
+        Ok(Client {
+            inner: Arc::new(Inner {
+                requests: tx,
+                next_tag: AtomicU64::new(1),
+                addr,
+                command_timeout: opts.command_timeout,
+            }),
+        })
+    }
+
+    /// `host:port` of the router.
+    pub fn addr(&self) -> &str {
+        &self.inner.addr
+    }
+
+    /// Runs a command and returns every reply up to and including `!done`,
+    /// `!trap`s included. What `fleetdeck-cli ros` prints.
+    pub async fn execute(&self, cmd: &Command) -> Result<Vec<Reply>, Error> {
+        self.execute_with_timeout(cmd, self.inner.command_timeout)
+            .await
+    }
+
+    pub async fn execute_with_timeout(
+        &self,
+        cmd: &Command,
+        deadline: Duration,
+    ) -> Result<Vec<Reply>, Error> {
+        let tag = self.inner.next_tag.fetch_add(1, Ordering::Relaxed).to_string();
+        let sentence = cmd.to_sentence(Some(&tag)).map_err(Error::InvalidCommand)?;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        self.send(Request::Run {
+            tag: tag.clone(),
+            sentence,
+            replies: tx,
+        })
+        .await?;
+        let collect = async {
+            let mut replies = Vec::new();
+            while let Some(reply) = rx.recv().await {
+                let reply = reply.map_err(|e| clone_error(&e))?;
+                let done = reply.kind == ReplyKind::Done;
+                replies.push(reply);
+                if done {
+                    return Ok(replies);
+                }
+            }
+            Err(Error::Closed {
+                addr: self.inner.addr.clone(),
+                reason: "the connection ended before the command finished".into(),
+            })
+        };
+        match timeout(deadline, collect).await {
+            Ok(r) => r,
+            Err(_) => {
+                // Best effort: the router stops the command; its late replies
+                // are dropped by the driver because nobody listens any more.
+                let _ = self.inner.requests.try_send(Request::Cancel { tag });
+                Err(Error::Timeout {
+                    command: cmd.path().to_owned(),
+                    after: deadline,
+                })
+            }
+        }
+    }
+
+    /// Runs a command; `!trap` becomes [`Error::Trap`].
+    pub async fn run(&self, cmd: &Command) -> Result<Response, Error> {
+        let replies = self.execute(cmd).await?;
+        into_response(cmd.path(), replies)
+    }
+
+    async fn send(&self, req: Request) -> Result<(), Error> {
+        self.inner
+            .requests
+            .send(req)
+            .await
+            .map_err(|_| Error::Closed {
+                addr: self.inner.addr.clone(),
+                reason: "the API session has ended".into(),
+            })
+    }
+}
+
+/// Folds replies into rows, or the router's `!trap` into an error.
+fn into_response(command: &str, replies: Vec<Reply>) -> Result<Response, Error> {
+    let mut resp = Response::default();
+    let mut traps = Vec::new();
+    for r in replies {
+        match r.kind {
+            ReplyKind::Re => resp.rows.push(Row::from_reply(&r)),
+            ReplyKind::Done => resp.done = Row::from_reply(&r),
+            ReplyKind::Trap => traps.push(r),
+            ReplyKind::Empty | ReplyKind::Fatal | ReplyKind::Unknown(_) => {}
+        }
+    }
+    if let Some(first) = traps.first() {
+        return Err(Error::Trap {
+            command: command.to_owned(),
+            category: first.category(),
+            message: first
+                .message()
+                .unwrap_or_else(|| "no message given".to_owned()),
+            more: traps[1..]
+                .iter()
+                .filter_map(|t| t.message())
+                .collect(),
+        });
+    }
+    Ok(resp)
+}
+
+/// Errors reach several waiters; rebuild an owned copy for each.
+fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::Fatal { reason } => Error::Fatal {
+            reason: reason.clone(),
+        },
+        Error::Protocol(p) => Error::Protocol(p.clone()),
+        Error::Closed { addr, reason } => Error::Closed {
+            addr: addr.clone(),
+            reason: reason.clone(),
+        },
+        other => Error::Closed {
+            addr: String::new(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+async fn read_until_done(t: &mut Transport, addr: &str) -> Result<Vec<Reply>, Error> {
+    let mut out = Vec::new();
+    loop {
+        let reply = match t.next().await {
+            None => {
+                return Err(Error::Closed {
+                    addr: addr.to_owned(),
+                    reason: "the router closed the connection during login".into(),
+                })
+            }
+            Some(r) => Reply::parse(r.map_err(|e| codec_error(e, addr))?),
+        };
+        match reply.kind {
+            ReplyKind::Fatal => {
+                return Err(Error::Fatal {
+                    reason: reply.message().unwrap_or_default(),
+                })
+            }
+            ReplyKind::Done => {
+                out.push(reply);
+                return Ok(out);
+            }
+            _ => out.push(reply),
+        }
+    }
+}
+
+async fn login(t: &mut Transport, opts: &ConnectOptions, addr: &str) -> Result<(), Error> {
+    let plain = Command::new("/login")
+        .attr("name", &opts.username)
+        .attr("password", &opts.password)
+        .to_sentence(None)
+        .map_err(Error::InvalidCommand)?;
+    t.send(plain)
+        .await
+        .map_err(|e| codec_error(e, addr))?;
+    let replies = read_until_done(t, addr).await?;
+    check_login(&replies, addr)?;
+    let done = replies.last().expect("read_until_done ends with !done");
+    // A pre-6.43 router ignores the password and answers with a challenge.
+    let Some(challenge) = done.attribute("ret") else {
+        return Ok(());
+    };
+    let challenge = String::from_utf8_lossy(challenge).into_owned();
+    debug!(%addr, "router asked for the legacy challenge login");
+    let response = login::challenge_response(opts.password.as_bytes(), &challenge).map_err(|_| {
+        Error::Auth {
+            addr: addr.to_owned(),
+            message: format!("the router sent an invalid login challenge {challenge:?}"),
+        }
+    })?;
+    let legacy = Command::new("/login")
+        .attr("name", &opts.username)
+        .attr("response", response)
+        .to_sentence(None)
+        .map_err(Error::InvalidCommand)?;
+    t.send(legacy).await.map_err(|e| codec_error(e, addr))?;
+    let replies = read_until_done(t, addr).await?;
+    check_login(&replies, addr)
+}
+
+fn check_login(replies: &[Reply], addr: &str) -> Result<(), Error> {
+    match replies.iter().find(|r| r.kind == ReplyKind::Trap) {
+        Some(trap) => Err(Error::Auth {
+            addr: addr.to_owned(),
+            message: trap
+                .message()
+                .unwrap_or_else(|| "login failed".to_owned()),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn codec_error(e: CodecError, addr: &str) -> Error {
+    match e {
+        CodecError::Io(source) => Error::Io {
+            addr: addr.to_owned(),
+            source,
+        },
+        CodecError::Protocol(p) => Error::Protocol(p),
+    }
+}
+
+/// The connection's driver: owns the socket, writes requests, routes replies
+/// by tag. Ends when every [`Client`] is dropped or the connection fails.
+async fn drive(mut t: Transport, mut requests: mpsc::Receiver<Request>, addr: String) {
+    let mut pending: HashMap<String, ReplyTx> = HashMap::new();
+    let failure: Error = loop {
+        tokio::select! {
+            req = requests.recv() => {
+                let Some(req) = req else { break Error::Closed { addr: addr.clone(), reason: "client closed".into() } };
+                let sentence = match req {
+                    Request::Run { tag, sentence, replies } => {
+                        // Register before writing: a fast reply must find its waiter.
+                        pending.insert(tag, replies);
+                        sentence
+                    }
+                    Request::Cancel { tag } => {
+                        match Command::new("/cancel").attr("tag", &tag).to_sentence(Some(&format!("c{tag}"))) {
+                            Ok(s) => s,
+                            Err(_) => continue,
+                        }
+                    }
+                };
+                if let Err(e) = t.send(sentence).await {
+                    break codec_error(e, &addr);
+                }
+            }
+            frame = t.next() => {
+                let reply = match frame {
+                    None => break Error::Closed { addr: addr.clone(), reason: "the router closed the connection".into() },
+                    Some(Err(e)) => break codec_error(e, &addr),
+                    Some(Ok(s)) => Reply::parse(s),
+                };
+                if reply.kind == ReplyKind::Fatal {
+                    break Error::Fatal { reason: reply.message().unwrap_or_default() };
+                }
+                let Some(tag) = reply.tag().map(|t| String::from_utf8_lossy(t).into_owned()) else {
+                    warn!(%addr, "ignoring untagged reply {:?}", reply.kind);
+                    continue;
+                };
+                let done = reply.kind == ReplyKind::Done;
+                if let Some(tx) = pending.get(&tag) {
+                    let _ = tx.send(Ok(reply));
+                }
+                if done {
+                    pending.remove(&tag);
+                }
+            }
+        }
+    };
+    debug!(%addr, "API session ended: {failure}");
+    let failure = Arc::new(failure);
+    for (_, tx) in pending.drain() {
+        let _ = tx.send(Err(failure.clone()));
+    }
+}

@@ -1,0 +1,227 @@
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import App from './App.svelte';
+import { setInvoke, type Checkin, type Device, type StoreInfo } from './lib/api';
+
+const NOW = Date.now();
+
+function device(overrides: Partial<Device> = {}): Device {
+  return {
+    id: 'd1',
+    host: '10.0.0.1',
+    port: 8728,
+    username: 'admin',
+    identity: null,
+    board: null,
+    version: null,
+    lastCheckinAt: null,
+    cpuLoad: null,
+    lastError: null,
+    ...overrides,
+  };
+}
+
+const storeInfo: StoreInfo = {
+  backend: 'sqlite',
+  location: '/home/tech/.local/share/fleetdeck/fleet.db',
+  credentials: {
+    backend: 'file',
+    warning: 'No OS keyring was found, so router passwords are stored in a file only you can read (0600).',
+  },
+};
+
+type Handler = (args: Record<string, unknown> | undefined) => unknown;
+
+/** A scripted stand-in for the Rust side, recording every call. */
+function fakeBackend(handlers: Record<string, Handler>) {
+  const calls: Array<[string, Record<string, unknown> | undefined]> = [];
+  setInvoke((async (cmd: string, args?: Record<string, unknown>) => {
+    calls.push([cmd, args]);
+    const handler = handlers[cmd];
+    if (!handler) throw { kind: 'internal', message: `unexpected command ${cmd}` };
+    return handler(args);
+  }) as never);
+  return calls;
+}
+
+afterEach(() => setInvoke());
+
+describe('App', () => {
+  it('loads store info and devices, and selects the first device', async () => {
+    const calls = fakeBackend({
+      store_info: () => storeInfo,
+      list_devices: () => [
+        device({ id: 'a', identity: 'edge-1', lastCheckinAt: NOW - 60_000, cpuLoad: 5 }),
+        device({ id: 'b', host: '10.0.0.2' }),
+      ],
+      cpu_chart: () => ({ svg: '<svg/>', points: 3 }),
+    });
+    render(App);
+
+    await vi.waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(2));
+    expect(screen.getByTestId('store-status').textContent).toContain(
+      'Embedded store · /home/tech/.local/share/fleetdeck/fleet.db',
+    );
+    expect(screen.getByTestId('credentials-warning').textContent).toContain(storeInfo.credentials.warning);
+
+    await vi.waitFor(() => expect(screen.getByTestId('cpu-chart')).toBeTruthy());
+    expect(screen.getByTestId('detail-title').textContent).toBe('edge-1');
+    expect(calls).toContainEqual(['cpu_chart', { deviceId: 'a' }]);
+  });
+
+  it('hides the credentials warning when the keyring is used', async () => {
+    fakeBackend({
+      store_info: () => ({ ...storeInfo, credentials: { backend: 'keyring', warning: null } }),
+      list_devices: () => [],
+    });
+    render(App);
+    await vi.waitFor(() => expect(screen.getByTestId('store-status').textContent).toContain('OS keyring'));
+    expect(screen.queryByTestId('credentials-warning')).toBeNull();
+    expect(screen.getByTestId('device-list').textContent).toContain('No routers yet.');
+  });
+
+  it('polls the selected device, then refreshes the list and the chart', async () => {
+    let polled = false;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const checkin: Checkin = {
+      deviceId: 'a',
+      checkedInAt: NOW,
+      cpuLoad: 42,
+      cpuCount: 2,
+      freeMemory: 512 * 1024 * 1024,
+      totalMemory: 1024 * 1024 * 1024,
+      freeHdd: 1,
+      totalHdd: 2,
+      uptimeSecs: 3700,
+      version: '7.16',
+      boardName: 'hAP ax3',
+      identity: 'edge-1',
+      rxBytes: 0,
+      txBytes: 0,
+    };
+    const calls = fakeBackend({
+      store_info: () => storeInfo,
+      list_devices: () => [
+        polled
+          ? device({ id: 'a', identity: 'edge-1', lastCheckinAt: NOW, cpuLoad: 42, version: '7.16' })
+          : device({ id: 'a' }),
+      ],
+      poll_device: async () => {
+        await gate;
+        polled = true;
+        return checkin;
+      },
+      cpu_chart: () => (polled ? { svg: '<svg><text>ok</text></svg>', points: 1 } : { svg: '', points: 0 }),
+    });
+    render(App);
+
+    await vi.waitFor(() => expect(screen.getByTestId('chart-empty')).toBeTruthy());
+    const button = screen.getByTestId('poll-now') as HTMLButtonElement;
+    await fireEvent.click(button);
+    await vi.waitFor(() => expect(button.disabled).toBe(true));
+
+    release();
+    await vi.waitFor(() => expect(screen.getByTestId('cpu-chart')).toBeTruthy());
+    expect(button.disabled).toBe(false);
+    expect(screen.getByTestId('detail-title').textContent).toBe('edge-1');
+    expect(screen.getByTestId('fact-uptime').textContent).toBe('1h 1m');
+    expect(screen.getByTestId('fact-memory').textContent).toBe('512 MiB / 1.0 GiB');
+    const row = within(screen.getByTestId('device-row'));
+    expect(row.getByText('42%')).toBeTruthy();
+    expect(row.getByText('just now')).toBeTruthy();
+
+    const cmds = calls.map(([c]) => c);
+    expect(calls).toContainEqual(['poll_device', { deviceId: 'a' }]);
+    expect(cmds.filter((c) => c === 'list_devices')).toHaveLength(2);
+    expect(cmds.filter((c) => c === 'cpu_chart')).toHaveLength(2);
+  });
+
+  it('shows a failed poll verbatim in a dismissible banner', async () => {
+    const message = 'The router at 10.0.0.1:8728 rejected the login for "admin". Check the username and password.';
+    fakeBackend({
+      store_info: () => storeInfo,
+      list_devices: () => [device({ id: 'a' })],
+      cpu_chart: () => ({ svg: '', points: 0 }),
+      poll_device: () => {
+        throw { kind: 'auth', message };
+      },
+    });
+    render(App);
+    await vi.waitFor(() => expect(screen.getByTestId('poll-now')).toBeTruthy());
+    await fireEvent.click(screen.getByTestId('poll-now'));
+
+    const banner = await vi.waitFor(() => screen.getByTestId('error-banner'));
+    expect(banner.getAttribute('role')).toBe('alert');
+    expect(banner.textContent).toContain(message);
+    expect(banner.dataset.kind).toBe('auth');
+
+    await fireEvent.click(screen.getByTestId('error-dismiss'));
+    expect(screen.queryByTestId('error-banner')).toBeNull();
+    // The rest of the page is still there.
+    expect(screen.getByTestId('device-detail')).toBeTruthy();
+  });
+
+  it('adds a device, refreshes the list and selects it', async () => {
+    const added = device({ id: 'new', host: '192.168.88.1', port: 8729 });
+    let list: Device[] = [];
+    const calls = fakeBackend({
+      store_info: () => storeInfo,
+      list_devices: () => list,
+      add_device: () => {
+        list = [added];
+        return added;
+      },
+      cpu_chart: () => ({ svg: '', points: 0 }),
+    });
+    render(App);
+    await vi.waitFor(() => expect(screen.getByTestId('device-list').textContent).toContain('No routers yet.'));
+
+    await fireEvent.input(screen.getByTestId('add-host'), { target: { value: '192.168.88.1' } });
+    await fireEvent.input(screen.getByTestId('add-port'), { target: { value: '8729' } });
+    await fireEvent.input(screen.getByTestId('add-password'), { target: { value: 'pw' } });
+    await fireEvent.click(screen.getByTestId('add-submit'));
+
+    await vi.waitFor(() => expect(screen.getByTestId('device-detail').dataset.deviceId).toBe('new'));
+    expect(calls).toContainEqual([
+      'add_device',
+      { input: { host: '192.168.88.1', port: 8729, username: 'admin', password: 'pw' } },
+    ]);
+    expect(screen.getAllByTestId('device-row')).toHaveLength(1);
+    expect((screen.getByTestId('add-password') as HTMLInputElement).value).toBe('');
+    expect(screen.getByTestId('chart-empty').textContent).toBe('No check-ins yet — press Poll now.');
+  });
+
+  it('reports a failed add and keeps the form filled', async () => {
+    fakeBackend({
+      store_info: () => storeInfo,
+      list_devices: () => [],
+      add_device: () => {
+        throw 'could not reach 10.9.9.9';
+      },
+    });
+    render(App);
+    await fireEvent.input(screen.getByTestId('add-host'), { target: { value: '10.9.9.9' } });
+    await fireEvent.click(screen.getByTestId('add-submit'));
+    const banner = await vi.waitFor(() => screen.getByTestId('error-banner'));
+    expect(banner.textContent).toContain('could not reach 10.9.9.9');
+    expect((screen.getByTestId('add-host') as HTMLInputElement).value).toBe('10.9.9.9');
+  });
+
+  it('never leaves a blank screen when the store cannot be read', async () => {
+    fakeBackend({
+      store_info: () => {
+        throw { kind: 'store', message: 'The fleet database at /x/fleet.db could not be opened.' };
+      },
+      list_devices: () => {
+        throw { kind: 'store', message: 'The fleet database at /x/fleet.db could not be opened.' };
+      },
+    });
+    render(App);
+    const banner = await vi.waitFor(() => screen.getByTestId('error-banner'));
+    expect(banner.textContent).toContain('The fleet database at /x/fleet.db could not be opened.');
+    expect(screen.getByTestId('add-device-form')).toBeTruthy();
+    expect(screen.getByTestId('device-list')).toBeTruthy();
+    expect(screen.getByTestId('store-status').textContent?.trim()).toBe('Store unavailable');
+  });
+});

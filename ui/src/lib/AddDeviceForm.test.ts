@@ -1,0 +1,101 @@
+import { fireEvent, render, screen } from '@testing-library/svelte';
+import { describe, expect, it, vi } from 'vitest';
+import AddDeviceForm from './AddDeviceForm.svelte';
+import type { NewDevice } from './api';
+import { MESSAGES } from './validation';
+
+function setup(onsubmit = vi.fn(async (_input: NewDevice): Promise<boolean | void> => true)) {
+  render(AddDeviceForm, { onsubmit });
+  return {
+    onsubmit,
+    host: screen.getByTestId('add-host') as HTMLInputElement,
+    port: screen.getByTestId('add-port') as HTMLInputElement,
+    username: screen.getByTestId('add-username') as HTMLInputElement,
+    password: screen.getByTestId('add-password') as HTMLInputElement,
+    submit: screen.getByTestId('add-submit') as HTMLButtonElement,
+    form: screen.getByTestId('add-device-form') as HTMLFormElement,
+  };
+}
+
+describe('AddDeviceForm', () => {
+  it('starts with the documented defaults', () => {
+    const f = setup();
+    expect(f.host.value).toBe('');
+    expect(f.host.placeholder).toBe('192.168.88.1');
+    expect(f.port.value).toBe('8728');
+    expect(f.port.type).toBe('number');
+    expect(f.username.value).toBe('admin');
+    expect(f.password.type).toBe('password');
+    expect(f.submit.textContent?.trim()).toBe('Add device');
+  });
+
+  it('shows an inline message for an out-of-range port and does not submit', async () => {
+    const f = setup();
+    await fireEvent.input(f.host, { target: { value: '10.0.0.1' } });
+    await fireEvent.input(f.port, { target: { value: '70000' } });
+    await fireEvent.submit(f.form);
+
+    expect(screen.getByTestId('add-port-error').textContent).toBe(MESSAGES.port);
+    expect(f.port.getAttribute('aria-invalid')).toBe('true');
+    expect(screen.queryByTestId('add-host-error')).toBeNull();
+    expect(f.onsubmit).not.toHaveBeenCalled();
+  });
+
+  it('shows an inline message for an empty host', async () => {
+    const f = setup();
+    await fireEvent.click(f.submit);
+    expect(screen.getByTestId('add-host-error').textContent).toBe(MESSAGES.hostEmpty);
+    expect(f.onsubmit).not.toHaveBeenCalled();
+  });
+
+  it('submits the validated payload and clears the password on success', async () => {
+    const f = setup();
+    await fireEvent.input(f.host, { target: { value: ' 192.168.88.1 ' } });
+    await fireEvent.input(f.port, { target: { value: '8729' } });
+    await fireEvent.input(f.username, { target: { value: 'fleet' } });
+    await fireEvent.input(f.password, { target: { value: 's3cret' } });
+    await fireEvent.submit(f.form);
+
+    expect(f.onsubmit).toHaveBeenCalledTimes(1);
+    expect(f.onsubmit).toHaveBeenCalledWith({
+      host: '192.168.88.1',
+      port: 8729,
+      username: 'fleet',
+      password: 's3cret',
+    });
+    await vi.waitFor(() => expect(f.password.value).toBe(''));
+    expect(f.host.value).toBe('');
+    expect(f.username.value).toBe('fleet');
+    expect(f.port.value).toBe('8729');
+    expect(screen.queryByTestId('add-port-error')).toBeNull();
+  });
+
+  it('keeps what was typed when the caller reports failure', async () => {
+    const f = setup(vi.fn(async () => false));
+    await fireEvent.input(f.host, { target: { value: '10.1.1.1' } });
+    await fireEvent.input(f.password, { target: { value: 'pw' } });
+    await fireEvent.submit(f.form);
+
+    expect(f.onsubmit).toHaveBeenCalledTimes(1);
+    await vi.waitFor(() => expect(f.submit.disabled).toBe(false));
+    expect(f.host.value).toBe('10.1.1.1');
+    expect(f.password.value).toBe('pw');
+  });
+
+  it('survives a rejecting callback and shows a busy state while waiting', async () => {
+    let reject!: (e: unknown) => void;
+    const f = setup(vi.fn(() => new Promise<boolean>((_, r) => (reject = r))));
+    await fireEvent.input(f.host, { target: { value: '10.1.1.1' } });
+    await fireEvent.submit(f.form);
+
+    expect(f.submit.disabled).toBe(true);
+    expect(f.submit.textContent?.trim()).toBe('Adding…');
+    // A second submit while busy is ignored.
+    await fireEvent.submit(f.form);
+    expect(f.onsubmit).toHaveBeenCalledTimes(1);
+
+    reject({ kind: 'auth', message: 'Login rejected.' });
+    await vi.waitFor(() => expect(f.submit.disabled).toBe(false));
+    expect(f.host.value).toBe('10.1.1.1');
+  });
+});

@@ -1,0 +1,162 @@
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { describe, expect, it, vi } from 'vitest';
+import type { Checkin, Device } from './api';
+import DeviceDetail from './DeviceDetail.svelte';
+import DeviceList from './DeviceList.svelte';
+import ErrorBanner from './ErrorBanner.svelte';
+
+const NOW = 1_700_000_000_000;
+
+function device(overrides: Partial<Device> = {}): Device {
+  return {
+    id: 'd1',
+    host: '10.0.0.1',
+    port: 8728,
+    username: 'admin',
+    identity: null,
+    board: null,
+    version: null,
+    lastCheckinAt: null,
+    cpuLoad: null,
+    lastError: null,
+    ...overrides,
+  };
+}
+
+const checkin: Checkin = {
+  deviceId: 'd1',
+  checkedInAt: NOW - 120_000,
+  cpuLoad: 12,
+  cpuCount: 4,
+  freeMemory: 768 * 1024 * 1024,
+  totalMemory: 1024 * 1024 * 1024,
+  freeHdd: 100 * 1024 * 1024,
+  totalHdd: 128 * 1024 * 1024,
+  uptimeSecs: 3 * 86_400 + 4 * 3_600 + 12 * 60,
+  version: '7.16.2 (stable)',
+  boardName: 'RB5009UG+S+',
+  identity: 'edge-1',
+  rxBytes: 5 * 1024 ** 3,
+  txBytes: 512,
+};
+
+describe('DeviceList', () => {
+  it('shows the empty-state text', () => {
+    render(DeviceList, { devices: [], selectedId: null, now: NOW, onselect: () => {} });
+    expect(screen.getByTestId('device-list').textContent).toContain(
+      'No routers yet. Add one with its address and API login.',
+    );
+    expect(screen.queryAllByTestId('device-row')).toHaveLength(0);
+  });
+
+  it('renders one row per device with title, address, version, CPU, status and age', async () => {
+    const onselect = vi.fn();
+    render(DeviceList, {
+      devices: [
+        device({ id: 'a', identity: 'edge-1', version: '7.16', cpuLoad: 37, lastCheckinAt: NOW - 120_000 }),
+        device({ id: 'b', host: '10.0.0.2', port: 8729 }),
+        device({ id: 'c', host: '10.0.0.3', lastCheckinAt: NOW - 1000, lastError: 'Login rejected.' }),
+      ],
+      selectedId: 'b',
+      now: NOW,
+      onselect,
+    });
+    const rows = screen.getAllByTestId('device-row');
+    expect(rows.map((r) => r.dataset.deviceId)).toEqual(['a', 'b', 'c']);
+    expect(rows.map((r) => r.dataset.status)).toEqual(['ok', 'never', 'error']);
+
+    const a = within(rows[0]);
+    expect(a.getByText('edge-1')).toBeTruthy();
+    expect(a.getByText('10.0.0.1:8728')).toBeTruthy();
+    expect(a.getByText('v7.16')).toBeTruthy();
+    expect(a.getByText('37%')).toBeTruthy();
+    expect(a.getByText('2 min ago')).toBeTruthy();
+
+    // No identity: the address is the title.
+    expect(rows[1].textContent).toContain('10.0.0.2:8729');
+    expect(rows[1].textContent).toContain('never polled');
+    expect(rows[1].getAttribute('aria-pressed')).toBe('true');
+    expect(rows[2].textContent).toContain('error');
+
+    await fireEvent.click(rows[2]);
+    expect(onselect).toHaveBeenCalledWith('c');
+  });
+});
+
+describe('DeviceDetail', () => {
+  const base = { checkin: null, chart: null, now: NOW, onpoll: () => {} };
+
+  it('shows the placeholder when there are no check-ins', () => {
+    render(DeviceDetail, { ...base, device: device(), chart: { svg: '<svg/>', points: 0 } });
+    expect(screen.getByTestId('chart-empty').textContent).toBe('No check-ins yet — press Poll now.');
+    expect(screen.queryByTestId('cpu-chart')).toBeNull();
+    expect(screen.getByTestId('detail-title').textContent).toBe('10.0.0.1:8728');
+  });
+
+  it('shows the chart as a data: image with a descriptive alt', () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg"><text>Last 24 h</text></svg>';
+    render(DeviceDetail, {
+      ...base,
+      device: device({ identity: 'edge-1', lastCheckinAt: NOW - 120_000 }),
+      chart: { svg, points: 5 },
+    });
+    const img = screen.getByTestId('cpu-chart') as HTMLImageElement;
+    expect(img.getAttribute('src')).toBe(`data:image/svg+xml;base64,${btoa(svg)}`);
+    expect(img.alt).toBe('CPU load over time for edge-1');
+    expect(screen.queryByTestId('chart-empty')).toBeNull();
+    // The SVG is never injected as markup.
+    expect(screen.getByTestId('device-detail').querySelector('svg')).toBeNull();
+  });
+
+  it('formats the facts of the latest check-in', () => {
+    render(DeviceDetail, {
+      ...base,
+      device: device({ identity: 'edge-1', board: 'RB5009UG+S+', version: '7.16.2 (stable)', lastCheckinAt: NOW - 120_000 }),
+      checkin,
+    });
+    expect(screen.getByTestId('fact-board').textContent).toBe('RB5009UG+S+');
+    expect(screen.getByTestId('fact-version').textContent).toBe('7.16.2 (stable)');
+    expect(screen.getByTestId('fact-last-checkin').textContent?.trim()).toBe('2 min ago');
+    expect(screen.getByTestId('fact-uptime').textContent).toBe('3d 4h 12m');
+    expect(screen.getByTestId('fact-memory').textContent).toBe('256 MiB / 1.0 GiB');
+    expect(screen.getByTestId('fact-cpu-count').textContent).toBe('4');
+    expect(screen.getByTestId('fact-cpu').textContent).toBe('12%');
+  });
+
+  it('disables Poll now while polling and calls onpoll otherwise', async () => {
+    const onpoll = vi.fn();
+    const { rerender } = render(DeviceDetail, { ...base, device: device(), onpoll, polling: true });
+    const button = screen.getByTestId('poll-now') as HTMLButtonElement;
+    expect(button.disabled).toBe(true);
+    expect(button.textContent).toContain('Polling…');
+
+    await rerender({ ...base, device: device(), onpoll, polling: false });
+    expect(button.disabled).toBe(false);
+    expect(button.textContent?.trim()).toBe('Poll now');
+    await fireEvent.click(button);
+    expect(onpoll).toHaveBeenCalledTimes(1);
+  });
+
+  it('shows the last poll error of the device', () => {
+    render(DeviceDetail, { ...base, device: device({ lastError: 'The router refused the login for admin.' }) });
+    expect(screen.getByTestId('device-last-error').textContent).toContain('The router refused the login for admin.');
+  });
+});
+
+describe('ErrorBanner', () => {
+  it('renders nothing without an error', () => {
+    render(ErrorBanner, { error: null, ondismiss: () => {} });
+    expect(screen.queryByTestId('error-banner')).toBeNull();
+  });
+
+  it('shows the message verbatim as an alert and can be dismissed', async () => {
+    const ondismiss = vi.fn();
+    const message = 'The router at 10.0.0.1:8728 did not answer within 10 s. Check cabling & firewall <api>.';
+    render(ErrorBanner, { error: { kind: 'timeout', message }, ondismiss });
+    const banner = screen.getByTestId('error-banner');
+    expect(banner.getAttribute('role')).toBe('alert');
+    expect(banner.querySelector('.message')?.textContent).toBe(message);
+    await fireEvent.click(screen.getByTestId('error-dismiss'));
+    expect(ondismiss).toHaveBeenCalledTimes(1);
+  });
+});
