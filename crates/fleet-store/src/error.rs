@@ -1,0 +1,32 @@
+/// Why the fleet store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid store URL {0:?}: use sqlite://PATH or mysql://USER@HOST:PORT/DATABASE")]
+    InvalidUrl(String),
+    #[error("could not find a folder for Fleetdeck's data; set FLEETDECK_DATA_DIR")]
+    NoDataDir,
+    #[error("could not create the data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("embedded store error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("fleet database error: {0}")]
+    Mysql(#[from] mysql_async::Error),
+    #[error("could not reach the fleet database at {location}: {source}")]
+    Unreachable {
+        location: String,
+        #[source]
+        source: mysql_async::Error,
+    },
+    #[error("no device with id {0}")]
+    NotFound(String),
+    #[error("a device at {host}:{port} is already in the inventory")]
+    DuplicateDevice { host: String, port: u16 },
+    #[error("the store's schema is version {found}, newer than this Fleetdeck understands ({supported}); update Fleetdeck")]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("the embedded store's worker stopped unexpectedly")]
+    Worker,
+}

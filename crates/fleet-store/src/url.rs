@@ -1,0 +1,111 @@
+use std::{fmt, path::PathBuf, str::FromStr};
+
+use crate::StoreError;
+
+/// Which store to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    /// The embedded SQLite file.
+    Sqlite(PathBuf),
+    /// A MySQL-protocol server (SingleStore, MySQL, MariaDB).
+    Mysql(String),
+}
+
+impl FromStr for StoreUrl {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        if let Some(path) = s.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(StoreError::InvalidUrl(s.to_owned()));
+            }
+            return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
+        }
+        if s.starts_with("mysql://") || s.starts_with("singlestore://") {
+            let url = s.replacen("singlestore://", "mysql://", 1);
+            mysql_async::Opts::from_url(&url).map_err(|_| StoreError::InvalidUrl(s.to_owned()))?;
+            return Ok(StoreUrl::Mysql(url));
+        }
+        Err(StoreError::InvalidUrl(s.to_owned()))
+    }
+}
+
+impl StoreUrl {
+    /// The URL with any password replaced, for display and logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            StoreUrl::Sqlite(p) => p.display().to_string(),
+            StoreUrl::Mysql(u) => match (u.find("://"), u.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => {
+                    let creds = &u[scheme + 3..at];
+                    let user = creds.split(':').next().unwrap_or_default();
+                    let masked = if creds.contains(':') {
+                        format!("{user}:***")
+                    } else {
+                        user.to_owned()
+                    };
+                    format!("{}{}{}", &u[..scheme + 3], masked, &u[at..])
+                }
+                _ => u.clone(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreUrl::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+            StoreUrl::Mysql(_) => f.write_str(&self.redacted()),
+        }
+    }
+}
+
+/// Fleetdeck's data folder: `FLEETDECK_DATA_DIR` if set, otherwise the
+/// platform's data folder (for example `~/.local/share/fleetdeck` on Linux).
+pub fn default_data_dir() -> Result<PathBuf, StoreError> {
+    if let Some(dir) = std::env::var_os("FLEETDECK_DATA_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("net", "Fleetdeck", "fleetdeck")
+        .map(|p| p.data_dir().to_path_buf())
+        .ok_or(StoreError::NoDataDir)
+}
+
+/// The embedded store in the data folder: the default when nothing is set.
+pub fn default_store_url() -> Result<StoreUrl, StoreError> {
+    Ok(StoreUrl::Sqlite(default_data_dir()?.join("fleet.db")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_schemes() {
+        assert_eq!(
+            "sqlite:///tmp/x.db".parse::<StoreUrl>().unwrap(),
+            StoreUrl::Sqlite("/tmp/x.db".into())
+        );
+        assert_eq!(
+            "sqlite://rel.db".parse::<StoreUrl>().unwrap(),
+            StoreUrl::Sqlite("rel.db".into())
+        );
+        assert!(matches!(
+            "mysql://root@127.0.0.1:3306/test".parse::<StoreUrl>().unwrap(),
+            StoreUrl::Mysql(_)
+        ));
+        for bad in ["", "sqlite://", "postgres://x", "/tmp/x.db"] {
+            assert!(bad.parse::<StoreUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        let u: StoreUrl = "mysql://fleet:hunter2@db.example:3306/fleet".parse().unwrap();
+        assert_eq!(u.redacted(), "mysql://fleet:***@db.example:3306/fleet");
+        assert!(!u.to_string().contains("hunter2"));
+        let u: StoreUrl = "mysql://root@127.0.0.1:3306/test".parse().unwrap();
+        assert_eq!(u.redacted(), "mysql://root@127.0.0.1:3306/test");
+    }
+}
