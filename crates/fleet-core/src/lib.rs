@@ -1,0 +1,16 @@
+//! Fleetdeck's domain, shared by the desktop app and the CLI.
+//!
+//! [`Fleet`] ties the inventory and check-ins in the [`fleet_store`] to the
+//! routers reached through the [`routeros`] client, keeps passwords in the
+//! [`credentials`] store (the OS keyring, or a 0600 file where none exists)
+//! and renders charts with `plotters`. Nothing here knows about Tauri.
+
+pub mod chart;
+pub mod credentials;
+mod error;
+mod fleet;
+pub mod poll;
+
+pub use error::{ErrorKind, FleetError};
+pub use fleet::{AddDevice, CpuChart, Fleet};
+pub use fleet_store::{Checkin, Device, FleetStore, StoreUrl};

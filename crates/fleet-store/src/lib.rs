@@ -115,6 +115,15 @@ impl FleetStore {
         dispatch!(self.cpu_series(device_id, from_ms, to_ms, width))
     }
 
+    /// Earliest and latest check-in time of a device at or after `from_ms`.
+    pub async fn checkin_span(
+        &self,
+        device_id: &str,
+        from_ms: i64,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        dispatch!(self.checkin_span(device_id, from_ms))
+    }
+
     /// Number of check-ins stored for a device.
     pub async fn count_checkins(&self, device_id: &str) -> Result<u64, StoreError> {
         dispatch!(self.count_checkins(device_id))

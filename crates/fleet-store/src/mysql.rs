@@ -220,6 +220,23 @@ impl MysqlStore {
             .collect())
     }
 
+    pub async fn checkin_span(
+        &self,
+        device_id: &str,
+        from_ms: i64,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        let span: Option<(Option<i64>, Option<i64>)> = self
+            .conn()
+            .await?
+            .exec_first(
+                "SELECT MIN(checked_in_at), MAX(checked_in_at) FROM site_checkins
+                 WHERE device_id = ? AND checked_in_at >= ?",
+                (device_id, from_ms),
+            )
+            .await?;
+        Ok(span.and_then(|(a, b)| a.zip(b)))
+    }
+
     pub async fn count_checkins(&self, device_id: &str) -> Result<u64, StoreError> {
         let n: Option<i64> = self
             .conn()

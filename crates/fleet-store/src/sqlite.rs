@@ -223,6 +223,24 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn checkin_span(
+        &self,
+        device_id: &str,
+        from_ms: i64,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        let id = device_id.to_owned();
+        self.call(move |c| {
+            let span: (Option<i64>, Option<i64>) = c.query_row(
+                "SELECT MIN(checked_in_at), MAX(checked_in_at) FROM site_checkins
+                 WHERE device_id = ?1 AND checked_in_at >= ?2",
+                params![id, from_ms],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok(span.0.zip(span.1))
+        })
+        .await
+    }
+
     pub async fn count_checkins(&self, device_id: &str) -> Result<u64, StoreError> {
         let id = device_id.to_owned();
         self.call(move |c| {

@@ -137,6 +137,12 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
         Some(60.0)
     );
 
+    assert_eq!(
+        store.checkin_span(&dev.id, t0).await.unwrap(),
+        Some((t0, t0 + 5000))
+    );
+    assert_eq!(store.checkin_span(&other.id, 0).await.unwrap(), None);
+
     // The chart query averages in the database: 3 buckets of 2 seconds.
     let series = store
         .cpu_series(&dev.id, t0, t0 + 6000, 3)

@@ -1,0 +1,65 @@
+use fleet_store::StoreError;
+use serde::Serialize;
+
+use crate::credentials::CredentialError;
+
+/// The kind of a failure, as the UI and scripts branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The router refused the user name or password.
+    Auth,
+    /// The router could not be reached, or the connection broke.
+    Unreachable,
+    /// The router did not answer in time.
+    Timeout,
+    /// The router sent something that is not RouterOS API.
+    Protocol,
+    /// The router answered with an error of its own (`!trap`, `!fatal`).
+    Router,
+    /// The fleet store failed.
+    Store,
+    /// The credential store failed, or has no password for the device.
+    Credentials,
+    /// The request itself is wrong (bad address, duplicate device).
+    InvalidInput,
+    NotFound,
+    Internal,
+}
+
+/// Every failure of a Fleetdeck operation, with a message a technician can
+/// act on.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    #[error(transparent)]
+    Router(#[from] routeros::Error),
+    #[error("{0}")]
+    UnexpectedReply(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("could not draw the chart: {0}")]
+    Chart(String),
+}
+
+impl FleetError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            FleetError::Router(e) if e.is_auth() => ErrorKind::Auth,
+            FleetError::Router(e) if e.is_timeout() => ErrorKind::Timeout,
+            FleetError::Router(e) if e.is_io() => ErrorKind::Unreachable,
+            FleetError::Router(e) if e.is_protocol() => ErrorKind::Protocol,
+            FleetError::Router(_) => ErrorKind::Router,
+            FleetError::UnexpectedReply(_) => ErrorKind::Protocol,
+            FleetError::Store(StoreError::NotFound(_)) => ErrorKind::NotFound,
+            FleetError::Store(StoreError::DuplicateDevice { .. }) => ErrorKind::InvalidInput,
+            FleetError::Store(_) => ErrorKind::Store,
+            FleetError::Credentials(_) => ErrorKind::Credentials,
+            FleetError::InvalidInput(_) => ErrorKind::InvalidInput,
+            FleetError::Chart(_) => ErrorKind::Internal,
+        }
+    }
+}
