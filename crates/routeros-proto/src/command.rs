@@ -40,6 +40,16 @@ impl Command {
         self
     }
 
+    /// Adds a raw word as typed by a user: an attribute (`=name=value`), an
+    /// API attribute (`.proplist=a,b`) or a query word (`?type=ether`).
+    /// Anything else is refused when the sentence is built.
+    pub fn word(mut self, word: impl Into<Vec<u8>>) -> Self {
+        let word = word.into();
+        self.names.push(raw_word_name(&word).unwrap_or_default());
+        self.words.push(word);
+        self
+    }
+
     /// Adds `=.proplist=a,b,c` so the router returns only those properties.
     pub fn proplist<I, S>(self, props: I) -> Self
     where
@@ -80,6 +90,21 @@ impl Command {
     }
 }
 
+/// The name part of a raw word, used for validation: `=name=…` → `name`,
+/// `.name=…` → `.name`, `?…` → the query operand.
+fn raw_word_name(word: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(word);
+    match word.first()? {
+        b'=' => Some(text[1..].split('=').next().unwrap_or_default().to_owned()),
+        b'.' => Some(text.split('=').next().unwrap_or_default().to_owned()),
+        b'?' => {
+            let op = text[1..].trim_start_matches(['=', '<', '>', '-', '#']);
+            Some(if text.starts_with("?#") { "#".into() } else { op.split('=').next().unwrap_or("#").to_owned() })
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +135,22 @@ mod tests {
             .unwrap();
         assert_eq!(s.words().len(), 2);
         assert_eq!(s.attribute("name"), Some(&b"a=b\n/system/reboot"[..]));
+    }
+
+    #[test]
+    fn raw_words_are_checked() {
+        let s = Command::new("/interface/print")
+            .word("?type=ether")
+            .word("?#|")
+            .word(".proplist=name")
+            .word("=detail=")
+            .to_sentence(None)
+            .unwrap();
+        assert_eq!(s.words().len(), 5);
+        for bad in ["name=x", "", "="] {
+            let r = Command::new("/x/print").word(bad).to_sentence(None);
+            assert!(r.is_err(), "{bad:?}");
+        }
     }
 
     #[test]

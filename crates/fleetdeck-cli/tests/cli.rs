@@ -1,0 +1,108 @@
+//! The CLI binary as a technician runs it, against simulated routers.
+
+use std::process::{Command, Output};
+
+use fleet_store::{FleetStore, StoreUrl};
+use routeros_sim::{SimConfig, SimFleet};
+
+async fn sim() -> SimFleet {
+    SimFleet::start(SimConfig {
+        devices: 1,
+        password: "s3cret".into(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn cli(args: Vec<String>, envs: Vec<(&'static str, String)>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_fleetdeck-cli"))
+            .args(args)
+            .envs(envs)
+            .env("FLEETDECK_CREDENTIALS", "file")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ros_prints_each_reply_as_a_json_line() {
+    let sim = sim().await;
+    let port = sim.port(0).to_string();
+    let out = cli(
+        s(&["ros", "--host", "127.0.0.1", "--port", &port, "--user", "admin", "--password-env", "RPW", "--", "/interface/print", ".proplist=name,rx-byte"]),
+        vec![("RPW", "s3cret".into())],
+    )
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6, "5 interfaces and !done");
+    assert_eq!(lines[0]["reply"], "!re");
+    assert_eq!(lines[0]["attributes"]["name"], "ether1");
+    assert_eq!(lines[0]["attributes"].as_object().unwrap().len(), 2);
+    assert_eq!(lines[5]["reply"], "!done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ros_reports_a_trap_and_exits_non_zero() {
+    let sim = sim().await;
+    let port = sim.port(0).to_string();
+    let out = cli(
+        s(&["ros", "--host", "127.0.0.1", "--port", &port, "--password-env", "RPW", "--", "/no/such/print"]),
+        vec![("RPW", "s3cret".into())],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"!trap\""), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such command prefix"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_is_explained() {
+    let sim = sim().await;
+    let port = sim.port(0).to_string();
+    let out = cli(
+        s(&["ros", "--host", "127.0.0.1", "--port", &port, "--password-env", "RPW", "--", "/system/resource/print"]),
+        vec![("RPW", "nope".into())],
+    )
+    .await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused the login"), "{err}");
+    assert!(!err.contains("nope"), "password must not be printed: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_stores_check_ins_in_the_named_store() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fleet.db");
+    let url = format!("sqlite://{}", db.display());
+    let port = sim.port(0).to_string();
+    for _ in 0..2 {
+        let out = cli(
+            s(&["poll", "--host", "127.0.0.1", "--port", &port, "--password-env", "RPW", "--store", &url]),
+            vec![("RPW", "s3cret".into()), ("FLEETDECK_DATA_DIR", dir.path().display().to_string())],
+        )
+        .await;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let k: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(k["identity"], "sim-router-0000");
+    }
+    let store = FleetStore::open(&StoreUrl::Sqlite(db)).await.unwrap();
+    let devices = store.list_devices().await.unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(store.count_checkins(&devices[0].id).await.unwrap(), 2);
+}
