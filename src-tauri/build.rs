@@ -1,1 +1,19 @@
-fn main() { tauri_build::build() }
+//! Declares the app's commands so each must be granted by a capability in
+//! tauri.conf.json: the window can call exactly what it lists.
+
+/// Every `#[tauri::command]` of the app; keep in sync with `lib.rs`.
+const COMMANDS: &[&str] = &[
+    "store_info",
+    "list_devices",
+    "add_device",
+    "poll_device",
+    "cpu_chart",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build script");
+}

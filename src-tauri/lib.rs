@@ -1,1 +1,39 @@
-pub fn run() {}
+//! Fleetdeck's desktop shell: managed state and one command module per
+//! domain, each command a few lines over `fleet-core`.
+
+mod commands;
+mod error;
+mod state;
+
+pub use error::CommandError;
+pub use state::AppState;
+use tauri::{Builder, Runtime};
+
+/// Registers plugins and commands; shared by [`run`] and the command tests.
+pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
+    b.plugin(tauri_plugin_store::Builder::new().build())
+        .invoke_handler(tauri::generate_handler![
+            commands::store::store_info,
+            commands::devices::list_devices,
+            commands::devices::add_device,
+            commands::devices::poll_device,
+            commands::devices::cpu_chart,
+        ])
+}
+
+/// Opens the fleet (the embedded store unless `FLEETDECK_STORE` names
+/// another) and runs the window. A store that cannot be opened does not stop
+/// the app: every command then reports why, in the window.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let state = tauri::async_runtime::block_on(AppState::open_default());
+    builder(Builder::default())
+        .manage(state)
+        .run(tauri::generate_context!())
+        .expect("error while running Fleetdeck");
+}

@@ -10,6 +10,7 @@ pub struct NewDevice {
 
 /// A router in the inventory, with its latest known state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Device {
     /// Stable id (UUIDv7), the same in every store the device is synced to.
     pub id: String,
@@ -22,6 +23,7 @@ pub struct Device {
     pub serial: Option<String>,
     pub created_at: i64,
     pub last_checkin_at: Option<i64>,
+    #[serde(rename = "cpuLoad")]
     pub last_cpu_load: Option<f64>,
     pub last_polled_at: Option<i64>,
     /// Why the most recent poll failed; cleared by a successful check-in.
@@ -30,6 +32,7 @@ pub struct Device {
 
 /// One observation of a device. Append-only. Times are ms since the epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Checkin {
     pub id: String,
     pub device_id: String,

@@ -1,0 +1,32 @@
+use fleet_core::credentials::CredentialBackend;
+use serde::Serialize;
+use tauri::State;
+
+use crate::{AppState, CommandError};
+
+#[derive(Serialize)]
+pub struct CredentialInfo {
+    backend: CredentialBackend,
+    warning: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct StoreInfo {
+    backend: &'static str,
+    location: String,
+    credentials: CredentialInfo,
+}
+
+/// Which store the app is on and where passwords are kept.
+#[tauri::command]
+pub async fn store_info(state: State<'_, AppState>) -> Result<StoreInfo, CommandError> {
+    let fleet = state.fleet()?;
+    Ok(StoreInfo {
+        backend: fleet.store().backend_name(),
+        location: fleet.store().location(),
+        credentials: CredentialInfo {
+            backend: fleet.credentials().backend(),
+            warning: fleet.credentials().warning(),
+        },
+    })
+}

@@ -1,0 +1,28 @@
+use fleet_core::{ErrorKind, FleetError};
+use serde::Serialize;
+
+/// An error as the UI receives it: `{ "kind": "auth", "message": "…" }`.
+/// The message is written for a technician and shown verbatim.
+#[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl From<FleetError> for CommandError {
+    fn from(e: FleetError) -> Self {
+        Self {
+            kind: e.kind(),
+            message: capitalise(&e.to_string()),
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect::<String>() + if s.ends_with('.') { "" } else { "." },
+        None => String::new(),
+    }
+}

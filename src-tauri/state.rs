@@ -1,0 +1,34 @@
+use std::sync::Arc;
+
+use fleet_core::Fleet;
+
+use crate::CommandError;
+
+/// What every command reaches: the fleet, or why it could not be opened.
+pub struct AppState {
+    fleet: Result<Arc<Fleet>, CommandError>,
+}
+
+impl AppState {
+    pub fn new(fleet: Fleet) -> Self {
+        Self {
+            fleet: Ok(Arc::new(fleet)),
+        }
+    }
+
+    pub async fn open_default() -> Self {
+        match Fleet::open_default().await {
+            Ok(f) => Self::new(f),
+            Err(e) => {
+                tracing::error!("could not open the fleet store: {e}");
+                Self {
+                    fleet: Err(CommandError::from(e)),
+                }
+            }
+        }
+    }
+
+    pub fn fleet(&self) -> Result<Arc<Fleet>, CommandError> {
+        self.fleet.clone()
+    }
+}

@@ -1,0 +1,228 @@
+//! End to end through the real webview: the built app, driven by
+//! `tauri-driver` and WebKitWebDriver under a display (Xvfb in the test
+//! script), against simulated routers on loopback.
+//!
+//! It fails, never skips, when the display or the driver is missing: the
+//! test script installs both. A screenshot of the window is kept in
+//! `target/e2e/`.
+
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use routeros_sim::{SimConfig, SimFleet};
+use serde_json::json;
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(p) = std::env::var_os("TAURI_DRIVER") {
+        return p.into();
+    }
+    let local = target_dir().join("tools/bin/tauri-driver");
+    assert!(
+        local.exists(),
+        "tauri-driver not found at {}: run scripts/test.sh, or cargo install tauri-driver --locked --root target/tools",
+        local.display()
+    );
+    local
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Stops tauri-driver with SIGTERM (it then stops WebKitWebDriver and the
+/// app; SIGKILL would orphan them), even when the test panics.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+    }
+}
+
+async fn connect(port: u16, app: &str) -> Client {
+    let caps = json!({
+        "tauri:options": { "application": app },
+        "browserName": "wry",
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let conn = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(conn)
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => return c,
+            Err(e) if Instant::now() < deadline => {
+                tracing_free_log(&format!("waiting for tauri-driver: {e}"));
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("could not start a WebDriver session through tauri-driver: {e}"),
+        }
+    }
+}
+
+fn tracing_free_log(msg: &str) {
+    eprintln!("[e2e] {msg}");
+}
+
+async fn css(c: &Client, selector: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector} did not appear: {e}"))
+}
+
+/// Polls until the element's text contains `want`.
+async fn wait_text(c: &Client, selector: &str, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut seen = String::new();
+        if let Ok(els) = c.find_all(Locator::Css(selector)).await {
+            for e in els {
+                // textContent, not the WebDriver "visible text", which
+                // WebKitWebDriver reports empty for some styled elements.
+                if let Ok(Some(t)) = e.prop("textContent").await {
+                    seen.push_str(&t);
+                    seen.push('\n');
+                }
+            }
+        }
+        if seen.contains(want) {
+            return seen;
+        }
+        if Instant::now() >= deadline {
+            save_failure(c).await;
+            let html = c.source().await.unwrap_or_default();
+            panic!("{selector} never showed {want:?}; last text: {seen:?}; page: {}", &html[..html.len().min(3000)]);
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+/// Keeps what the window showed when a check failed.
+async fn save_failure(c: &Client) {
+    if let Ok(png) = c.screenshot().await {
+        let path = target_dir().join("e2e/failure.png");
+        let _ = std::fs::write(&path, png);
+        eprintln!("[e2e] failure screenshot: {}", path.display());
+    }
+}
+
+async fn fill(c: &Client, selector: &str, value: &str) {
+    let el = css(c, selector).await;
+    el.clear().await.unwrap();
+    el.send_keys(value).await.unwrap();
+}
+
+async fn add_device(c: &Client, port: u16, password: &str) {
+    fill(c, "[data-testid=add-host]", "127.0.0.1").await;
+    fill(c, "[data-testid=add-port]", &port.to_string()).await;
+    fill(c, "[data-testid=add-username]", "admin").await;
+    fill(c, "[data-testid=add-password]", password).await;
+    css(c, "[data-testid=add-submit]").await.click().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_poll_and_chart_a_router_in_the_real_window() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "the end-to-end test needs a display: run it under xvfb-run (scripts/test.sh does)"
+    );
+    let sim = SimFleet::start(SimConfig {
+        devices: 2,
+        password: "site-pass".into(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+
+    let run_dir = target_dir().join(format!("e2e/run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&run_dir);
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let (port, native_port) = (free_port(), free_port());
+    let driver = Command::new(tauri_driver())
+        .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+        .env("FLEETDECK_DATA_DIR", run_dir.join("data"))
+        .env("FLEETDECK_CREDENTIALS", "file")
+        .env_remove("FLEETDECK_STORE")
+        .env("XDG_DATA_HOME", run_dir.join("xdg-data"))
+        .env("XDG_CACHE_HOME", run_dir.join("xdg-cache"))
+        .env("XDG_CONFIG_HOME", run_dir.join("xdg-config"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(run_dir.join("tauri-driver.log")).unwrap())
+        .spawn()
+        .expect("start tauri-driver");
+    let _driver = Driver(driver);
+    let c = connect(port, env!("CARGO_BIN_EXE_fleetdeck")).await;
+
+    // The app opened on the embedded store with no configuration.
+    wait_text(&c, "[data-testid=store-status]", "fleet.db").await;
+    css(&c, "[data-testid=credentials-warning]").await;
+
+    // A router with the right password: add, poll, see its row and chart.
+    add_device(&c, sim.port(0), "site-pass").await;
+    css(&c, "[data-testid=device-row]").await;
+    css(&c, "[data-testid=poll-now]").await.click().await.unwrap();
+    wait_text(&c, "[data-testid=device-row]", "sim-router-0000").await;
+    let chart = css(&c, "[data-testid=cpu-chart]").await;
+    let src = chart.attr("src").await.unwrap().unwrap_or_default();
+    assert!(src.starts_with("data:image/svg+xml;base64,"), "{}", &src[..src.len().min(60)]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    css(&c, "[data-testid=poll-now]").await.click().await.unwrap();
+    wait_text(&c, "[data-testid=device-detail]", "sim-router-0000").await;
+
+    // A router with the wrong password: a readable error, not a blank screen.
+    add_device(&c, sim.port(1), "wrong-pass").await;
+    wait_text(&c, "[data-testid=device-row]", &format!("127.0.0.1:{}", sim.port(1))).await;
+    css(&c, "[data-testid=poll-now]").await.click().await.unwrap();
+    let banner = wait_text(&c, "[data-testid=error-banner]", "refused the login").await;
+    assert!(banner.contains("invalid user name or password"), "{banner}");
+
+    // Back to the good router for the screenshot.
+    let rows = c.find_all(Locator::Css("[data-testid=device-row]")).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        let text = r.prop("textContent").await.unwrap().unwrap_or_default();
+        if text.contains("sim-router-0000") {
+            r.click().await.unwrap();
+        }
+    }
+    css(&c, "[data-testid=error-dismiss]").await.click().await.unwrap();
+    css(&c, "[data-testid=cpu-chart]").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let png = c.screenshot().await.unwrap();
+    let shot = target_dir().join("e2e/fleetdeck.png");
+    std::fs::write(&shot, png).unwrap();
+    eprintln!("[e2e] screenshot: {}", shot.display());
+    c.close().await.unwrap();
+}
