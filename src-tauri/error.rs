@@ -22,7 +22,9 @@ impl From<FleetError> for CommandError {
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect::<String>() + if s.ends_with('.') { "" } else { "." },
+        Some(f) => {
+            f.to_uppercase().chain(c).collect::<String>() + if s.ends_with('.') { "" } else { "." }
+        }
         None => String::new(),
     }
 }

@@ -27,8 +27,7 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let state = tauri::async_runtime::block_on(AppState::open_default());

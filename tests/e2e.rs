@@ -123,7 +123,10 @@ async fn wait_text(c: &Client, selector: &str, want: &str) -> String {
         if Instant::now() >= deadline {
             save_failure(c).await;
             let html = c.source().await.unwrap_or_default();
-            panic!("{selector} never showed {want:?}; last text: {seen:?}; page: {}", &html[..html.len().min(3000)]);
+            panic!(
+                "{selector} never showed {want:?}; last text: {seen:?}; page: {}",
+                &html[..html.len().min(3000)]
+            );
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
@@ -149,7 +152,11 @@ async fn add_device(c: &Client, port: u16, password: &str) {
     fill(c, "[data-testid=add-port]", &port.to_string()).await;
     fill(c, "[data-testid=add-username]", "admin").await;
     fill(c, "[data-testid=add-password]", password).await;
-    css(c, "[data-testid=add-submit]").await.click().await.unwrap();
+    css(c, "[data-testid=add-submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,7 +178,12 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
     std::fs::create_dir_all(&run_dir).unwrap();
     let (port, native_port) = (free_port(), free_port());
     let driver = Command::new(tauri_driver())
-        .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
         .env("FLEETDECK_DATA_DIR", run_dir.join("data"))
         .env("FLEETDECK_CREDENTIALS", "file")
         .env_remove("FLEETDECK_STORE")
@@ -192,24 +204,48 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
     // A router with the right password: add, poll, see its row and chart.
     add_device(&c, sim.port(0), "site-pass").await;
     css(&c, "[data-testid=device-row]").await;
-    css(&c, "[data-testid=poll-now]").await.click().await.unwrap();
+    css(&c, "[data-testid=poll-now]")
+        .await
+        .click()
+        .await
+        .unwrap();
     wait_text(&c, "[data-testid=device-row]", "sim-router-0000").await;
     let chart = css(&c, "[data-testid=cpu-chart]").await;
     let src = chart.attr("src").await.unwrap().unwrap_or_default();
-    assert!(src.starts_with("data:image/svg+xml;base64,"), "{}", &src[..src.len().min(60)]);
+    assert!(
+        src.starts_with("data:image/svg+xml;base64,"),
+        "{}",
+        &src[..src.len().min(60)]
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    css(&c, "[data-testid=poll-now]").await.click().await.unwrap();
+    css(&c, "[data-testid=poll-now]")
+        .await
+        .click()
+        .await
+        .unwrap();
     wait_text(&c, "[data-testid=device-detail]", "sim-router-0000").await;
 
     // A router with the wrong password: a readable error, not a blank screen.
     add_device(&c, sim.port(1), "wrong-pass").await;
-    wait_text(&c, "[data-testid=device-row]", &format!("127.0.0.1:{}", sim.port(1))).await;
-    css(&c, "[data-testid=poll-now]").await.click().await.unwrap();
+    wait_text(
+        &c,
+        "[data-testid=device-row]",
+        &format!("127.0.0.1:{}", sim.port(1)),
+    )
+    .await;
+    css(&c, "[data-testid=poll-now]")
+        .await
+        .click()
+        .await
+        .unwrap();
     let banner = wait_text(&c, "[data-testid=error-banner]", "refused the login").await;
     assert!(banner.contains("invalid user name or password"), "{banner}");
 
     // Back to the good router for the screenshot.
-    let rows = c.find_all(Locator::Css("[data-testid=device-row]")).await.unwrap();
+    let rows = c
+        .find_all(Locator::Css("[data-testid=device-row]"))
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 2);
     for r in rows {
         let text = r.prop("textContent").await.unwrap().unwrap_or_default();
@@ -217,7 +253,11 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
             r.click().await.unwrap();
         }
     }
-    css(&c, "[data-testid=error-dismiss]").await.click().await.unwrap();
+    css(&c, "[data-testid=error-dismiss]")
+        .await
+        .click()
+        .await
+        .unwrap();
     css(&c, "[data-testid=cpu-chart]").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let png = c.screenshot().await.unwrap();

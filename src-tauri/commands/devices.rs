@@ -15,16 +15,28 @@ pub async fn list_devices(state: State<'_, AppState>) -> Result<Vec<Device>, Com
 }
 
 #[tauri::command]
-pub async fn add_device(state: State<'_, AppState>, input: AddDevice) -> Result<Device, CommandError> {
+pub async fn add_device(
+    state: State<'_, AppState>,
+    input: AddDevice,
+) -> Result<Device, CommandError> {
     Ok(state.fleet()?.add_device(input).await?)
 }
 
 #[tauri::command]
-pub async fn poll_device(state: State<'_, AppState>, device_id: String) -> Result<Checkin, CommandError> {
+pub async fn poll_device(
+    state: State<'_, AppState>,
+    device_id: String,
+) -> Result<Checkin, CommandError> {
     Ok(state.fleet()?.poll_device(&device_id).await?)
 }
 
 #[tauri::command]
-pub async fn cpu_chart(state: State<'_, AppState>, device_id: String) -> Result<CpuChart, CommandError> {
-    Ok(state.fleet()?.cpu_chart(&device_id, CHART_WINDOW, CHART_POINTS).await?)
+pub async fn cpu_chart(
+    state: State<'_, AppState>,
+    device_id: String,
+) -> Result<CpuChart, CommandError> {
+    Ok(state
+        .fleet()?
+        .cpu_chart(&device_id, CHART_WINDOW, CHART_POINTS)
+        .await?)
 }

@@ -124,7 +124,11 @@ mod tests {
     #[test]
     fn title_markup_is_escaped() {
         let svg = cpu_chart_svg("<script>x</script>", &pts(), 0, 1).unwrap();
-        assert_eq!(svg.matches("<circle").count(), 0, "points outside the window are not drawn");
+        assert_eq!(
+            svg.matches("<circle").count(),
+            0,
+            "points outside the window are not drawn"
+        );
         assert!(!svg.contains("<script>"));
     }
 

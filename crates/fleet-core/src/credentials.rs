@@ -164,6 +164,12 @@ impl CredentialStore {
 /// A keyring "answers" when looking up an absent entry says "no entry"
 /// rather than failing to reach the secret service.
 fn keyring_available() -> bool {
+    // Without a session bus there is no Secret Service, and asking libdbus
+    // anyway may autolaunch a bus daemon that outlives the app.
+    if cfg!(target_os = "linux") && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        tracing::info!("no D-Bus session, so no OS keyring; using the password file");
+        return false;
+    }
     match keyring::Entry::new(SERVICE, "fleetdeck-probe").and_then(|e| e.get_password()) {
         Ok(_) | Err(keyring::Error::NoEntry) => true,
         Err(e) => {

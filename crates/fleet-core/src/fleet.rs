@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use fleet_store::{default_data_dir, default_store_url, Checkin, Device, FleetStore, NewDevice, StoreUrl};
+use fleet_store::{
+    default_data_dir, default_store_url, Checkin, Device, FleetStore, NewDevice, StoreUrl,
+};
 use routeros::ConnectOptions;
 use serde::{Deserialize, Serialize};
 
@@ -76,11 +78,15 @@ impl Fleet {
     pub async fn add_device(&self, input: AddDevice) -> Result<Device, FleetError> {
         let host = validate_host(&input.host)?;
         if input.port == 0 {
-            return Err(FleetError::InvalidInput("the API port must be between 1 and 65535".into()));
+            return Err(FleetError::InvalidInput(
+                "the API port must be between 1 and 65535".into(),
+            ));
         }
         let username = input.username.trim();
         if username.is_empty() {
-            return Err(FleetError::InvalidInput("enter the router's API user name".into()));
+            return Err(FleetError::InvalidInput(
+                "enter the router's API user name".into(),
+            ));
         }
         let device = self
             .store
@@ -137,7 +143,11 @@ impl Fleet {
         self.poll_and_record(&device, &opts).await
     }
 
-    async fn poll_and_record(&self, device: &Device, opts: &ConnectOptions) -> Result<Checkin, FleetError> {
+    async fn poll_and_record(
+        &self,
+        device: &Device,
+        opts: &ConnectOptions,
+    ) -> Result<Checkin, FleetError> {
         match poll::poll_router(opts, &device.id).await {
             Ok(checkin) => {
                 self.store.record_checkin(&checkin).await?;
@@ -164,7 +174,12 @@ impl Fleet {
 
     /// The CPU chart of a device over its check-ins in the last `window`,
     /// at most `max_points` points averaged in the store.
-    pub async fn cpu_chart(&self, device_id: &str, window: Duration, max_points: u32) -> Result<CpuChart, FleetError> {
+    pub async fn cpu_chart(
+        &self,
+        device_id: &str,
+        window: Duration,
+        max_points: u32,
+    ) -> Result<CpuChart, FleetError> {
         let device = self.store.get_device(device_id).await?;
         let title = device
             .identity

@@ -46,9 +46,10 @@ pub async fn read_checkin(client: &Client, device_id: &str) -> Result<Checkin, F
         .and_then(|r| r.get("name").map(|n| n.into_owned()))
         .unwrap_or_default();
     // CHR and x86 have no routerboard; a trap there is not a failed poll.
-    let serial = board
-        .ok()
-        .and_then(|b| b.first().and_then(|r| r.get("serial-number").map(|s| s.into_owned())));
+    let serial = board.ok().and_then(|b| {
+        b.first()
+            .and_then(|r| r.get("serial-number").map(|s| s.into_owned()))
+    });
     let ifaces = ifaces?;
     let (rx, tx) = ifaces.rows.iter().fold((0u64, 0u64), |(rx, tx), r| {
         (
@@ -70,7 +71,10 @@ pub async fn read_checkin(client: &Client, device_id: &str) -> Result<Checkin, F
             .get("uptime")
             .and_then(|u| parse_duration_secs(&u))
             .unwrap_or(0) as i64,
-        version: res.get("version").map(|v| v.into_owned()).unwrap_or_default(),
+        version: res
+            .get("version")
+            .map(|v| v.into_owned())
+            .unwrap_or_default(),
         board_name: res
             .get("board-name")
             .map(|v| v.into_owned())

@@ -50,12 +50,25 @@ fn add(port: u16, password: &str) -> AddDevice {
 #[tokio::test]
 async fn add_poll_and_chart_a_router() {
     let e = env().await;
-    let dev = e.fleet.add_device(add(e.sim.port(1), "fieldpass")).await.unwrap();
+    let dev = e
+        .fleet
+        .add_device(add(e.sim.port(1), "fieldpass"))
+        .await
+        .unwrap();
     assert_eq!(
-        e.fleet.credentials().get(&dev.id).unwrap().unwrap().expose(),
+        e.fleet
+            .credentials()
+            .get(&dev.id)
+            .unwrap()
+            .unwrap()
+            .expose(),
         "fieldpass"
     );
-    let empty = e.fleet.cpu_chart(&dev.id, Duration::from_secs(3600), 240).await.unwrap();
+    let empty = e
+        .fleet
+        .cpu_chart(&dev.id, Duration::from_secs(3600), 240)
+        .await
+        .unwrap();
     assert_eq!(empty.points, 0);
 
     let k = e.fleet.poll_device(&dev.id).await.unwrap();
@@ -75,7 +88,11 @@ async fn add_poll_and_chart_a_router() {
     assert!(listed[0].last_checkin_at.is_some());
     assert_eq!(e.fleet.store().count_checkins(&dev.id).await.unwrap(), 2);
 
-    let chart = e.fleet.cpu_chart(&dev.id, Duration::from_secs(3600), 240).await.unwrap();
+    let chart = e
+        .fleet
+        .cpu_chart(&dev.id, Duration::from_secs(3600), 240)
+        .await
+        .unwrap();
     assert_eq!(chart.points, 2);
     assert!(chart.svg.contains("sim-router-0001"));
     assert_eq!(chart.svg.matches("<circle").count(), 2);
@@ -84,10 +101,17 @@ async fn add_poll_and_chart_a_router() {
 #[tokio::test]
 async fn wrong_password_is_reported_and_remembered() {
     let e = env().await;
-    let dev = e.fleet.add_device(add(e.sim.port(0), "not-it")).await.unwrap();
+    let dev = e
+        .fleet
+        .add_device(add(e.sim.port(0), "not-it"))
+        .await
+        .unwrap();
     let err = e.fleet.poll_device(&dev.id).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
-    assert!(err.to_string().contains("invalid user name or password"), "{err}");
+    assert!(
+        err.to_string().contains("invalid user name or password"),
+        "{err}"
+    );
     let d = e.fleet.store().get_device(&dev.id).await.unwrap();
     assert!(d.last_error.unwrap().contains("refused the login"));
     assert_eq!(e.fleet.store().count_checkins(&dev.id).await.unwrap(), 0);
@@ -117,10 +141,16 @@ async fn bad_input_is_refused_before_anything_is_stored() {
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{host:?}");
     }
     let mut a = add(0, "x");
-    assert_eq!(e.fleet.add_device(a.clone()).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        e.fleet.add_device(a.clone()).await.unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
     a.port = 8728;
     a.username = " ".into();
-    assert_eq!(e.fleet.add_device(a).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        e.fleet.add_device(a).await.unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
     assert!(e.fleet.list_devices().await.unwrap().is_empty());
 
     e.fleet.add_device(add(8728, "x")).await.unwrap();
@@ -134,9 +164,22 @@ async fn poll_by_address_adds_the_router_once() {
     let e = env().await;
     let pw = Sensitive::new("fieldpass".to_string());
     let port = e.sim.port(0);
-    e.fleet.poll_address("127.0.0.1", port, "admin", &pw).await.unwrap();
-    e.fleet.poll_address("127.0.0.1", port, "admin", &pw).await.unwrap();
+    e.fleet
+        .poll_address("127.0.0.1", port, "admin", &pw)
+        .await
+        .unwrap();
+    e.fleet
+        .poll_address("127.0.0.1", port, "admin", &pw)
+        .await
+        .unwrap();
     let devices = e.fleet.list_devices().await.unwrap();
     assert_eq!(devices.len(), 1);
-    assert_eq!(e.fleet.store().count_checkins(&devices[0].id).await.unwrap(), 2);
+    assert_eq!(
+        e.fleet
+            .store()
+            .count_checkins(&devices[0].id)
+            .await
+            .unwrap(),
+        2
+    );
 }

@@ -20,12 +20,14 @@ pub(crate) struct MysqlStore {
     location: String,
 }
 
-const DEVICE_COLUMNS: &str = "id, host, port, username, identity, board, version, serial, created_at, \
+const DEVICE_COLUMNS: &str =
+    "id, host, port, username, identity, board, version, serial, created_at, \
      last_checkin_at, last_cpu_load, last_polled_at, last_error";
 
 fn device_from_row(mut r: Row) -> Device {
     fn take<T: FromValue>(r: &mut Row, i: usize) -> T {
-        r.take::<T, usize>(i).expect("column selected by DEVICE_COLUMNS")
+        r.take::<T, usize>(i)
+            .expect("column selected by DEVICE_COLUMNS")
     }
     Device {
         id: take(&mut r, 0),

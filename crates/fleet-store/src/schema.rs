@@ -169,7 +169,10 @@ mod tests {
         assert!(ddl.contains("SORT KEY (checked_in_at)"));
         assert!(ddl.contains("SHARD KEY (device_id)"));
         assert!(ddl.contains("CREATE ROWSTORE REFERENCE TABLE devices"));
-        assert!(!ddl.contains("FOREIGN KEY"), "SingleStore has no foreign keys");
+        assert!(
+            !ddl.contains("FOREIGN KEY"),
+            "SingleStore has no foreign keys"
+        );
         // Unique keys on a sharded table must contain the shard key.
         assert!(ddl.contains("UNIQUE KEY (device_id, id)"));
     }

@@ -17,7 +17,8 @@ pub(crate) struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
 }
 
-const DEVICE_COLUMNS: &str = "id, host, port, username, identity, board, version, serial, created_at, \
+const DEVICE_COLUMNS: &str =
+    "id, host, port, username, identity, board, version, serial, created_at, \
      last_checkin_at, last_cpu_load, last_polled_at, last_error";
 
 fn device_from_row(r: &Row<'_>) -> rusqlite::Result<Device> {

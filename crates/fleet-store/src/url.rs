@@ -92,7 +92,9 @@ mod tests {
             StoreUrl::Sqlite("rel.db".into())
         );
         assert!(matches!(
-            "mysql://root@127.0.0.1:3306/test".parse::<StoreUrl>().unwrap(),
+            "mysql://root@127.0.0.1:3306/test"
+                .parse::<StoreUrl>()
+                .unwrap(),
             StoreUrl::Mysql(_)
         ));
         for bad in ["", "sqlite://", "postgres://x", "/tmp/x.db"] {
@@ -102,7 +104,9 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        let u: StoreUrl = "mysql://fleet:hunter2@db.example:3306/fleet".parse().unwrap();
+        let u: StoreUrl = "mysql://fleet:hunter2@db.example:3306/fleet"
+            .parse()
+            .unwrap();
         assert_eq!(u.redacted(), "mysql://fleet:***@db.example:3306/fleet");
         assert!(!u.to_string().contains("hunter2"));
         let u: StoreUrl = "mysql://root@127.0.0.1:3306/test".parse().unwrap();

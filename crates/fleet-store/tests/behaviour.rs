@@ -18,7 +18,9 @@ async fn mysql_store() -> (FleetStore, String) {
         panic!("MariaDB/MySQL must be running at {base} for the SingleStore-backend tests (scripts/test.sh starts it): {e}")
     });
     let db = format!("fleetdeck_t_{}", uuid_like());
-    conn.query_drop(format!("CREATE DATABASE {db}")).await.unwrap();
+    conn.query_drop(format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
     drop(conn);
     pool.disconnect().await.unwrap();
     let url = format!("{}/{db}", base.rsplit_once('/').unwrap().0);
@@ -88,7 +90,12 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
     assert_ne!(other.id, dev.id);
     assert_eq!(store.list_devices().await.unwrap().len(), 2);
     assert_eq!(
-        store.find_device("10.20.0.1", 8729).await.unwrap().unwrap().id,
+        store
+            .find_device("10.20.0.1", 8729)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
         other.id
     );
     assert!(matches!(
@@ -109,7 +116,12 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
     let t0 = 1_700_000_000_000i64;
     for (i, cpu) in [10, 20, 30, 40, 50, 60].into_iter().enumerate() {
         store
-            .record_checkin(&checkin(&dev.id, &format!("k{i}"), t0 + i as i64 * 1000, cpu))
+            .record_checkin(&checkin(
+                &dev.id,
+                &format!("k{i}"),
+                t0 + i as i64 * 1000,
+                cpu,
+            ))
             .await
             .unwrap();
     }
@@ -144,10 +156,7 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
     assert_eq!(store.checkin_span(&other.id, 0).await.unwrap(), None);
 
     // The chart query averages in the database: 3 buckets of 2 seconds.
-    let series = store
-        .cpu_series(&dev.id, t0, t0 + 6000, 3)
-        .await
-        .unwrap();
+    let series = store.cpu_series(&dev.id, t0, t0 + 6000, 3).await.unwrap();
     let got: Vec<(i64, f64)> = series.iter().map(|p| (p.at - t0, p.value)).collect();
     assert_eq!(got, vec![(0, 15.0), (2000, 35.0), (4000, 55.0)]);
     assert!(store
@@ -193,6 +202,9 @@ async fn unreachable_database_is_a_clear_error() {
     let err = FleetStore::open(&url).await.err().unwrap();
     let text = err.to_string();
     assert!(matches!(err, StoreError::Unreachable { .. }), "{err:?}");
-    assert!(text.contains("could not reach the fleet database"), "{text}");
+    assert!(
+        text.contains("could not reach the fleet database"),
+        "{text}"
+    );
     assert!(!text.contains("secret"), "password leaked: {text}");
 }

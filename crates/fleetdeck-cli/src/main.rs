@@ -9,7 +9,11 @@ use fleet_core::{credentials::Sensitive, Fleet, StoreUrl};
 use routeros::{Client, Command, ConnectOptions, Reply};
 
 #[derive(Parser)]
-#[command(name = "fleetdeck-cli", version, about = "Fleetdeck from a terminal: MikroTik RouterOS fleet operations")]
+#[command(
+    name = "fleetdeck-cli",
+    version,
+    about = "Fleetdeck from a terminal: MikroTik RouterOS fleet operations"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -62,14 +66,19 @@ impl Login {
     fn password(&self) -> anyhow::Result<Sensitive<String>> {
         match &self.password_env {
             None => Ok(Sensitive::new(String::new())),
-            Some(var) => std::env::var(var)
-                .map(Sensitive::new)
-                .with_context(|| format!("environment variable {var} (from --password-env) is not set")),
+            Some(var) => std::env::var(var).map(Sensitive::new).with_context(|| {
+                format!("environment variable {var} (from --password-env) is not set")
+            }),
         }
     }
 
     fn options(&self) -> anyhow::Result<ConnectOptions> {
-        let mut o = ConnectOptions::new(&self.host, self.port, &self.user, self.password()?.expose().clone());
+        let mut o = ConnectOptions::new(
+            &self.host,
+            self.port,
+            &self.user,
+            self.password()?.expose().clone(),
+        );
         let t = Duration::from_secs(self.timeout.max(1));
         o.connect_timeout = t;
         o.login_timeout = t;
@@ -121,7 +130,11 @@ async fn ros(login: &Login, words: &[String]) -> anyhow::Result<ExitCode> {
         println!("{}", reply_json(r));
     }
     if trapped {
-        if let Some(m) = replies.iter().find_map(|r| (r.kind == routeros::ReplyKind::Trap).then(|| r.message()).flatten()) {
+        if let Some(m) = replies.iter().find_map(|r| {
+            (r.kind == routeros::ReplyKind::Trap)
+                .then(|| r.message())
+                .flatten()
+        }) {
             eprintln!("error: the router rejected {path}: {m}");
         }
         return Ok(ExitCode::from(2));

@@ -37,11 +37,28 @@ async fn ros_prints_each_reply_as_a_json_line() {
     let sim = sim().await;
     let port = sim.port(0).to_string();
     let out = cli(
-        s(&["ros", "--host", "127.0.0.1", "--port", &port, "--user", "admin", "--password-env", "RPW", "--", "/interface/print", ".proplist=name,rx-byte"]),
+        s(&[
+            "ros",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--user",
+            "admin",
+            "--password-env",
+            "RPW",
+            "--",
+            "/interface/print",
+            ".proplist=name,rx-byte",
+        ]),
         vec![("RPW", "s3cret".into())],
     )
     .await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -59,7 +76,17 @@ async fn ros_reports_a_trap_and_exits_non_zero() {
     let sim = sim().await;
     let port = sim.port(0).to_string();
     let out = cli(
-        s(&["ros", "--host", "127.0.0.1", "--port", &port, "--password-env", "RPW", "--", "/no/such/print"]),
+        s(&[
+            "ros",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--password-env",
+            "RPW",
+            "--",
+            "/no/such/print",
+        ]),
         vec![("RPW", "s3cret".into())],
     )
     .await;
@@ -74,7 +101,17 @@ async fn wrong_password_is_explained() {
     let sim = sim().await;
     let port = sim.port(0).to_string();
     let out = cli(
-        s(&["ros", "--host", "127.0.0.1", "--port", &port, "--password-env", "RPW", "--", "/system/resource/print"]),
+        s(&[
+            "ros",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--password-env",
+            "RPW",
+            "--",
+            "/system/resource/print",
+        ]),
         vec![("RPW", "nope".into())],
     )
     .await;
@@ -93,11 +130,28 @@ async fn poll_stores_check_ins_in_the_named_store() {
     let port = sim.port(0).to_string();
     for _ in 0..2 {
         let out = cli(
-            s(&["poll", "--host", "127.0.0.1", "--port", &port, "--password-env", "RPW", "--store", &url]),
-            vec![("RPW", "s3cret".into()), ("FLEETDECK_DATA_DIR", dir.path().display().to_string())],
+            s(&[
+                "poll",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--password-env",
+                "RPW",
+                "--store",
+                &url,
+            ]),
+            vec![
+                ("RPW", "s3cret".into()),
+                ("FLEETDECK_DATA_DIR", dir.path().display().to_string()),
+            ],
         )
         .await;
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let k: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(k["identity"], "sim-router-0000");
     }

@@ -99,7 +99,11 @@ fn raw_word_name(word: &[u8]) -> Option<String> {
         b'.' => Some(text.split('=').next().unwrap_or_default().to_owned()),
         b'?' => {
             let op = text[1..].trim_start_matches(['=', '<', '>', '-', '#']);
-            Some(if text.starts_with("?#") { "#".into() } else { op.split('=').next().unwrap_or("#").to_owned() })
+            Some(if text.starts_with("?#") {
+                "#".into()
+            } else {
+                op.split('=').next().unwrap_or("#").to_owned()
+            })
         }
         _ => None,
     }
@@ -157,7 +161,10 @@ mod tests {
     fn invalid_paths_and_names_are_refused() {
         for p in ["", "/", "system/reboot", "/system reboot", "/a\n/b"] {
             assert!(
-                matches!(Command::new(p).to_sentence(None), Err(ProtoError::InvalidCommand(_))),
+                matches!(
+                    Command::new(p).to_sentence(None),
+                    Err(ProtoError::InvalidCommand(_))
+                ),
                 "{p:?}"
             );
         }

@@ -126,7 +126,10 @@ mod tests {
         let mut buf = BytesMut::from(&[0xF0, 0xFF, 0xFF, 0xFF, 0xFF][..]);
         assert!(matches!(
             dec.decode(&mut buf),
-            Err(ProtoError::WordTooLong { len: 0xFFFF_FFFF, max: 1024 })
+            Err(ProtoError::WordTooLong {
+                len: 0xFFFF_FFFF,
+                max: 1024
+            })
         ));
         assert!(buf.capacity() < 1 << 20);
     }

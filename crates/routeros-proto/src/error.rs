@@ -18,7 +18,9 @@ pub enum ProtoError {
     TooManyWords { max: usize },
     #[error("invalid command word {0:?}: it must start with '/' and contain no spaces or control characters")]
     InvalidCommand(String),
-    #[error("invalid attribute name {0:?}: names may not be empty or contain '=' or control characters")]
+    #[error(
+        "invalid attribute name {0:?}: names may not be empty or contain '=' or control characters"
+    )]
     InvalidAttributeName(String),
     #[error("invalid login challenge {0:?}: expected hex")]
     InvalidChallenge(String),

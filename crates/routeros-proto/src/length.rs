@@ -14,6 +14,13 @@ pub fn encoded_length_size(len: u32) -> usize {
 }
 
 /// Appends the shortest encoding of `len` to `out`.
+///
+/// ```
+/// let mut out = Vec::new();
+/// routeros_proto::encode_length(0x4321, &mut out);
+/// assert_eq!(out, [0xC0, 0x43, 0x21]);
+/// assert_eq!(routeros_proto::decode_length(&out).unwrap(), Some((0x4321, 3)));
+/// ```
 pub fn encode_length(len: u32, out: &mut Vec<u8>) {
     match encoded_length_size(len) {
         1 => out.push(len as u8),

@@ -101,8 +101,14 @@ mod tests {
 
     #[test]
     fn fatal_reason_is_a_bare_word() {
-        let r = Reply::parse(Sentence::from_words(["!fatal", "session terminated on request"]));
-        assert_eq!(r.message().as_deref(), Some("session terminated on request"));
+        let r = Reply::parse(Sentence::from_words([
+            "!fatal",
+            "session terminated on request",
+        ]));
+        assert_eq!(
+            r.message().as_deref(),
+            Some("session terminated on request")
+        );
     }
 
     #[test]
@@ -126,7 +132,12 @@ mod tests {
 
     #[test]
     fn data_excludes_api_attributes() {
-        let r = Reply::parse(Sentence::from_words(["!re", ".tag=1", "=.id=*1", "=name=ether1"]));
+        let r = Reply::parse(Sentence::from_words([
+            "!re",
+            ".tag=1",
+            "=.id=*1",
+            "=name=ether1",
+        ]));
         let names: Vec<_> = r.data().map(|a| a.name.to_vec()).collect();
         assert_eq!(names, vec![b".id".to_vec(), b"name".to_vec()]);
     }

@@ -94,7 +94,13 @@ pub fn format_duration(secs: u64) -> String {
     }
     let mut out = String::new();
     let mut rest = secs;
-    for (unit, size) in [('w', 604_800), ('d', 86_400), ('h', 3600), ('m', 60), ('s', 1)] {
+    for (unit, size) in [
+        ('w', 604_800),
+        ('d', 86_400),
+        ('h', 3600),
+        ('m', 60),
+        ('s', 1),
+    ] {
         let n = rest / size;
         rest %= size;
         if n > 0 {

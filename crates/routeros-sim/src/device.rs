@@ -102,11 +102,22 @@ impl Device {
             ("factory-software", "6.44.6".into()),
             ("free-memory", self.free_memory().to_string()),
             ("total-memory", total_mem.to_string()),
-            ("cpu", if arch == "mmips" { "MIPS 1004Kc V2.15" } else { "ARM" }.into()),
+            (
+                "cpu",
+                if arch == "mmips" {
+                    "MIPS 1004Kc V2.15"
+                } else {
+                    "ARM"
+                }
+                .into(),
+            ),
             ("cpu-count", cpus.to_string()),
             ("cpu-frequency", "880".into()),
             ("cpu-load", self.cpu_load().to_string()),
-            ("free-hdd-space", (9_437_184 + (self.index as u64 % 5) * 1_048_576).to_string()),
+            (
+                "free-hdd-space",
+                (9_437_184 + (self.index as u64 % 5) * 1_048_576).to_string(),
+            ),
             ("total-hdd-space", "16777216".into()),
             ("write-sect-since-reboot", "1312".into()),
             ("write-sect-total", "48213".into()),

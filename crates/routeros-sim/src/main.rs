@@ -5,7 +5,10 @@ use clap::Parser;
 use routeros_sim::{SimConfig, SimFleet};
 
 #[derive(Parser, Debug)]
-#[command(version, about = "Simulated MikroTik routers speaking the RouterOS API on loopback")]
+#[command(
+    version,
+    about = "Simulated MikroTik routers speaking the RouterOS API on loopback"
+)]
 struct Args {
     /// Number of routers to simulate.
     #[arg(long, default_value_t = 1)]

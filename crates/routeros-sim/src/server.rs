@@ -199,8 +199,8 @@ fn handle(
     if !*logged_in {
         return Outcome::trap(None, "not logged in");
     }
-    let proplist: Option<Vec<String>> = text(s, ".proplist")
-        .map(|p| p.split(',').map(str::to_owned).collect());
+    let proplist: Option<Vec<String>> =
+        text(s, ".proplist").map(|p| p.split(',').map(str::to_owned).collect());
     let rows = |rows: Vec<crate::device::Attrs>| {
         let mut out: Vec<Sentence> = rows
             .iter()

@@ -56,7 +56,10 @@ async fn librouteros_logs_in_and_reads_the_simulator() {
     assert_eq!(v["identity"][0]["name"], "sim-router-0000");
     assert_eq!(v["interfaces"].as_array().unwrap().len(), 5);
     assert!(v["interfaces"][0]["rx-byte"].as_u64().unwrap() > 0);
-    assert!(v["trap"].as_str().unwrap().contains("no such command prefix"));
+    assert!(v["trap"]
+        .as_str()
+        .unwrap()
+        .contains("no such command prefix"));
     assert!(v["bad_login"]
         .as_str()
         .unwrap()

@@ -8,7 +8,7 @@ use std::{
 };
 
 use futures::{SinkExt, StreamExt};
-use routeros_proto::{login, CodecError, ApiCodec, Command, Reply, ReplyKind, Sentence};
+use routeros_proto::{login, ApiCodec, CodecError, Command, Reply, ReplyKind, Sentence};
 use tokio::{net::TcpStream, sync::mpsc, time::timeout};
 use tokio_util::codec::Framed;
 use tracing::{debug, warn};
@@ -147,7 +147,11 @@ impl Client {
         cmd: &Command,
         deadline: Duration,
     ) -> Result<Vec<Reply>, Error> {
-        let tag = self.inner.next_tag.fetch_add(1, Ordering::Relaxed).to_string();
+        let tag = self
+            .inner
+            .next_tag
+            .fetch_add(1, Ordering::Relaxed)
+            .to_string();
         let sentence = cmd.to_sentence(Some(&tag)).map_err(Error::InvalidCommand)?;
         let (tx, mut rx) = mpsc::unbounded_channel();
         self.send(Request::Run {
@@ -222,10 +226,7 @@ fn into_response(command: &str, replies: Vec<Reply>) -> Result<Response, Error> 
             message: first
                 .message()
                 .unwrap_or_else(|| "no message given".to_owned()),
-            more: traps[1..]
-                .iter()
-                .filter_map(|t| t.message())
-                .collect(),
+            more: traps[1..].iter().filter_map(|t| t.message()).collect(),
         });
     }
     Ok(resp)
@@ -282,9 +283,7 @@ async fn login(t: &mut Transport, opts: &ConnectOptions, addr: &str) -> Result<(
         .attr("password", &opts.password)
         .to_sentence(None)
         .map_err(Error::InvalidCommand)?;
-    t.send(plain)
-        .await
-        .map_err(|e| codec_error(e, addr))?;
+    t.send(plain).await.map_err(|e| codec_error(e, addr))?;
     let replies = read_until_done(t, addr).await?;
     check_login(&replies, addr)?;
     let done = replies.last().expect("read_until_done ends with !done");
@@ -294,12 +293,13 @@ async fn login(t: &mut Transport, opts: &ConnectOptions, addr: &str) -> Result<(
     };
     let challenge = String::from_utf8_lossy(challenge).into_owned();
     debug!(%addr, "router asked for the legacy challenge login");
-    let response = login::challenge_response(opts.password.as_bytes(), &challenge).map_err(|_| {
-        Error::Auth {
-            addr: addr.to_owned(),
-            message: format!("the router sent an invalid login challenge {challenge:?}"),
-        }
-    })?;
+    let response =
+        login::challenge_response(opts.password.as_bytes(), &challenge).map_err(|_| {
+            Error::Auth {
+                addr: addr.to_owned(),
+                message: format!("the router sent an invalid login challenge {challenge:?}"),
+            }
+        })?;
     let legacy = Command::new("/login")
         .attr("name", &opts.username)
         .attr("response", response)
@@ -314,9 +314,7 @@ fn check_login(replies: &[Reply], addr: &str) -> Result<(), Error> {
     match replies.iter().find(|r| r.kind == ReplyKind::Trap) {
         Some(trap) => Err(Error::Auth {
             addr: addr.to_owned(),
-            message: trap
-                .message()
-                .unwrap_or_else(|| "login failed".to_owned()),
+            message: trap.message().unwrap_or_else(|| "login failed".to_owned()),
         }),
         None => Ok(()),
     }

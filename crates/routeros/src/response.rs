@@ -13,7 +13,12 @@ impl Row {
         Self {
             attrs: reply
                 .data()
-                .map(|a| (String::from_utf8_lossy(a.name).into_owned(), a.value.to_vec()))
+                .map(|a| {
+                    (
+                        String::from_utf8_lossy(a.name).into_owned(),
+                        a.value.to_vec(),
+                    )
+                })
                 .collect(),
         }
     }
@@ -57,4 +62,3 @@ impl Response {
         self.rows.first()
     }
 }
-

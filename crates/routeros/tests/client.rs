@@ -27,7 +27,9 @@ fn opts(port: u16, password: &str) -> ConnectOptions {
 #[tokio::test]
 async fn logs_in_and_reads_system_resource() {
     let fleet = sim("s3cret").await;
-    let client = Client::connect(&opts(fleet.port(1), "s3cret")).await.unwrap();
+    let client = Client::connect(&opts(fleet.port(1), "s3cret"))
+        .await
+        .unwrap();
     let resp = client
         .run(&Command::new("/system/resource/print"))
         .await
@@ -80,7 +82,10 @@ async fn unreachable_router_is_a_connect_error() {
     drop(listener);
     let err = Client::connect(&opts(port, "")).await.err().unwrap();
     assert!(err.is_io(), "{err:?}");
-    assert!(err.to_string().contains("could not reach the router"), "{err}");
+    assert!(
+        err.to_string().contains("could not reach the router"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -95,7 +100,10 @@ async fn trap_becomes_a_typed_error() {
     assert_eq!(err.trap_category(), Some(0));
     assert!(err.to_string().contains("no such command prefix"));
     // The session survives a trap.
-    assert!(client.run(&Command::new("/system/identity/print")).await.is_ok());
+    assert!(client
+        .run(&Command::new("/system/identity/print"))
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
@@ -126,7 +134,10 @@ async fn quit_fails_with_the_fatal_reason() {
     assert!(err.is_fatal(), "{err:?}");
     assert!(err.to_string().contains("session terminated on request"));
     // Later commands report the closed session instead of hanging.
-    let later = client.run(&Command::new("/system/identity/print")).await.unwrap_err();
+    let later = client
+        .run(&Command::new("/system/identity/print"))
+        .await
+        .unwrap_err();
     assert!(matches!(later, Error::Closed { .. }), "{later:?}");
 }
 
