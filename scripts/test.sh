@@ -48,6 +48,14 @@ fi
 
 ensure_ui
 
+log "No crate under crates/ depends on Tauri"
+for manifest in crates/*/Cargo.toml; do
+  crate=$(basename "$(dirname "$manifest")")
+  if cargo tree -p "$crate" -e normal,build --prefix none --locked 2>/dev/null | grep -qE '^tauri( |-)'; then
+    die "$crate depends on Tauri: core crates must stay free of it"
+  fi
+done
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy -D warnings"
