@@ -50,6 +50,14 @@ impl Command {
         self
     }
 
+    /// Adds the words of a typed query (only `print` takes queries).
+    pub fn query(mut self, q: &crate::Query) -> Self {
+        for w in q.words() {
+            self = self.word(w);
+        }
+        self
+    }
+
     /// Adds `=.proplist=a,b,c` so the router returns only those properties.
     pub fn proplist<I, S>(self, props: I) -> Self
     where

@@ -1,11 +1,19 @@
-//! One simulated router and the replies it gives.
+//! One simulated router: hardware, live counters and its configuration.
 
 use std::{
+    collections::HashMap,
     sync::Mutex,
-    time::{Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use routeros_proto::{value::format_duration, Sentence};
+use routeros_proto::value::format_duration;
+use tokio::sync::{broadcast, watch};
+
+use crate::{
+    faults::Faults,
+    model::{Config, Item, Menu},
+    profile::Profile,
+};
 
 const BOARDS: &[(&str, &str, u32, u64)] = &[
     // board name, architecture, cpu count, total memory (bytes)
@@ -16,29 +24,59 @@ const BOARDS: &[(&str, &str, u32, u64)] = &[
     ("CRS326-24G-2S+", "arm", 1, 512 << 20),
 ];
 
-/// A simulated router's identity and live counters.
+const INTERFACES: usize = 5;
+
+/// A change to a menu item, for `listen` and `print =follow=`.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub menu: String,
+    pub item: Item,
+    pub dead: bool,
+}
+
+/// A simulated router. Its configuration survives sessions and is changed
+/// by the API and by `/import`; it is lost on `/system/backup/load` of an
+/// older backup, like a real router's.
 #[derive(Debug)]
 pub struct Device {
     index: usize,
-    identity: Mutex<String>,
-    version: String,
-    serial: String,
-    started: Instant,
-    uptime_offset: u64,
+    profile: Profile,
+    pub(crate) state: Mutex<State>,
+    faults: Mutex<Faults>,
+    pub(crate) changes: broadcast::Sender<Change>,
+    /// Bumped on reboot: sessions watch it and drop.
+    pub(crate) boots: watch::Sender<u64>,
+    pub(crate) reboot_delay: Duration,
 }
 
-/// A row of `name=value` attributes, rendered into `!re` words.
-pub(crate) type Attrs = Vec<(&'static str, String)>;
+#[derive(Debug)]
+pub(crate) struct State {
+    pub config: Config,
+    pub booted: Instant,
+    pub down_until: Option<Instant>,
+    /// Backup file name → the configuration it saved.
+    pub backups: HashMap<String, Config>,
+}
 
 impl Device {
     pub fn new(index: usize, version: &str) -> Self {
+        let profile = Profile::new(version);
+        let config = initial_config(index, &profile);
+        let (changes, _) = broadcast::channel(1024);
+        let (boots, _) = watch::channel(0);
         Self {
             index,
-            identity: Mutex::new(format!("sim-router-{index:04}")),
-            version: version.to_owned(),
-            serial: format!("HG{:08X}", 0x5A00_0000u32.wrapping_add(index as u32 * 7919)),
-            started: Instant::now(),
-            uptime_offset: 3600 + (index as u64 * 7_307) % 2_000_000,
+            profile,
+            state: Mutex::new(State {
+                config,
+                booted: Instant::now(),
+                down_until: None,
+                backups: HashMap::new(),
+            }),
+            faults: Mutex::new(Faults::default()),
+            changes,
+            boots,
+            reboot_delay: Duration::from_secs(2),
         }
     }
 
@@ -46,12 +84,65 @@ impl Device {
         self.index
     }
 
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.faults.lock().expect("faults lock").clone()
+    }
+
+    /// Changes the faults of this router's sessions, new and open ones.
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.lock().expect("faults lock") = faults;
+    }
+
     pub fn identity(&self) -> String {
-        self.identity.lock().expect("identity lock").clone()
+        self.with_config(|c| {
+            c.get("system/identity")
+                .and_then(|m| m.items[0].get_str("name"))
+                .unwrap_or_default()
+        })
     }
 
     pub fn set_identity(&self, name: &str) {
-        *self.identity.lock().expect("identity lock") = name.to_owned();
+        self.with_config(|c| {
+            if let Some(m) = c.get_mut("system/identity") {
+                m.items[0].set("name", name.as_bytes());
+            }
+        });
+    }
+
+    pub(crate) fn with_config<T>(&self, f: impl FnOnce(&mut Config) -> T) -> T {
+        f(&mut self.state.lock().expect("state lock").config)
+    }
+
+    /// A copy of one menu's items, e.g. `ip/address`.
+    pub fn items(&self, menu: &str) -> Vec<Item> {
+        self.with_config(|c| c.get(menu).map(|m| m.items.clone()).unwrap_or_default())
+    }
+
+    pub fn is_up(&self) -> bool {
+        let mut st = self.state.lock().expect("state lock");
+        match st.down_until {
+            Some(t) if Instant::now() < t => false,
+            Some(_) => {
+                st.down_until = None;
+                st.booted = Instant::now();
+                true
+            }
+            None => true,
+        }
+    }
+
+    /// Starts a reboot: sessions drop now, the router answers again after
+    /// `reboot_delay`, with its uptime starting from zero.
+    pub fn reboot(&self) {
+        {
+            let mut st = self.state.lock().expect("state lock");
+            st.down_until = Some(Instant::now() + self.reboot_delay);
+        }
+        self.boots.send_modify(|b| *b += 1);
     }
 
     fn board(&self) -> (&'static str, &'static str, u32, u64) {
@@ -59,7 +150,14 @@ impl Device {
     }
 
     pub fn uptime_secs(&self) -> u64 {
-        self.uptime_offset + self.started.elapsed().as_secs()
+        let st = self.state.lock().expect("state lock");
+        // A reboot resets the offset: a router that came back has low uptime.
+        let offset = if *self.boots.borrow() > 0 {
+            0
+        } else {
+            3600 + (self.index as u64 * 7_307) % 2_000_000
+        };
+        offset + st.booted.elapsed().as_secs()
     }
 
     fn wall_secs() -> f64 {
@@ -85,126 +183,225 @@ impl Device {
         (total as f64 * (1.0 - used_frac)) as u64
     }
 
-    /// Bytes received and sent on interface `n` so far: a steady rate per
-    /// interface, so counters only grow while the router is up.
+    /// Bytes per second on interface `n`: steady per interface, so counters
+    /// only grow while the router is up.
+    pub(crate) fn rate(&self, n: usize) -> f64 {
+        12_500.0 * (1 + (self.index + n) % 9) as f64
+    }
+
     fn counters(&self, n: usize) -> (u64, u64) {
-        let up = self.started.elapsed().as_secs_f64() + self.uptime_offset as f64;
-        let rate = 12_500.0 * (1 + (self.index + n) % 9) as f64;
+        let up = self.uptime_secs() as f64;
+        let rate = self.rate(n);
         ((up * rate) as u64, (up * rate * 0.42) as u64)
     }
 
-    pub(crate) fn resource(&self) -> Attrs {
+    /// The items a `print` of `menu` shows, with live values filled in.
+    pub(crate) fn print_items(&self, menu: &str) -> Option<Vec<Item>> {
+        match menu {
+            "system/resource" => Some(vec![self.resource()]),
+            "system/routerboard" => Some(vec![self.routerboard()]),
+            "interface" => {
+                let mut items = self.with_config(|c| c.get("interface").map(|m| m.items.clone()))?;
+                for item in &mut items {
+                    let n = item
+                        .get_str("default-name")
+                        .and_then(|d| d.trim_start_matches("ether").parse::<usize>().ok())
+                        .map(|n| n.saturating_sub(1))
+                        .unwrap_or(INTERFACES);
+                    let (rx, tx) = self.counters(n);
+                    for (k, v) in [
+                        ("rx-byte", rx),
+                        ("tx-byte", tx),
+                        ("rx-packet", rx / 800),
+                        ("tx-packet", tx / 700),
+                        ("fp-rx-byte", rx / 3),
+                        ("fp-tx-byte", tx / 3),
+                    ] {
+                        item.set(k, v.to_string());
+                    }
+                }
+                Some(items)
+            }
+            "file" => {
+                let limit = self.profile.inline_contents_limit();
+                let items = self.with_config(|c| c.get("file").map(|m| m.items.clone()))?;
+                Some(
+                    items
+                        .into_iter()
+                        .map(|mut i| {
+                            if i.get("contents").map(|c| c.len() > limit).unwrap_or(false) {
+                                i.attrs.retain(|(k, _)| k != "contents");
+                            }
+                            i
+                        })
+                        .collect(),
+                )
+            }
+            other => self.with_config(|c| c.get(other).map(|m| m.items.clone())),
+        }
+    }
+
+    fn resource(&self) -> Item {
         let (board, arch, cpus, total_mem) = self.board();
-        vec![
+        Item::new([
             ("uptime", format_duration(self.uptime_secs())),
-            ("version", format!("{} (stable)", self.version)),
-            ("build-time", "2024-09-20 13:00:27".into()),
+            ("version", format!("{} (stable)", self.profile.version)),
+            ("build-time", self.profile.date(2024, 9, 20, "13:00:27")),
             ("factory-software", "6.44.6".into()),
             ("free-memory", self.free_memory().to_string()),
             ("total-memory", total_mem.to_string()),
-            (
-                "cpu",
-                if arch == "mmips" {
-                    "MIPS 1004Kc V2.15"
-                } else {
-                    "ARM"
-                }
-                .into(),
-            ),
+            ("cpu", if arch == "mmips" { "MIPS 1004Kc V2.15" } else { "ARM" }.into()),
             ("cpu-count", cpus.to_string()),
             ("cpu-frequency", "880".into()),
             ("cpu-load", self.cpu_load().to_string()),
-            (
-                "free-hdd-space",
-                (9_437_184 + (self.index as u64 % 5) * 1_048_576).to_string(),
-            ),
+            ("free-hdd-space", (9_437_184 + (self.index as u64 % 5) * 1_048_576).to_string()),
             ("total-hdd-space", "16777216".into()),
             ("write-sect-since-reboot", "1312".into()),
             ("write-sect-total", "48213".into()),
             ("architecture-name", arch.into()),
             ("board-name", board.into()),
             ("platform", "MikroTik".into()),
-        ]
+        ])
     }
 
-    pub(crate) fn routerboard(&self) -> Attrs {
+    fn routerboard(&self) -> Item {
         let (board, ..) = self.board();
-        vec![
-            ("routerboard", "true".into()),
+        Item::new([
+            ("routerboard", self.profile.bool_word(true).to_owned()),
             ("board-name", board.into()),
             ("model", board.into()),
-            ("serial-number", self.serial.clone()),
+            ("serial-number", self.serial()),
             ("firmware-type", "ipq4000L".into()),
             ("factory-firmware", "6.44.6".into()),
-            ("current-firmware", self.version.clone()),
-            ("upgrade-firmware", self.version.clone()),
-        ]
+            ("current-firmware", self.profile.version.clone()),
+            ("upgrade-firmware", self.profile.version.clone()),
+        ])
     }
 
-    pub(crate) fn interfaces(&self) -> Vec<Attrs> {
-        (0..5)
-            .map(|n| {
-                let (rx, tx) = self.counters(n);
-                let mac = format!(
-                    "48:8F:5A:{:02X}:{:02X}:{:02X}",
-                    (self.index >> 8) & 0xFF,
-                    self.index & 0xFF,
-                    n + 1
-                );
-                vec![
-                    (".id", format!("*{:X}", n + 1)),
-                    ("name", format!("ether{}", n + 1)),
-                    ("default-name", format!("ether{}", n + 1)),
-                    ("type", "ether".into()),
-                    ("mtu", "1500".into()),
-                    ("actual-mtu", "1500".into()),
-                    ("l2mtu", "1598".into()),
-                    ("mac-address", mac),
-                    ("rx-byte", rx.to_string()),
-                    ("tx-byte", tx.to_string()),
-                    ("rx-packet", (rx / 800).to_string()),
-                    ("tx-packet", (tx / 700).to_string()),
-                    ("rx-drop", "0".into()),
-                    ("tx-drop", "0".into()),
-                    ("tx-queue-drop", "0".into()),
-                    ("rx-error", "0".into()),
-                    ("tx-error", "0".into()),
-                    ("fp-rx-byte", (rx / 3).to_string()),
-                    ("fp-tx-byte", (tx / 3).to_string()),
-                    ("link-downs", "0".into()),
-                    ("running", if n < 3 { "true" } else { "false" }.into()),
-                    ("disabled", "false".into()),
-                ]
-            })
-            .collect()
+    pub fn serial(&self) -> String {
+        format!("HG{:08X}", 0x5A00_0000u32.wrapping_add(self.index as u32 * 7919))
+    }
+
+    pub fn board_name(&self) -> &'static str {
+        self.board().0
+    }
+
+    /// Live traffic of one interface in bits per second, for
+    /// `/interface/monitor-traffic`.
+    pub(crate) fn traffic(&self, name: &str) -> Option<(u64, u64)> {
+        let items = self.items("interface");
+        let item = items.iter().find(|i| i.get("name") == Some(name.as_bytes()))?;
+        let n = item
+            .get_str("default-name")
+            .and_then(|d| d.trim_start_matches("ether").parse::<usize>().ok())?
+            .saturating_sub(1);
+        let wobble = 1.0 + 0.2 * (Self::wall_secs() + n as f64).sin();
+        let rx = (self.rate(n) * 8.0 * wobble) as u64;
+        Some((rx, (rx as f64 * 0.42) as u64))
+    }
+
+    /// Announces a change to `listen` and `=follow=` streams.
+    pub(crate) fn notify(&self, menu: &str, item: Item, dead: bool) {
+        let _ = self.changes.send(Change {
+            menu: menu.to_owned(),
+            item,
+            dead,
+        });
     }
 }
 
+/// A factory-fresh configuration, plus what the simulator needs to be
+/// useful: an identity per router and the `admin` user.
+fn initial_config(index: usize, profile: &Profile) -> Config {
+    let mut c = Config::new();
+    c.insert(
+        "system/identity".into(),
+        Menu::singleton(Item::new([("name", format!("sim-router-{index:04}"))])),
+    );
+    c.insert(
+        "system/clock".into(),
+        Menu::singleton(Item::new([("time-zone-name", "UTC"), ("time-zone-autodetect", profile.bool_word(true))])),
+    );
+    let mut iface = Menu::table(&["name"], &["name"], &[]);
+    for n in 1..=INTERFACES {
+        let mac = format!("48:8F:5A:{:02X}:{:02X}:{:02X}", (index >> 8) & 0xFF, index & 0xFF, n);
+        iface.push(Item::new([
+            ("name", format!("ether{n}")),
+            ("default-name", format!("ether{n}")),
+            ("type", "ether".into()),
+            ("mtu", "1500".into()),
+            ("actual-mtu", "1500".into()),
+            ("l2mtu", "1598".into()),
+            ("mac-address", mac),
+            ("rx-drop", "0".into()),
+            ("tx-drop", "0".into()),
+            ("tx-queue-drop", "0".into()),
+            ("rx-error", "0".into()),
+            ("tx-error", "0".into()),
+            ("link-downs", "0".into()),
+            ("running", profile.bool_word(n <= 3).into()),
+            ("disabled", profile.bool_word(false).into()),
+        ]));
+    }
+    c.insert("interface".into(), iface);
+    c.insert(
+        "ip/address".into(),
+        Menu::table(&["address", "interface"], &[], &[("disabled", "false")]),
+    );
+    c.insert(
+        "ip/route".into(),
+        Menu::table(&["gateway"], &[], &[("dst-address", "0.0.0.0/0"), ("distance", "1")]),
+    );
+    let mut groups = Menu::table(&["name", "policy"], &["name"], &[]);
+    for (name, policy) in [
+        ("read", "local,telnet,ssh,reboot,read,test,winbox,password,web,sniff,sensitive,api,romon,rest-api"),
+        ("write", "local,telnet,ssh,reboot,read,write,test,winbox,password,web,sniff,sensitive,api,romon,rest-api"),
+        ("full", "local,telnet,ssh,ftp,reboot,read,write,policy,test,winbox,password,web,sniff,sensitive,api,romon,rest-api"),
+    ] {
+        groups.push(Item::new([("name", name), ("policy", policy), ("skin", "default")]));
+    }
+    c.insert("user/group".into(), groups);
+    let mut users = Menu::table(&["name", "group"], &["name"], &[("disabled", "false")]);
+    users.push(Item::new([("name", "admin"), ("group", "full"), ("address", ""), ("disabled", "false")]));
+    c.insert("user".into(), users);
+    let mut services = Menu::table(&["name"], &["name"], &[]);
+    for (name, port) in [("telnet", 23), ("ftp", 21), ("www", 80), ("ssh", 22), ("www-ssl", 443), ("api", 8728), ("winbox", 8291), ("api-ssl", 8729)] {
+        services.push(Item::new([
+            ("name", name.to_owned()),
+            ("port", port.to_string()),
+            ("address", String::new()),
+            ("disabled", profile.bool_word(false).to_owned()),
+        ]));
+    }
+    c.insert("ip/service".into(), services);
+    c.insert(
+        "system/scheduler".into(),
+        Menu::table(&["name"], &["name"], &[("interval", "0s"), ("disabled", "false")]),
+    );
+    c.insert(
+        "system/script".into(),
+        Menu::table(&["name"], &["name"], &[("policy", "ftp,reboot,read,write,policy,test,password,sniff,sensitive,romon")]),
+    );
+    c.insert("file".into(), Menu::table(&["name"], &["name"], &[]));
+    c.insert(
+        "interface/bridge".into(),
+        Menu::table(&["name"], &["name"], &[("mtu", "auto"), ("disabled", "false")]),
+    );
+    c.insert(
+        "interface/bridge/port".into(),
+        Menu::table(&["bridge", "interface"], &[], &[("disabled", "false")]),
+    );
+    c.insert(
+        "ip/dns".into(),
+        Menu::singleton(Item::new([("servers", ""), ("allow-remote-requests", profile.bool_word(false))])),
+    );
+    c
+}
+
 /// A cheap deterministic hash for noise.
-fn mix(a: u64, b: u64) -> u64 {
+pub(crate) fn mix(a: u64, b: u64) -> u64 {
     let mut x = a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     x ^= x >> 31;
     x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x ^ (x >> 29)
-}
-
-/// Renders a row as an `!re` sentence, honouring `.proplist` when given.
-pub(crate) fn row_sentence(attrs: &Attrs, proplist: Option<&[String]>) -> Sentence {
-    let mut s = Sentence::new();
-    s.push("!re");
-    match proplist {
-        Some(props) => {
-            for p in props {
-                if let Some((k, v)) = attrs.iter().find(|(k, _)| k == p) {
-                    s.push(format!("={k}={v}"));
-                }
-            }
-        }
-        None => {
-            for (k, v) in attrs {
-                s.push(format!("={k}={v}"));
-            }
-        }
-    }
-    s
 }

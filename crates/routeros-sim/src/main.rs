@@ -2,7 +2,7 @@
 //! 127.0.0.1, ports P..P+N-1, until interrupted.
 
 use clap::Parser;
-use routeros_sim::{SimConfig, SimFleet};
+use routeros_sim::{Faults, SimConfig, SimFleet};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,9 +22,22 @@ struct Args {
     /// That user's password (empty, as on a factory-default router).
     #[arg(long, default_value = "", env = "ROUTEROS_SIM_PASSWORD")]
     password: String,
-    /// RouterOS version the routers report.
-    #[arg(long, default_value = "7.16.2")]
-    version: String,
+    /// RouterOS versions, comma-separated: router i gets the i-th, cycling
+    /// (6.42: challenge login only; 6.44: both; 7.18+: `!empty`).
+    #[arg(long, default_value = "7.16.2", value_delimiter = ',')]
+    versions: Vec<String>,
+    /// Delay before every reply, in milliseconds (fault injection).
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Write replies one byte at a time (fault injection).
+    #[arg(long)]
+    fragment: bool,
+    /// Drop each session after this many reply sentences (fault injection).
+    #[arg(long)]
+    drop_after: Option<usize>,
+    /// Commands that never finish, e.g. /interface/lte/info (fault injection).
+    #[arg(long, value_delimiter = ',')]
+    stall: Vec<String>,
 }
 
 #[tokio::main]
@@ -40,7 +53,15 @@ async fn main() -> anyhow::Result<()> {
         base_port: args.port,
         username: args.user,
         password: args.password,
-        version: args.version,
+        versions: args.versions,
+        faults: Faults {
+            latency: std::time::Duration::from_millis(args.latency_ms),
+            fragment: args.fragment,
+            drop_after: args.drop_after,
+            stall: args.stall,
+            ..Faults::default()
+        },
+        ..SimConfig::default()
     })
     .await?;
     println!("ready {} {}", fleet.port(0), fleet.len());
