@@ -514,10 +514,12 @@ impl Session {
                 Ok(Some(vec![ret_bytes(v)]))
             }
             "add" => {
+                self.check_references(menu, &args.data())?;
                 let id = self.mutate(menu, |m| model::add(m, args.data()))?;
                 Ok(Some(vec![ret(&id)]))
             }
             "set" => {
+                self.check_references(menu, &args.data())?;
                 self.mutate(menu, |m| model::set(m, args.ids(), args.data()))?;
                 Ok(Some(vec![done()]))
             }
@@ -528,6 +530,26 @@ impl Session {
             }
             _ => Err(Failure::new(Some(0), "no such command")),
         }
+    }
+
+    /// Properties that name an interface must name one that exists, or
+    /// RouterOS refuses with its well-known trap.
+    fn check_references(&self, menu: &str, attrs: &[(String, Vec<u8>)]) -> Result<(), Failure> {
+        let refs: &[&str] = match menu {
+            "ip/address" | "interface/bridge/port" => &["interface"],
+            _ => return Ok(()),
+        };
+        for r in refs {
+            if let Some((_, v)) = attrs.iter().find(|(k, _)| k == r) {
+                let known = ["interface", "interface/bridge"].iter().any(|m| {
+                    self.device.items(m).iter().any(|i| i.get("name") == Some(v.as_slice()))
+                });
+                if !known {
+                    return Err(Failure::new(Some(1), format!("input does not match any value of {r}")));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Applies a change to a menu and tells streams about changed items.

@@ -9,7 +9,11 @@ use std::{
 
 use futures::{SinkExt, StreamExt};
 use routeros_proto::{login, ApiCodec, CodecError, Command, Reply, ReplyKind, Sentence};
-use tokio::{net::TcpStream, sync::mpsc, time::timeout};
+use tokio::{
+    net::TcpStream,
+    sync::{mpsc, OwnedSemaphorePermit, Semaphore},
+    time::{timeout, Instant},
+};
 use tokio_util::codec::Framed;
 use tracing::{debug, warn};
 
@@ -25,6 +29,12 @@ pub struct ConnectOptions {
     pub connect_timeout: Duration,
     pub login_timeout: Duration,
     pub command_timeout: Duration,
+    /// Most commands in flight on this connection at once; further ones wait.
+    pub max_in_flight: usize,
+    /// After this long without a reply, probe the router with a cheap
+    /// command; if the probe is not answered within the same time, the
+    /// connection is declared dead and every waiting command fails.
+    pub keepalive: Option<Duration>,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -53,6 +63,8 @@ impl ConnectOptions {
             connect_timeout: Duration::from_secs(5),
             login_timeout: Duration::from_secs(10),
             command_timeout: Duration::from_secs(30),
+            max_in_flight: 256,
+            keepalive: Some(Duration::from_secs(30)),
         }
     }
 
@@ -66,6 +78,83 @@ impl ConnectOptions {
 }
 
 type ReplyTx = mpsc::UnboundedSender<Result<Reply, Arc<Error>>>;
+type ReplyRx = mpsc::UnboundedReceiver<Result<Reply, Arc<Error>>>;
+
+/// Rows of a streaming command, as they arrive. Ends after `!done`; a
+/// `!trap` (other than the `interrupted` of our own cancel) is an error.
+pub struct ReplyStream {
+    rx: ReplyRx,
+    tag: String,
+    command: String,
+    requests: mpsc::Sender<Request>,
+    finished: bool,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl ReplyStream {
+    /// The `.tag` the command runs under.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+}
+
+impl futures::Stream for ReplyStream {
+    type Item = Result<Row, Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        loop {
+            if self.finished {
+                return Poll::Ready(None);
+            }
+            let reply = match self.rx.poll_recv(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    self.finished = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    self.finished = true;
+                    return Poll::Ready(Some(Err(clone_error(&e))));
+                }
+                Poll::Ready(Some(Ok(r))) => r,
+            };
+            match reply.kind {
+                ReplyKind::Re => return Poll::Ready(Some(Ok(Row::from_reply(&reply)))),
+                ReplyKind::Done => {
+                    self.finished = true;
+                    return Poll::Ready(None);
+                }
+                ReplyKind::Trap => {
+                    if reply.category() == Some(2) {
+                        continue; // interrupted: our cancel; !done follows
+                    }
+                    self.finished = true;
+                    return Poll::Ready(Some(Err(Error::Trap {
+                        command: self.command.clone(),
+                        category: reply.category(),
+                        message: reply.message().unwrap_or_else(|| "no message given".into()),
+                        more: Vec::new(),
+                    })));
+                }
+                _ => continue,
+            }
+        }
+    }
+}
+
+impl Drop for ReplyStream {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.requests.try_send(Request::Cancel {
+                tag: self.tag.clone(),
+            });
+        }
+    }
+}
 
 enum Request {
     Run {
@@ -89,6 +178,7 @@ struct Inner {
     next_tag: AtomicU64,
     addr: String,
     command_timeout: Duration,
+    in_flight: Arc<Semaphore>,
 }
 
 type Transport = Framed<TcpStream, ApiCodec>;
@@ -119,13 +209,14 @@ impl Client {
             Ok(r) => r?,
         }
         let (tx, rx) = mpsc::channel(256);
-        tokio::spawn(drive(transport, rx, addr.clone()));
+        tokio::spawn(drive(transport, rx, addr.clone(), opts.keepalive));
         Ok(Client {
             inner: Arc::new(Inner {
                 requests: tx,
                 next_tag: AtomicU64::new(1),
                 addr,
                 command_timeout: opts.command_timeout,
+                in_flight: Arc::new(Semaphore::new(opts.max_in_flight.max(1))),
             }),
         })
     }
@@ -147,19 +238,7 @@ impl Client {
         cmd: &Command,
         deadline: Duration,
     ) -> Result<Vec<Reply>, Error> {
-        let tag = self
-            .inner
-            .next_tag
-            .fetch_add(1, Ordering::Relaxed)
-            .to_string();
-        let sentence = cmd.to_sentence(Some(&tag)).map_err(Error::InvalidCommand)?;
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        self.send(Request::Run {
-            tag: tag.clone(),
-            sentence,
-            replies: tx,
-        })
-        .await?;
+        let (tag, mut rx, _permit) = self.start(cmd).await?;
         let collect = async {
             let mut replies = Vec::new();
             while let Some(reply) = rx.recv().await {
@@ -186,6 +265,50 @@ impl Client {
                     after: deadline,
                 })
             }
+        }
+    }
+
+    /// Runs a command that streams (`listen`, `print =follow=`,
+    /// `/interface/monitor-traffic`): rows arrive as they come. Dropping the
+    /// stream cancels the command on the router with `/cancel`.
+    pub async fn stream(&self, cmd: &Command) -> Result<ReplyStream, Error> {
+        let (tag, rx, permit) = self.start(cmd).await?;
+        Ok(ReplyStream {
+            rx,
+            tag,
+            command: cmd.path().to_owned(),
+            requests: self.inner.requests.clone(),
+            finished: false,
+            _permit: permit,
+        })
+    }
+
+    /// Tags a command, registers it with the driver and writes it, once a
+    /// slot under the in-flight cap is free.
+    async fn start(&self, cmd: &Command) -> Result<(String, ReplyRx, OwnedSemaphorePermit), Error> {
+        let permit = self
+            .inner
+            .in_flight
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| self.closed("the API session has ended"))?;
+        let tag = self.inner.next_tag.fetch_add(1, Ordering::Relaxed).to_string();
+        let sentence = cmd.to_sentence(Some(&tag)).map_err(Error::InvalidCommand)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.send(Request::Run {
+            tag: tag.clone(),
+            sentence,
+            replies: tx,
+        })
+        .await?;
+        Ok((tag, rx, permit))
+    }
+
+    fn closed(&self, reason: &str) -> Error {
+        Error::Closed {
+            addr: self.inner.addr.clone(),
+            reason: reason.into(),
         }
     }
 
@@ -332,10 +455,39 @@ fn codec_error(e: CodecError, addr: &str) -> Error {
 
 /// The connection's driver: owns the socket, writes requests, routes replies
 /// by tag. Ends when every [`Client`] is dropped or the connection fails.
-async fn drive(mut t: Transport, mut requests: mpsc::Receiver<Request>, addr: String) {
+async fn drive(
+    mut t: Transport,
+    mut requests: mpsc::Receiver<Request>,
+    addr: String,
+    keepalive: Option<Duration>,
+) {
     let mut pending: HashMap<String, ReplyTx> = HashMap::new();
+    let idle = keepalive.unwrap_or(Duration::from_secs(365 * 86_400));
+    let mut last_heard = Instant::now();
+    let mut probe_sent: Option<Instant> = None;
+    let mut probes = 0u64;
     let failure: Error = loop {
+        let wake = match probe_sent {
+            Some(at) => at + idle,
+            None => last_heard + idle,
+        };
         tokio::select! {
+            _ = tokio::time::sleep_until(wake) => {
+                if probe_sent.is_some() {
+                    break Error::Closed {
+                        addr: addr.clone(),
+                        reason: format!("the router stopped answering (no reply to a keepalive within {} s)", idle.as_secs_f32()),
+                    };
+                }
+                probes += 1;
+                let probe = Command::new("/system/identity/print")
+                    .to_sentence(Some(&format!("k{probes}")))
+                    .expect("a valid command");
+                if let Err(e) = t.send(probe).await {
+                    break codec_error(e, &addr);
+                }
+                probe_sent = Some(Instant::now());
+            }
             req = requests.recv() => {
                 let Some(req) = req else { break Error::Closed { addr: addr.clone(), reason: "client closed".into() } };
                 let sentence = match req {
@@ -361,6 +513,8 @@ async fn drive(mut t: Transport, mut requests: mpsc::Receiver<Request>, addr: St
                     Some(Err(e)) => break codec_error(e, &addr),
                     Some(Ok(s)) => Reply::parse(s),
                 };
+                last_heard = Instant::now();
+                probe_sent = None;
                 if reply.kind == ReplyKind::Fatal {
                     break Error::Fatal { reason: reply.message().unwrap_or_default() };
                 }

@@ -12,7 +12,7 @@ mod client;
 mod error;
 mod response;
 
-pub use client::{Client, ConnectOptions};
+pub use client::{Client, ConnectOptions, ReplyStream};
 pub use error::Error;
 pub use response::{Response, Row};
 pub use routeros_proto::{Command, Reply, ReplyKind};

@@ -221,3 +221,80 @@ async fn garbage_from_the_router_fails_pending_commands_clearly() {
         .unwrap_err();
     assert!(err.to_string().contains("0xf9"), "{err}");
 }
+
+/// A scripted router that logs in and then never answers; it counts what
+/// it receives.
+async fn silent_router() -> (u16, tokio::sync::mpsc::UnboundedReceiver<Sentence>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        let mut t = Framed::new(s, ApiCodec::default());
+        let _login = t.next().await.unwrap().unwrap();
+        t.send(Sentence::from_words(["!done"])).await.unwrap();
+        while let Some(Ok(s)) = t.next().await {
+            if tx.send(s).is_err() {
+                break;
+            }
+        }
+    });
+    (port, rx)
+}
+
+#[tokio::test]
+async fn keepalive_declares_a_silent_router_dead() {
+    let (port, mut seen) = silent_router().await;
+    let mut o = opts(port, "");
+    o.keepalive = Some(Duration::from_millis(100));
+    o.command_timeout = Duration::from_secs(30);
+    let client = Client::connect(&o).await.unwrap();
+    let started = std::time::Instant::now();
+    let err = client
+        .run(&Command::new("/system/resource/print"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("stopped answering"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "failed by keepalive, not the 30 s deadline");
+    let _cmd = seen.recv().await.unwrap();
+    let probe = seen.recv().await.unwrap();
+    assert_eq!(probe.first_word(), Some(&b"/system/identity/print"[..]));
+}
+
+#[tokio::test]
+async fn commands_beyond_the_in_flight_cap_wait_their_turn() {
+    let (port, mut seen) = silent_router().await;
+    let mut o = opts(port, "");
+    o.max_in_flight = 2;
+    o.keepalive = None;
+    let client = Client::connect(&o).await.unwrap();
+    for _ in 0..5 {
+        let c = client.clone();
+        tokio::spawn(async move {
+            let _ = c.run(&Command::new("/system/identity/print")).await;
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut received = 0;
+    while seen.try_recv().is_ok() {
+        received += 1;
+    }
+    assert_eq!(received, 2, "only two commands may be on the wire at once");
+}
+
+#[tokio::test]
+async fn dropping_a_stream_cancels_its_command() {
+    let (port, mut seen) = silent_router().await;
+    let client = Client::connect(&opts(port, "")).await.unwrap();
+    let stream = client
+        .stream(&Command::new("/interface/listen"))
+        .await
+        .unwrap();
+    let tag = stream.tag().to_owned();
+    let listen = seen.recv().await.unwrap();
+    assert_eq!(listen.tag(), Some(tag.as_bytes()));
+    drop(stream);
+    let cancel = seen.recv().await.unwrap();
+    assert_eq!(cancel.first_word(), Some(&b"/cancel"[..]));
+    assert_eq!(cancel.attribute("tag"), Some(tag.as_bytes()));
+}
