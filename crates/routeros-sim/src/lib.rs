@@ -18,6 +18,7 @@ mod model;
 mod profile;
 mod server;
 mod session;
+mod tls;
 
 pub use device::{Change, Device};
 pub use export::quote;

@@ -35,6 +35,10 @@ struct Args {
     /// Drop each session after this many reply sentences (fault injection).
     #[arg(long)]
     drop_after: Option<usize>,
+    /// Also serve API-SSL from this port on (router i on tls-port + i), each
+    /// router with its own self-signed certificate; prints the fingerprints.
+    #[arg(long)]
+    tls_port: Option<u16>,
     /// Commands that never finish, e.g. /interface/lte/info (fault injection).
     #[arg(long, value_delimiter = ',')]
     stall: Vec<String>,
@@ -61,9 +65,17 @@ async fn main() -> anyhow::Result<()> {
             stall: args.stall,
             ..Faults::default()
         },
+        tls: args.tls_port.is_some(),
+        tls_base_port: args.tls_port.unwrap_or(0),
         ..SimConfig::default()
     })
     .await?;
+    for i in 0..fleet.len() {
+        if let (Some(port), Some(fp)) = (fleet.tls_port(i), fleet.fingerprint(i)) {
+            let hex: Vec<String> = fp.iter().map(|b| format!("{b:02X}")).collect();
+            println!("tls {port} {}", hex.join(":"));
+        }
+    }
     println!("ready {} {}", fleet.port(0), fleet.len());
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

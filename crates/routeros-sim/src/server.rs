@@ -3,12 +3,14 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, task::JoinSet};
+use tokio_rustls::TlsAcceptor;
 use tracing::debug;
 
 use crate::{
     device::Device,
     faults::Faults,
     session::{serve, Credentials},
+    tls::router_cert,
 };
 
 /// What to simulate.
@@ -26,6 +28,10 @@ pub struct SimConfig {
     pub faults: Faults,
     /// How long a rebooting router stays away.
     pub reboot_delay: Duration,
+    /// Also serve API-SSL, each router with its own self-signed certificate.
+    pub tls: bool,
+    /// Router `i` serves API-SSL on `tls_base_port + i`; 0 picks free ports.
+    pub tls_base_port: u16,
 }
 
 impl Default for SimConfig {
@@ -38,6 +44,8 @@ impl Default for SimConfig {
             versions: vec!["7.16.2".into()],
             faults: Faults::default(),
             reboot_delay: Duration::from_secs(2),
+            tls: false,
+            tls_base_port: 0,
         }
     }
 }
@@ -45,7 +53,18 @@ impl Default for SimConfig {
 /// A running simulated fleet. Dropping it stops every listener and session.
 pub struct SimFleet {
     devices: Vec<(SocketAddr, Arc<Device>)>,
+    /// API-SSL port and certificate fingerprint per router, when enabled.
+    tls: Vec<(u16, [u8; 32])>,
     _tasks: JoinSet<()>,
+}
+
+fn port_at(base: u16, i: usize) -> std::io::Result<u16> {
+    if base == 0 {
+        return Ok(0);
+    }
+    u16::try_from(usize::from(base) + i).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "port range runs past 65535")
+    })
 }
 
 impl SimFleet {
@@ -61,24 +80,28 @@ impl SimFleet {
         };
         let mut tasks = JoinSet::new();
         let mut devices = Vec::with_capacity(cfg.devices);
+        let mut tls = Vec::new();
         for i in 0..cfg.devices {
-            let port = if cfg.base_port == 0 {
-                0
-            } else {
-                u16::try_from(usize::from(cfg.base_port) + i).map_err(|_| {
-                    std::io::Error::new(std::io::ErrorKind::InvalidInput, "port range runs past 65535")
-                })?
-            };
-            let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+            let listener = TcpListener::bind(("127.0.0.1", port_at(cfg.base_port, i)?)).await?;
             let addr = listener.local_addr()?;
             let mut device = Device::new(i, &versions[i % versions.len()]);
             device.reboot_delay = cfg.reboot_delay;
             device.set_faults(cfg.faults.clone());
             let device = Arc::new(device);
-            tasks.spawn(accept_loop(listener, device.clone(), creds.clone()));
+            tasks.spawn(accept_loop(listener, device.clone(), creds.clone(), None));
+            if cfg.tls {
+                let cert = router_cert(&device.identity())?;
+                let tls_listener = TcpListener::bind(("127.0.0.1", port_at(cfg.tls_base_port, i)?)).await?;
+                tls.push((tls_listener.local_addr()?.port(), cert.fingerprint));
+                tasks.spawn(accept_loop(tls_listener, device.clone(), creds.clone(), Some(cert.acceptor)));
+            }
             devices.push((addr, device));
         }
-        Ok(SimFleet { devices, _tasks: tasks })
+        Ok(SimFleet {
+            devices,
+            tls,
+            _tasks: tasks,
+        })
     }
 
     pub fn ports(&self) -> Vec<u16> {
@@ -87,6 +110,16 @@ impl SimFleet {
 
     pub fn port(&self, i: usize) -> u16 {
         self.devices[i].0.port()
+    }
+
+    /// Router `i`'s API-SSL port, when the fleet serves TLS.
+    pub fn tls_port(&self, i: usize) -> Option<u16> {
+        self.tls.get(i).map(|t| t.0)
+    }
+
+    /// SHA-256 of router `i`'s certificate, when the fleet serves TLS.
+    pub fn fingerprint(&self, i: usize) -> Option<[u8; 32]> {
+        self.tls.get(i).map(|t| t.1)
     }
 
     pub fn device(&self, i: usize) -> &Arc<Device> {
@@ -109,7 +142,12 @@ impl SimFleet {
     }
 }
 
-async fn accept_loop(listener: TcpListener, device: Arc<Device>, creds: Arc<Credentials>) {
+async fn accept_loop(
+    listener: TcpListener,
+    device: Arc<Device>,
+    creds: Arc<Credentials>,
+    tls: Option<TlsAcceptor>,
+) {
     let mut sessions = JoinSet::new();
     loop {
         match listener.accept().await {
@@ -119,8 +157,23 @@ async fn accept_loop(listener: TcpListener, device: Arc<Device>, creds: Arc<Cred
                     drop(stream);
                     continue;
                 }
-                debug!(device = device.index(), %peer, "API session opened");
-                sessions.spawn(serve(stream, device.clone(), creds.clone()));
+                debug!(device = device.index(), %peer, tls = tls.is_some(), "API session opened");
+                stream.set_nodelay(true).ok();
+                let (device, creds) = (device.clone(), creds.clone());
+                match tls.clone() {
+                    None => {
+                        sessions.spawn(serve(stream, device, creds));
+                    }
+                    Some(acceptor) => {
+                        sessions.spawn(async move {
+                            // A client that does not speak TLS gets an alert and
+                            // the connection closes, as on a real API-SSL port.
+                            if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                                serve(s, device, creds).await;
+                            }
+                        });
+                    }
+                }
             }
             Err(e) => {
                 debug!("accept failed: {e}");

@@ -5,8 +5,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use futures::StreamExt;
 use routeros_proto::{login::challenge_response, ApiCodec, Sentence};
 use tokio::{
-    io::{AsyncWrite, AsyncWriteExt},
-    net::TcpStream,
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt},
     sync::{broadcast, mpsc, oneshot},
     task::JoinSet,
 };
@@ -42,9 +41,11 @@ struct Session {
     tasks: JoinSet<()>,
 }
 
-pub(crate) async fn serve(stream: TcpStream, device: Arc<Device>, creds: Arc<Credentials>) {
-    stream.set_nodelay(true).ok();
-    let (read, write) = stream.into_split();
+pub(crate) async fn serve<S>(stream: S, device: Arc<Device>, creds: Arc<Credentials>)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (read, write) = tokio::io::split(stream);
     let (out, rx) = mpsc::unbounded_channel();
     let mut writer = tokio::spawn(write_replies(write, rx, device.clone()));
     let mut boots = device.boots.subscribe();

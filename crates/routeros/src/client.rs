@@ -10,6 +10,7 @@ use std::{
 use futures::{SinkExt, StreamExt};
 use routeros_proto::{login, ApiCodec, CodecError, Command, Reply, ReplyKind, Sentence};
 use tokio::{
+    io::{AsyncRead, AsyncWrite},
     net::TcpStream,
     sync::{mpsc, OwnedSemaphorePermit, Semaphore},
     time::{timeout, Instant},
@@ -17,7 +18,10 @@ use tokio::{
 use tokio_util::codec::Framed;
 use tracing::{debug, warn};
 
-use crate::{Error, Response, Row};
+use crate::{
+    tls::{self, Fingerprint, PinVerifier, TlsMode},
+    Error, Response, Row,
+};
 
 /// Where and how to log in. The password is only held for the login.
 #[derive(Clone)]
@@ -35,6 +39,8 @@ pub struct ConnectOptions {
     /// command; if the probe is not answered within the same time, the
     /// connection is declared dead and every waiting command fails.
     pub keepalive: Option<Duration>,
+    /// Plain API or API-SSL with a pinned certificate.
+    pub tls: TlsMode,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -65,6 +71,7 @@ impl ConnectOptions {
             command_timeout: Duration::from_secs(30),
             max_in_flight: 256,
             keepalive: Some(Duration::from_secs(30)),
+            tls: TlsMode::Plain,
         }
     }
 
@@ -179,9 +186,14 @@ struct Inner {
     addr: String,
     command_timeout: Duration,
     in_flight: Arc<Semaphore>,
+    fingerprint: Option<Fingerprint>,
 }
 
-type Transport = Framed<TcpStream, ApiCodec>;
+/// Any byte stream the API can run over: TCP, or TLS over TCP.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+type Transport = Framed<Box<dyn Io>, ApiCodec>;
 
 impl Client {
     /// Connects, logs in and starts the connection's driver task.
@@ -198,7 +210,8 @@ impl Client {
             Ok(Ok(s)) => s,
         };
         stream.set_nodelay(true).ok();
-        let mut transport = Framed::new(stream, ApiCodec::default());
+        let (io, fingerprint) = secure(stream, opts, &addr).await?;
+        let mut transport = Framed::new(io, ApiCodec::default());
         match timeout(opts.login_timeout, login(&mut transport, opts, &addr)).await {
             Err(_) => {
                 return Err(Error::Timeout {
@@ -217,8 +230,15 @@ impl Client {
                 addr,
                 command_timeout: opts.command_timeout,
                 in_flight: Arc::new(Semaphore::new(opts.max_in_flight.max(1))),
+                fingerprint,
             }),
         })
+    }
+
+    /// The SHA-256 fingerprint of the router's certificate (API-SSL only):
+    /// what a trust-on-first-use connection hands back for pinning.
+    pub fn peer_fingerprint(&self) -> Option<Fingerprint> {
+        self.inner.fingerprint
     }
 
     /// `host:port` of the router.
@@ -373,10 +393,66 @@ fn clone_error(e: &Error) -> Error {
     }
 }
 
+/// Wraps the socket in TLS when asked, checking the certificate pin.
+async fn secure(
+    stream: TcpStream,
+    opts: &ConnectOptions,
+    addr: &str,
+) -> Result<(Box<dyn Io>, Option<Fingerprint>), Error> {
+    let pin = match &opts.tls {
+        TlsMode::Plain => return Ok((Box::new(stream), None)),
+        TlsMode::Pinned(fp) => Some(*fp),
+        TlsMode::TrustOnFirstUse => None,
+    };
+    let tls_error = |message: String| Error::Tls {
+        addr: addr.to_owned(),
+        message,
+    };
+    let verifier = PinVerifier::new(pin);
+    let config = tls::client_config(verifier.clone()).map_err(|e| tls_error(e.to_string()))?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let handshake = connector.connect(tls::server_name(&opts.host), stream);
+    let not_tls = || {
+        tls_error(
+            "the router did not answer with TLS: this port is probably the plain API (8728), not API-SSL (8729)"
+                .into(),
+        )
+    };
+    let stream = match timeout(opts.connect_timeout, handshake).await {
+        Err(_) => return Err(not_tls()),
+        Ok(Err(e)) => {
+            let seen = *verifier.seen.lock().expect("fingerprint lock");
+            return Err(match (pin, seen) {
+                (Some(want), Some(got)) if want != got => tls_error(format!(
+                    "the router's certificate has changed: expected fingerprint {want}, got {got}. If the certificate was replaced on purpose, trust the new fingerprint; otherwise someone may be intercepting the connection"
+                )),
+                _ if e.kind() == std::io::ErrorKind::InvalidData => not_tls(),
+                _ => tls_error(format!("TLS handshake failed: {e}")),
+            });
+        }
+        Ok(Ok(s)) => s,
+    };
+    let seen = *verifier.seen.lock().expect("fingerprint lock");
+    Ok((Box::new(stream), seen))
+}
+
+/// A TLS record (alert or handshake) where API words were expected: the
+/// port speaks API-SSL.
+fn looks_like_tls(buf: &[u8]) -> bool {
+    matches!(buf, [0x15 | 0x16, 0x03, ..])
+}
+
 async fn read_until_done(t: &mut Transport, addr: &str) -> Result<Vec<Reply>, Error> {
     let mut out = Vec::new();
     loop {
-        let reply = match t.next().await {
+        let next = t.next().await;
+        if matches!(next, None | Some(Err(_))) && looks_like_tls(t.read_buffer()) {
+            return Err(Error::Tls {
+                addr: addr.to_owned(),
+                message: "the router answered with TLS: this port is API-SSL (8729); connect with TLS".into(),
+            });
+        }
+        let reply = match next {
             None => {
                 return Err(Error::Closed {
                     addr: addr.to_owned(),

@@ -33,6 +33,8 @@ pub enum Error {
     Protocol(#[source] ProtoError),
     #[error("invalid command: {0}")]
     InvalidCommand(#[source] ProtoError),
+    #[error("secure connection to {addr} failed: {message}")]
+    Tls { addr: String, message: String },
     #[error("network error talking to {addr}: {source}")]
     Io {
         addr: String,
@@ -66,6 +68,9 @@ impl Error {
             self,
             Error::Connect { .. } | Error::Io { .. } | Error::Closed { .. }
         )
+    }
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Error::Tls { .. })
     }
     pub fn is_protocol(&self) -> bool {
         matches!(self, Error::Protocol(_))

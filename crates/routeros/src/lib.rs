@@ -11,8 +11,10 @@
 mod client;
 mod error;
 mod response;
+pub mod tls;
 
 pub use client::{Client, ConnectOptions, ReplyStream};
 pub use error::Error;
 pub use response::{Response, Row};
+pub use tls::{Fingerprint, TlsMode};
 pub use routeros_proto::{Command, Reply, ReplyKind};
