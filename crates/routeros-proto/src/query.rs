@@ -129,7 +129,10 @@ mod tests {
             ["?=type=ether", "?=type=vlan", "?=type=bridge", "?#|", "?#|"]
         );
         assert_eq!(
-            text(&Query::And(vec![Query::eq(".id", "*1"), Query::eq("address", "10.0.0.1/24")])),
+            text(&Query::And(vec![
+                Query::eq(".id", "*1"),
+                Query::eq("address", "10.0.0.1/24")
+            ])),
             ["?=.id=*1", "?=address=10.0.0.1/24", "?#&"]
         );
     }

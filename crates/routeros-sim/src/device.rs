@@ -201,7 +201,8 @@ impl Device {
             "system/resource" => Some(vec![self.resource()]),
             "system/routerboard" => Some(vec![self.routerboard()]),
             "interface" => {
-                let mut items = self.with_config(|c| c.get("interface").map(|m| m.items.clone()))?;
+                let mut items =
+                    self.with_config(|c| c.get("interface").map(|m| m.items.clone()))?;
                 for item in &mut items {
                     let n = item
                         .get_str("default-name")
@@ -250,11 +251,22 @@ impl Device {
             ("factory-software", "6.44.6".into()),
             ("free-memory", self.free_memory().to_string()),
             ("total-memory", total_mem.to_string()),
-            ("cpu", if arch == "mmips" { "MIPS 1004Kc V2.15" } else { "ARM" }.into()),
+            (
+                "cpu",
+                if arch == "mmips" {
+                    "MIPS 1004Kc V2.15"
+                } else {
+                    "ARM"
+                }
+                .into(),
+            ),
             ("cpu-count", cpus.to_string()),
             ("cpu-frequency", "880".into()),
             ("cpu-load", self.cpu_load().to_string()),
-            ("free-hdd-space", (9_437_184 + (self.index as u64 % 5) * 1_048_576).to_string()),
+            (
+                "free-hdd-space",
+                (9_437_184 + (self.index as u64 % 5) * 1_048_576).to_string(),
+            ),
             ("total-hdd-space", "16777216".into()),
             ("write-sect-since-reboot", "1312".into()),
             ("write-sect-total", "48213".into()),
@@ -279,7 +291,10 @@ impl Device {
     }
 
     pub fn serial(&self) -> String {
-        format!("HG{:08X}", 0x5A00_0000u32.wrapping_add(self.index as u32 * 7919))
+        format!(
+            "HG{:08X}",
+            0x5A00_0000u32.wrapping_add(self.index as u32 * 7919)
+        )
     }
 
     pub fn board_name(&self) -> &'static str {
@@ -290,7 +305,9 @@ impl Device {
     /// `/interface/monitor-traffic`.
     pub(crate) fn traffic(&self, name: &str) -> Option<(u64, u64)> {
         let items = self.items("interface");
-        let item = items.iter().find(|i| i.get("name") == Some(name.as_bytes()))?;
+        let item = items
+            .iter()
+            .find(|i| i.get("name") == Some(name.as_bytes()))?;
         let n = item
             .get_str("default-name")
             .and_then(|d| d.trim_start_matches("ether").parse::<usize>().ok())?
@@ -320,11 +337,19 @@ fn initial_config(index: usize, profile: &Profile) -> Config {
     );
     c.insert(
         "system/clock".into(),
-        Menu::singleton(Item::new([("time-zone-name", "UTC"), ("time-zone-autodetect", profile.bool_word(true))])),
+        Menu::singleton(Item::new([
+            ("time-zone-name", "UTC"),
+            ("time-zone-autodetect", profile.bool_word(true)),
+        ])),
     );
     let mut iface = Menu::table(&["name"], &["name"], &[]);
     for n in 1..=INTERFACES {
-        let mac = format!("48:8F:5A:{:02X}:{:02X}:{:02X}", (index >> 8) & 0xFF, index & 0xFF, n);
+        let mac = format!(
+            "48:8F:5A:{:02X}:{:02X}:{:02X}",
+            (index >> 8) & 0xFF,
+            index & 0xFF,
+            n
+        );
         iface.push(Item::new([
             ("name", format!("ether{n}")),
             ("default-name", format!("ether{n}")),
@@ -350,7 +375,11 @@ fn initial_config(index: usize, profile: &Profile) -> Config {
     );
     c.insert(
         "ip/route".into(),
-        Menu::table(&["gateway"], &[], &[("dst-address", "0.0.0.0/0"), ("distance", "1")]),
+        Menu::table(
+            &["gateway"],
+            &[],
+            &[("dst-address", "0.0.0.0/0"), ("distance", "1")],
+        ),
     );
     let mut groups = Menu::table(&["name", "policy"], &["name"], &[]);
     for (name, policy) in [
@@ -362,10 +391,24 @@ fn initial_config(index: usize, profile: &Profile) -> Config {
     }
     c.insert("user/group".into(), groups);
     let mut users = Menu::table(&["name", "group"], &["name"], &[("disabled", "false")]);
-    users.push(Item::new([("name", "admin"), ("group", "full"), ("address", ""), ("disabled", "false")]));
+    users.push(Item::new([
+        ("name", "admin"),
+        ("group", "full"),
+        ("address", ""),
+        ("disabled", "false"),
+    ]));
     c.insert("user".into(), users);
     let mut services = Menu::table(&["name"], &["name"], &[]);
-    for (name, port) in [("telnet", 23), ("ftp", 21), ("www", 80), ("ssh", 22), ("www-ssl", 443), ("api", 8728), ("winbox", 8291), ("api-ssl", 8729)] {
+    for (name, port) in [
+        ("telnet", 23),
+        ("ftp", 21),
+        ("www", 80),
+        ("ssh", 22),
+        ("www-ssl", 443),
+        ("api", 8728),
+        ("winbox", 8291),
+        ("api-ssl", 8729),
+    ] {
         services.push(Item::new([
             ("name", name.to_owned()),
             ("port", port.to_string()),
@@ -376,16 +419,31 @@ fn initial_config(index: usize, profile: &Profile) -> Config {
     c.insert("ip/service".into(), services);
     c.insert(
         "system/scheduler".into(),
-        Menu::table(&["name"], &["name"], &[("interval", "0s"), ("disabled", "false")]),
+        Menu::table(
+            &["name"],
+            &["name"],
+            &[("interval", "0s"), ("disabled", "false")],
+        ),
     );
     c.insert(
         "system/script".into(),
-        Menu::table(&["name"], &["name"], &[("policy", "ftp,reboot,read,write,policy,test,password,sniff,sensitive,romon")]),
+        Menu::table(
+            &["name"],
+            &["name"],
+            &[(
+                "policy",
+                "ftp,reboot,read,write,policy,test,password,sniff,sensitive,romon",
+            )],
+        ),
     );
     c.insert("file".into(), Menu::table(&["name"], &["name"], &[]));
     c.insert(
         "interface/bridge".into(),
-        Menu::table(&["name"], &["name"], &[("mtu", "auto"), ("disabled", "false")]),
+        Menu::table(
+            &["name"],
+            &["name"],
+            &[("mtu", "auto"), ("disabled", "false")],
+        ),
     );
     c.insert(
         "interface/bridge/port".into(),
@@ -393,7 +451,10 @@ fn initial_config(index: usize, profile: &Profile) -> Config {
     );
     c.insert(
         "ip/dns".into(),
-        Menu::singleton(Item::new([("servers", ""), ("allow-remote-requests", profile.bool_word(false))])),
+        Menu::singleton(Item::new([
+            ("servers", ""),
+            ("allow-remote-requests", profile.bool_word(false)),
+        ])),
     );
     c
 }

@@ -38,7 +38,9 @@ pub fn export_text(device: &Device) -> String {
     );
     device.with_config(|config| {
         for (path, style) in SECTIONS {
-            let Some(menu) = config.get(*path) else { continue };
+            let Some(menu) = config.get(*path) else {
+                continue;
+            };
             let lines: Vec<String> = match style {
                 Style::Add => menu
                     .items
@@ -82,7 +84,9 @@ pub fn export_text(device: &Device) -> String {
 fn args(item: &Item, defaults: &[(&str, &str)]) -> String {
     let mut s = String::new();
     for (k, v) in &item.attrs {
-        let is_default = defaults.iter().any(|(dk, dv)| dk == k && dv.as_bytes() == v.as_slice());
+        let is_default = defaults
+            .iter()
+            .any(|(dk, dv)| dk == k && dv.as_bytes() == v.as_slice());
         if k.starts_with('.') || is_default || (v.is_empty() && k != "name") {
             continue;
         }
@@ -103,8 +107,7 @@ fn software_id(index: usize) -> String {
 /// RouterOS does (`\"`, `\\`, `\$`, `\?`, control and non-ASCII as `\XX`).
 pub fn quote(v: &[u8]) -> String {
     let bare = !v.is_empty()
-        && v
-            .iter()
+        && v.iter()
             .all(|b| b.is_ascii_alphanumeric() || b"._:/,@+*-".contains(b));
     if bare {
         return String::from_utf8_lossy(v).into_owned();

@@ -34,7 +34,8 @@ impl Item {
     }
 
     pub fn get_str(&self, name: &str) -> Option<String> {
-        self.get(name).map(|v| String::from_utf8_lossy(v).into_owned())
+        self.get(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
     }
 
     pub fn set(&mut self, name: &str, value: impl Into<Vec<u8>>) {
@@ -106,13 +107,16 @@ impl Menu {
         let id = format!("*{:X}", self.next_id);
         self.next_id += 1;
         item.attrs.retain(|(k, _)| k != ".id");
-        item.attrs.insert(0, (".id".into(), id.clone().into_bytes()));
+        item.attrs
+            .insert(0, (".id".into(), id.clone().into_bytes()));
         self.items.push(item);
         id
     }
 
     pub fn find(&self, id: &str) -> Option<usize> {
-        self.items.iter().position(|i| i.id().as_deref() == Some(id))
+        self.items
+            .iter()
+            .position(|i| i.id().as_deref() == Some(id))
     }
 }
 
@@ -156,7 +160,11 @@ pub fn add(menu: &mut Menu, attrs: Vec<(String, Vec<u8>)>) -> Result<String, Fai
     Ok(menu.push(item))
 }
 
-fn check_unique(menu: &Menu, attrs: &[(String, Vec<u8>)], except: Option<usize>) -> Result<(), Failure> {
+fn check_unique(
+    menu: &Menu,
+    attrs: &[(String, Vec<u8>)],
+    except: Option<usize>,
+) -> Result<(), Failure> {
     for u in menu.unique {
         if let Some((_, v)) = attrs.iter().find(|(k, _)| k == u) {
             let clash = menu
@@ -180,10 +188,17 @@ fn check_unique(menu: &Menu, attrs: &[(String, Vec<u8>)], except: Option<usize>)
 
 /// `set`: on a singleton the one item; on a table the items named by
 /// `.id` (a comma-separated list, or a `name`).
-pub fn set(menu: &mut Menu, ids: Option<&[u8]>, attrs: Vec<(String, Vec<u8>)>) -> Result<(), Failure> {
+pub fn set(
+    menu: &mut Menu,
+    ids: Option<&[u8]>,
+    attrs: Vec<(String, Vec<u8>)>,
+) -> Result<(), Failure> {
     let targets = match menu.kind {
         MenuKind::Singleton => vec![0],
-        MenuKind::Table => resolve(menu, ids.ok_or_else(|| Failure::new(Some(1), "no such item"))?)?,
+        MenuKind::Table => resolve(
+            menu,
+            ids.ok_or_else(|| Failure::new(Some(1), "no such item"))?,
+        )?,
     };
     for t in targets {
         check_unique(menu, &attrs, Some(t))?;
@@ -295,7 +310,10 @@ fn run_ops(stack: &mut Vec<bool>, ops: &[u8]) {
             while i < ops.len() && ops[i].is_ascii_digit() {
                 i += 1;
             }
-            let idx: usize = std::str::from_utf8(&ops[start..i]).unwrap_or("0").parse().unwrap_or(0);
+            let idx: usize = std::str::from_utf8(&ops[start..i])
+                .unwrap_or("0")
+                .parse()
+                .unwrap_or(0);
             let v = top(stack, idx);
             if i == ops.len() {
                 stack.clear();
@@ -360,16 +378,26 @@ mod tests {
     fn table_add_set_remove() {
         let mut m = Menu::table(&["address", "interface"], &[], &[("disabled", "false")]);
         assert_eq!(
-            add(&mut m, vec![("address".into(), b"10.0.0.1/24".to_vec())]).unwrap_err().message,
+            add(&mut m, vec![("address".into(), b"10.0.0.1/24".to_vec())])
+                .unwrap_err()
+                .message,
             "failure: interface not specified"
         );
         let id = add(
             &mut m,
-            vec![("address".into(), b"10.0.0.1/24".to_vec()), ("interface".into(), b"ether1".to_vec())],
+            vec![
+                ("address".into(), b"10.0.0.1/24".to_vec()),
+                ("interface".into(), b"ether1".to_vec()),
+            ],
         )
         .unwrap();
         assert_eq!(id, "*1");
-        set(&mut m, Some(b"*1"), vec![("comment".into(), b"wan".to_vec())]).unwrap();
+        set(
+            &mut m,
+            Some(b"*1"),
+            vec![("comment".into(), b"wan".to_vec())],
+        )
+        .unwrap();
         assert_eq!(m.items[0].get_str("comment").as_deref(), Some("wan"));
         assert_eq!(m.items[0].get_str("disabled").as_deref(), Some("false"));
         assert_eq!(remove(&mut m, b"*9").unwrap_err().message, "no such item");

@@ -128,7 +128,13 @@ mod tests {
         assert!(!Profile::new("7.16.2").sends_empty());
         assert!(Profile::new("7.18").sends_empty());
         assert!(Profile::new("7.19.1").sends_empty());
-        assert_eq!(Profile::new("7.9.2").date(2024, 9, 20, "13:00:27"), "sep/20/2024 13:00:27");
-        assert_eq!(Profile::new("7.10").date(2024, 9, 20, "13:00:27"), "2024-09-20 13:00:27");
+        assert_eq!(
+            Profile::new("7.9.2").date(2024, 9, 20, "13:00:27"),
+            "sep/20/2024 13:00:27"
+        );
+        assert_eq!(
+            Profile::new("7.10").date(2024, 9, 20, "13:00:27"),
+            "2024-09-20 13:00:27"
+        );
     }
 }

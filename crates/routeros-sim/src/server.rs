@@ -63,7 +63,10 @@ fn port_at(base: u16, i: usize) -> std::io::Result<u16> {
         return Ok(0);
     }
     u16::try_from(usize::from(base) + i).map_err(|_| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, "port range runs past 65535")
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "port range runs past 65535",
+        )
     })
 }
 
@@ -91,9 +94,15 @@ impl SimFleet {
             tasks.spawn(accept_loop(listener, device.clone(), creds.clone(), None));
             if cfg.tls {
                 let cert = router_cert(&device.identity())?;
-                let tls_listener = TcpListener::bind(("127.0.0.1", port_at(cfg.tls_base_port, i)?)).await?;
+                let tls_listener =
+                    TcpListener::bind(("127.0.0.1", port_at(cfg.tls_base_port, i)?)).await?;
                 tls.push((tls_listener.local_addr()?.port(), cert.fingerprint));
-                tasks.spawn(accept_loop(tls_listener, device.clone(), creds.clone(), Some(cert.acceptor)));
+                tasks.spawn(accept_loop(
+                    tls_listener,
+                    device.clone(),
+                    creds.clone(),
+                    Some(cert.acceptor),
+                ));
             }
             devices.push((addr, device));
         }
@@ -168,7 +177,12 @@ async fn accept_loop(
                         sessions.spawn(async move {
                             // A client that does not speak TLS gets an alert and
                             // the connection closes, as on a real API-SSL port.
-                            if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                            if let Ok(Ok(s)) = tokio::time::timeout(
+                                Duration::from_secs(10),
+                                acceptor.accept(stream),
+                            )
+                            .await
+                            {
                                 serve(s, device, creds).await;
                             }
                         });

@@ -33,7 +33,10 @@ type CancelTx = oneshot::Sender<Option<Tag>>;
 struct Session {
     device: Arc<Device>,
     creds: Arc<Credentials>,
+    /// For streaming commands, which outlive the sentence that started them.
     out: mpsc::UnboundedSender<Sentence>,
+    /// Replies to the sentence being handled, written right after it.
+    direct: Vec<Sentence>,
     logged_in: bool,
     challenge: Option<String>,
     streams: HashMap<Vec<u8>, CancelTx>,
@@ -46,14 +49,23 @@ where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (read, write) = tokio::io::split(stream);
+    let writer = Arc::new(tokio::sync::Mutex::new(Writer {
+        w: write,
+        sent: 0,
+        device: device.clone(),
+        buf: Vec::with_capacity(1024),
+    }));
+    // Streaming commands write through this channel; everything else is
+    // written directly by the session task, which saves a task hop per reply.
     let (out, rx) = mpsc::unbounded_channel();
-    let mut writer = tokio::spawn(write_replies(write, rx, device.clone()));
+    let mut stream_writer = tokio::spawn(write_streams(rx, writer.clone()));
     let mut boots = device.boots.subscribe();
     let mut frames = FramedRead::new(read, ApiCodec::default());
     let mut session = Session {
         device,
         creds,
         out,
+        direct: Vec::new(),
         logged_in: false,
         challenge: None,
         streams: HashMap::new(),
@@ -64,7 +76,14 @@ where
         tokio::select! {
             frame = frames.next() => match frame {
                 Some(Ok(sentence)) => {
-                    if !session.handle(sentence) {
+                    let go_on = session.handle(sentence);
+                    if !session.direct.is_empty() {
+                        let replies = std::mem::take(&mut session.direct);
+                        if !writer.lock().await.write(&replies).await {
+                            break;
+                        }
+                    }
+                    if !go_on {
                         break;
                     }
                 }
@@ -72,56 +91,86 @@ where
                 _ => break,
             },
             _ = boots.changed() => break,
-            _ = &mut writer => return,
+            _ = &mut stream_writer => return,
         }
     }
     session.tasks.abort_all();
     drop(session);
-    // Let queued replies (a `!fatal`, a reboot's `!done`) reach the client.
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), stream_writer).await;
 }
 
-/// Writes replies, applying the device's faults at the moment of writing.
-async fn write_replies<W: AsyncWrite + Unpin>(
-    mut w: W,
-    mut rx: mpsc::UnboundedReceiver<Sentence>,
+/// The session's side of the socket, applying the device's faults at the
+/// moment of writing.
+struct Writer<W> {
+    w: W,
+    sent: usize,
     device: Arc<Device>,
-) {
-    let mut sent = 0usize;
-    while let Some(sentence) = rx.recv().await {
-        let faults = device.faults();
-        if !faults.latency.is_zero() {
-            tokio::time::sleep(faults.latency).await;
+    buf: Vec<u8>,
+}
+
+impl<W: AsyncWrite + Unpin> Writer<W> {
+    /// Writes replies; `false` when the connection is gone (or a fault
+    /// ended it).
+    async fn write(&mut self, replies: &[Sentence]) -> bool {
+        let faults = self.device.faults();
+        let plain = faults.latency.is_zero()
+            && !faults.fragment
+            && faults.drop_after.is_none()
+            && faults.garbage_after.is_none();
+        if plain {
+            self.buf.clear();
+            for r in replies {
+                r.encode(&mut self.buf);
+            }
+            self.sent += replies.len();
+            return self.w.write_all(&self.buf).await.is_ok() && self.w.flush().await.is_ok();
         }
-        if faults.drop_after.is_some_and(|n| sent >= n) {
-            let _ = w.shutdown().await;
-            return;
-        }
-        if faults.garbage_after.is_some_and(|n| sent >= n) {
-            let _ = w.write_all(&[0xF9, 0xFF, 0x00, 0x13, 0x37]).await;
-            let _ = w.flush().await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            return;
-        }
-        let bytes = sentence.to_bytes();
-        let ok = if faults.fragment {
-            let mut ok = true;
-            for b in &bytes {
-                if w.write_all(std::slice::from_ref(b)).await.is_err() || w.flush().await.is_err() {
-                    ok = false;
-                    break;
+        for r in replies {
+            if !faults.latency.is_zero() {
+                tokio::time::sleep(faults.latency).await;
+            }
+            if faults.drop_after.is_some_and(|n| self.sent >= n) {
+                let _ = self.w.shutdown().await;
+                return false;
+            }
+            if faults.garbage_after.is_some_and(|n| self.sent >= n) {
+                let _ = self.w.write_all(&[0xF9, 0xFF, 0x00, 0x13, 0x37]).await;
+                let _ = self.w.flush().await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                return false;
+            }
+            let bytes = r.to_bytes();
+            let chunk = if faults.fragment {
+                1
+            } else {
+                bytes.len().max(1)
+            };
+            for piece in bytes.chunks(chunk) {
+                if self.w.write_all(piece).await.is_err() || self.w.flush().await.is_err() {
+                    return false;
                 }
             }
-            ok
-        } else {
-            w.write_all(&bytes).await.is_ok() && (!rx.is_empty() || w.flush().await.is_ok())
-        };
-        if !ok {
+            self.sent += 1;
+        }
+        true
+    }
+}
+
+async fn write_streams<W: AsyncWrite + Unpin>(
+    mut rx: mpsc::UnboundedReceiver<Sentence>,
+    writer: Arc<tokio::sync::Mutex<Writer<W>>>,
+) {
+    let mut batch = Vec::new();
+    while let Some(first) = rx.recv().await {
+        batch.clear();
+        batch.push(first);
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        if !writer.lock().await.write(&batch).await {
             return;
         }
-        sent += 1;
     }
-    let _ = w.flush().await;
 }
 
 fn tagged(mut s: Sentence, tag: &Tag) -> Sentence {
@@ -185,7 +234,8 @@ impl Args<'_> {
         self.s.attribute(name)
     }
     fn text(&self, name: &str) -> Option<String> {
-        self.get(name).map(|v| String::from_utf8_lossy(v).into_owned())
+        self.get(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
     }
     fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
@@ -200,7 +250,10 @@ impl Args<'_> {
             .filter_map(|w| {
                 let rest = &w[1..];
                 let i = rest.iter().position(|&b| b == b'=')?;
-                Some((String::from_utf8_lossy(&rest[..i]).into_owned(), rest[i + 1..].to_vec()))
+                Some((
+                    String::from_utf8_lossy(&rest[..i]).into_owned(),
+                    rest[i + 1..].to_vec(),
+                ))
             })
             .filter(|(k, _)| !k.starts_with('.') && k != "numbers")
             .collect()
@@ -252,23 +305,32 @@ impl Session {
             return true;
         }
         if command == "/quit" {
-            self.send(Sentence::from_words(["!fatal", "session terminated on request"]), &None);
+            self.send(
+                Sentence::from_words(["!fatal", "session terminated on request"]),
+                &None,
+            );
             return false;
         }
         if !self.logged_in {
-            self.send_all(vec![trap(&Failure::new(None, "not logged in")), done()], &tag);
+            self.send_all(
+                vec![trap(&Failure::new(None, "not logged in")), done()],
+                &tag,
+            );
             return true;
         }
         if command == "/cancel" {
             self.cancel(args.get("tag").map(<[u8]>::to_vec), tag);
             return true;
         }
-        if faults.stall.iter().any(|c| *c == command) {
+        if faults.stall.contains(&command) {
             self.start_stream(StreamKind::Stall, tag);
             return true;
         }
         if let Some((_, message)) = faults.trap.iter().find(|(c, _)| *c == command) {
-            self.send_all(vec![trap(&Failure::new(None, message.clone())), done()], &tag);
+            self.send_all(
+                vec![trap(&Failure::new(None, message.clone())), done()],
+                &tag,
+            );
             return true;
         }
         match self.dispatch(&command, &args, &tag) {
@@ -279,11 +341,11 @@ impl Session {
         true
     }
 
-    fn send(&self, s: Sentence, tag: &Tag) {
-        let _ = self.out.send(tagged(s, tag));
+    fn send(&mut self, s: Sentence, tag: &Tag) {
+        self.direct.push(tagged(s, tag));
     }
 
-    fn send_all(&self, replies: Vec<Sentence>, tag: &Tag) {
+    fn send_all(&mut self, replies: Vec<Sentence>, tag: &Tag) {
         for r in replies {
             self.send(r, tag);
         }
@@ -311,7 +373,9 @@ impl Session {
         }
         let plain = args.has("password") && name.is_some();
         if plain && style != LoginStyle::ChallengeOnly {
-            return if name_ok && args.text("password").as_deref() == Some(self.creds.password.as_str()) {
+            return if name_ok
+                && args.text("password").as_deref() == Some(self.creds.password.as_str())
+            {
                 self.logged_in = true;
                 vec![done()]
             } else {
@@ -325,7 +389,10 @@ impl Session {
         // password of a plain login and does the same).
         let challenge = self.new_challenge();
         self.challenge = Some(challenge.clone());
-        vec![Sentence::from_words(["!done".to_owned(), format!("=ret={challenge}")])]
+        vec![Sentence::from_words([
+            "!done".to_owned(),
+            format!("=ret={challenge}"),
+        ])]
     }
 
     fn new_challenge(&self) -> String {
@@ -372,10 +439,16 @@ impl Session {
         let device = self.device.clone();
         let out = self.out.clone();
         let changes = device.changes.subscribe();
-        self.tasks.spawn(run_stream(kind, tag, device, out, changes, rx));
+        self.tasks
+            .spawn(run_stream(kind, tag, device, out, changes, rx));
     }
 
-    fn dispatch(&mut self, command: &str, args: &Args<'_>, tag: &Tag) -> Result<Option<Vec<Sentence>>, Failure> {
+    fn dispatch(
+        &mut self,
+        command: &str,
+        args: &Args<'_>,
+        tag: &Tag,
+    ) -> Result<Option<Vec<Sentence>>, Failure> {
         let path = command.trim_start_matches('/');
         let (menu, verb) = path.rsplit_once('/').unwrap_or(("", path));
         let device = self.device.clone();
@@ -403,7 +476,13 @@ impl Session {
                     .map(Duration::from_secs)
                     .unwrap_or(Duration::from_secs(1))
                     .max(Duration::from_millis(100));
-                self.start_stream(StreamKind::Monitor { interface, interval }, tag.clone());
+                self.start_stream(
+                    StreamKind::Monitor {
+                        interface,
+                        interval,
+                    },
+                    tag.clone(),
+                );
                 return Ok(None);
             }
             ("", "export") => return self.export(args),
@@ -411,13 +490,22 @@ impl Session {
             ("file", "read") => return self.file_read(args),
             ("file", "add") => {
                 let mut attrs = args.data();
-                let size = attrs.iter().find(|(k, _)| k == "contents").map(|(_, v)| v.len()).unwrap_or(0);
+                let size = attrs
+                    .iter()
+                    .find(|(k, _)| k == "contents")
+                    .map(|(_, v)| v.len())
+                    .unwrap_or(0);
                 attrs.push(("size".into(), size.to_string().into_bytes()));
                 attrs.push(("type".into(), b".rsc file".to_vec()));
                 let exists = attrs
                     .iter()
                     .find(|(k, _)| k == "name")
-                    .map(|(_, n)| device.items("file").iter().any(|i| i.get("name") == Some(n.as_slice())))
+                    .map(|(_, n)| {
+                        device
+                            .items("file")
+                            .iter()
+                            .any(|i| i.get("name") == Some(n.as_slice()))
+                    })
                     .unwrap_or(false);
                 if exists {
                     return Err(Failure::new(Some(1), "failure: file already exists"));
@@ -426,17 +514,29 @@ impl Session {
                 return Ok(Some(vec![ret(&id)]));
             }
             ("system/backup", "save") => {
-                let name = args.text("name").unwrap_or_else(|| format!("{}-backup", device.identity()));
-                let file = if name.ends_with(".backup") { name } else { format!("{name}.backup") };
+                let name = args
+                    .text("name")
+                    .unwrap_or_else(|| format!("{}-backup", device.identity()));
+                let file = if name.ends_with(".backup") {
+                    name
+                } else {
+                    format!("{name}.backup")
+                };
                 let snapshot = device.with_config(|c| c.clone());
-                device.state.lock().expect("state lock").backups.insert(file.clone(), snapshot);
+                device
+                    .state
+                    .lock()
+                    .expect("state lock")
+                    .backups
+                    .insert(file.clone(), snapshot);
                 let item = vec![
                     ("name".to_owned(), file.into_bytes()),
                     ("type".to_owned(), b"backup".to_vec()),
                     ("size".to_owned(), b"23456".to_vec()),
                 ];
                 self.mutate("file", |m| {
-                    m.items.retain(|i| i.get("name") != item.first().map(|(_, v)| v.as_slice()));
+                    m.items
+                        .retain(|i| i.get("name") != item.first().map(|(_, v)| v.as_slice()));
                     model::add(m, item)
                 })?;
                 return Ok(Some(vec![done()]));
@@ -446,8 +546,18 @@ impl Session {
                     return Err(Failure::new(Some(1), "failure: password not specified"));
                 }
                 let name = args.text("name").unwrap_or_default();
-                let file = if name.ends_with(".backup") { name } else { format!("{name}.backup") };
-                let saved = device.state.lock().expect("state lock").backups.get(&file).cloned();
+                let file = if name.ends_with(".backup") {
+                    name
+                } else {
+                    format!("{name}.backup")
+                };
+                let saved = device
+                    .state
+                    .lock()
+                    .expect("state lock")
+                    .backups
+                    .get(&file)
+                    .cloned();
                 let Some(mut saved) = saved else {
                     return Err(Failure::new(Some(1), "failure: no such file"));
                 };
@@ -484,7 +594,11 @@ impl Session {
                 if args.has("follow") || follow_only {
                     self.send_all(replies, tag);
                     self.start_stream(
-                        StreamKind::Changes { menu: menu.to_owned(), queries, proplist },
+                        StreamKind::Changes {
+                            menu: menu.to_owned(),
+                            queries,
+                            proplist,
+                        },
                         tag.clone(),
                     );
                     return Ok(None);
@@ -497,7 +611,11 @@ impl Session {
             }
             "listen" => {
                 self.start_stream(
-                    StreamKind::Changes { menu: menu.to_owned(), queries: args.queries(), proplist: args.proplist() },
+                    StreamKind::Changes {
+                        menu: menu.to_owned(),
+                        queries: args.queries(),
+                        proplist: args.proplist(),
+                    },
                     tag.clone(),
                 );
                 Ok(None)
@@ -505,13 +623,17 @@ impl Session {
             "get" => {
                 let items = device.print_items(menu).unwrap_or_default();
                 let item = match args.get("number").or_else(|| args.ids()) {
-                    Some(id) => items.iter().find(|i| i.get(".id") == Some(id) || i.get("name") == Some(id)),
+                    Some(id) => items
+                        .iter()
+                        .find(|i| i.get(".id") == Some(id) || i.get("name") == Some(id)),
                     None if items.len() == 1 => items.first(),
                     None => None,
                 }
                 .ok_or_else(|| Failure::new(Some(1), "no such item"))?;
                 let name = args.text("value-name").unwrap_or_default();
-                let v = item.get(&name).ok_or_else(|| Failure::new(Some(1), "no such property"))?;
+                let v = item
+                    .get(&name)
+                    .ok_or_else(|| Failure::new(Some(1), "no such property"))?;
                 Ok(Some(vec![ret_bytes(v)]))
             }
             "add" => {
@@ -525,7 +647,10 @@ impl Session {
                 Ok(Some(vec![done()]))
             }
             "remove" => {
-                let ids = args.ids().ok_or_else(|| Failure::new(Some(1), "no such item"))?.to_vec();
+                let ids = args
+                    .ids()
+                    .ok_or_else(|| Failure::new(Some(1), "no such item"))?
+                    .to_vec();
                 self.mutate(menu, |m| model::remove(m, &ids))?;
                 Ok(Some(vec![done()]))
             }
@@ -543,10 +668,16 @@ impl Session {
         for r in refs {
             if let Some((_, v)) = attrs.iter().find(|(k, _)| k == r) {
                 let known = ["interface", "interface/bridge"].iter().any(|m| {
-                    self.device.items(m).iter().any(|i| i.get("name") == Some(v.as_slice()))
+                    self.device
+                        .items(m)
+                        .iter()
+                        .any(|i| i.get("name") == Some(v.as_slice()))
                 });
                 if !known {
-                    return Err(Failure::new(Some(1), format!("input does not match any value of {r}")));
+                    return Err(Failure::new(
+                        Some(1),
+                        format!("input does not match any value of {r}"),
+                    ));
                 }
             }
         }
@@ -554,9 +685,15 @@ impl Session {
     }
 
     /// Applies a change to a menu and tells streams about changed items.
-    fn mutate<T>(&self, menu: &str, f: impl FnOnce(&mut model::Menu) -> Result<T, Failure>) -> Result<T, Failure> {
+    fn mutate<T>(
+        &self,
+        menu: &str,
+        f: impl FnOnce(&mut model::Menu) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
         let (result, before, after) = self.device.with_config(|c| {
-            let m = c.get_mut(menu).ok_or_else(|| Failure::new(Some(0), "no such command prefix"))?;
+            let m = c
+                .get_mut(menu)
+                .ok_or_else(|| Failure::new(Some(0), "no such command prefix"))?;
             let before = m.items.clone();
             let r = f(m)?;
             Ok::<_, Failure>((r, before, m.items.clone()))
@@ -578,7 +715,11 @@ impl Session {
     /// `=file=` it writes `NAME.rsc`.
     fn export(&self, args: &Args<'_>) -> Result<Option<Vec<Sentence>>, Failure> {
         if let Some(file) = args.text("file") {
-            let name = if file.ends_with(".rsc") { file } else { format!("{file}.rsc") };
+            let name = if file.ends_with(".rsc") {
+                file
+            } else {
+                format!("{file}.rsc")
+            };
             let text = export_text(&self.device).into_bytes();
             self.mutate("file", |m| {
                 m.items.retain(|i| i.get("name") != Some(name.as_bytes()));
@@ -627,8 +768,14 @@ impl Session {
             .find(|i| i.get("name") == Some(name.as_bytes()))
             .ok_or_else(|| Failure::new(Some(1), "failure: no such file"))?;
         let contents = file.get("contents").unwrap_or_default();
-        let offset: usize = args.text("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
-        let chunk: usize = args.text("chunk-size").and_then(|c| c.parse().ok()).unwrap_or(32_768);
+        let offset: usize = args
+            .text("offset")
+            .and_then(|o| o.parse().ok())
+            .unwrap_or(0);
+        let chunk: usize = args
+            .text("chunk-size")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(32_768);
         if chunk > 32_768 {
             return Err(Failure::new(Some(1), "chunk-size must be at most 32768"));
         }
@@ -636,7 +783,10 @@ impl Session {
         let end = (start + chunk).min(contents.len());
         let mut data = b"=data=".to_vec();
         data.extend_from_slice(&contents[start..end]);
-        Ok(Some(vec![Sentence::from_words([b"!re".to_vec(), data]), done()]))
+        Ok(Some(vec![
+            Sentence::from_words([b"!re".to_vec(), data]),
+            done(),
+        ]))
     }
 }
 
@@ -675,7 +825,10 @@ async fn run_stream(
                 Ok(t) => break t,
                 Err(_) => return,
             },
-            StreamKind::Monitor { interface, interval } => {
+            StreamKind::Monitor {
+                interface,
+                interval,
+            } => {
                 tokio::select! {
                     t = &mut cancel => match t { Ok(t) => break t, Err(_) => return },
                     _ = tokio::time::sleep(*interval) => {
@@ -684,7 +837,11 @@ async fn run_stream(
                     }
                 }
             }
-            StreamKind::Changes { menu, queries, proplist } => {
+            StreamKind::Changes {
+                menu,
+                queries,
+                proplist,
+            } => {
                 tokio::select! {
                     t = &mut cancel => match t { Ok(t) => break t, Err(_) => return },
                     change = changes.recv() => {

@@ -2,7 +2,7 @@ use std::{
     collections::HashMap,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc,
+        Arc, Mutex, Weak,
     },
     time::Duration,
 };
@@ -10,13 +10,14 @@ use std::{
 use futures::{SinkExt, StreamExt};
 use routeros_proto::{login, ApiCodec, CodecError, Command, Reply, ReplyKind, Sentence};
 use tokio::{
-    io::{AsyncRead, AsyncWrite},
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf},
     net::TcpStream,
-    sync::{mpsc, OwnedSemaphorePermit, Semaphore},
+    sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore},
+    task::AbortHandle,
     time::{timeout, Instant},
 };
-use tokio_util::codec::Framed;
-use tracing::{debug, warn};
+use tokio_util::codec::{Framed, FramedRead};
+use tracing::debug;
 
 use crate::{
     tls::{self, Fingerprint, PinVerifier, TlsMode},
@@ -84,16 +85,77 @@ impl ConnectOptions {
     }
 }
 
-type ReplyTx = mpsc::UnboundedSender<Result<Reply, Arc<Error>>>;
-type ReplyRx = mpsc::UnboundedReceiver<Result<Reply, Arc<Error>>>;
+type Shared<T> = Result<T, Arc<Error>>;
+
+/// Who waits for a tag's replies.
+enum Waiter {
+    /// A plain command: replies are gathered here and handed over at
+    /// `!done` in one wake-up.
+    Collect {
+        replies: Vec<Reply>,
+        done: oneshot::Sender<Shared<Vec<Reply>>>,
+    },
+    /// A streaming command: each reply is handed over as it arrives.
+    Stream(mpsc::UnboundedSender<Shared<Reply>>),
+}
+
+/// Tags in flight, and why the session ended once it has.
+#[derive(Default)]
+struct Pending {
+    waiters: HashMap<String, Waiter>,
+    ended: Option<Arc<Error>>,
+}
+
+impl Pending {
+    /// Fails every waiter with the session's end.
+    fn end(&mut self, why: Arc<Error>) {
+        self.ended = Some(why.clone());
+        for (_, w) in self.waiters.drain() {
+            match w {
+                Waiter::Collect { done, .. } => {
+                    let _ = done.send(Err(why.clone()));
+                }
+                Waiter::Stream(tx) => {
+                    let _ = tx.send(Err(why.clone()));
+                }
+            }
+        }
+    }
+
+    /// Hands a reply to its waiter; `!done` retires the tag.
+    fn route(&mut self, tag: &str, reply: Reply) {
+        let done = reply.kind == ReplyKind::Done;
+        match self.waiters.get_mut(tag) {
+            Some(Waiter::Collect { replies, .. }) => replies.push(reply),
+            Some(Waiter::Stream(tx)) => {
+                let _ = tx.send(Ok(reply));
+            }
+            // Late replies of a cancelled or timed-out command, keepalives.
+            None => return,
+        }
+        if done {
+            if let Some(Waiter::Collect { replies, done }) = self.waiters.remove(tag) {
+                let _ = done.send(Ok(replies));
+            }
+        }
+    }
+}
+
+/// The writing side of the socket, shared by every command of the session:
+/// callers write their own sentences, saving a task hop per command.
+struct Writer {
+    w: WriteHalf<Box<dyn Io>>,
+    buf: Vec<u8>,
+}
 
 /// Rows of a streaming command, as they arrive. Ends after `!done`; a
 /// `!trap` (other than the `interrupted` of our own cancel) is an error.
+/// Dropping it before the end cancels the command on the router.
 pub struct ReplyStream {
-    rx: ReplyRx,
+    rx: mpsc::UnboundedReceiver<Shared<Reply>>,
     tag: String,
     command: String,
-    requests: mpsc::Sender<Request>,
+    inner: Arc<Inner>,
     finished: bool,
     _permit: OwnedSemaphorePermit,
 }
@@ -156,22 +218,13 @@ impl futures::Stream for ReplyStream {
 impl Drop for ReplyStream {
     fn drop(&mut self) {
         if !self.finished {
-            let _ = self.requests.try_send(Request::Cancel {
-                tag: self.tag.clone(),
-            });
+            let inner = self.inner.clone();
+            let tag = std::mem::take(&mut self.tag);
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move { inner.cancel(&tag).await });
+            }
         }
     }
-}
-
-enum Request {
-    Run {
-        tag: String,
-        sentence: Sentence,
-        replies: ReplyTx,
-    },
-    Cancel {
-        tag: String,
-    },
 }
 
 /// A handle to one logged-in API session. Clones share the connection.
@@ -181,12 +234,97 @@ pub struct Client {
 }
 
 struct Inner {
-    requests: mpsc::Sender<Request>,
+    writer: tokio::sync::Mutex<Writer>,
+    pending: Mutex<Pending>,
     next_tag: AtomicU64,
     addr: String,
     command_timeout: Duration,
     in_flight: Arc<Semaphore>,
     fingerprint: Option<Fingerprint>,
+    /// The reader task; stopped when the last handle goes.
+    driver: Mutex<Option<AbortHandle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(d) = self.driver.lock().map(|mut d| d.take()).ok().flatten() {
+            d.abort();
+        }
+    }
+}
+
+impl Inner {
+    fn closed(&self, reason: &str) -> Error {
+        Error::Closed {
+            addr: self.addr.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Writes one sentence; a failed write ends the session for everyone.
+    async fn write(&self, sentence: &Sentence) -> Result<(), Error> {
+        let mut w = self.writer.lock().await;
+        let Writer { w: io, buf } = &mut *w;
+        buf.clear();
+        sentence.encode(buf);
+        let res = async {
+            io.write_all(buf).await?;
+            io.flush().await
+        }
+        .await;
+        if buf.capacity() > 64 * 1024 {
+            *buf = Vec::with_capacity(1024);
+        }
+        res.map_err(|source| {
+            let e = Error::Io {
+                addr: self.addr.clone(),
+                source,
+            };
+            self.pending
+                .lock()
+                .expect("pending lock")
+                .end(Arc::new(clone_error(&e)));
+            e
+        })
+    }
+
+    /// Registers the tag's waiter, then writes the command: a reply can
+    /// never arrive before someone waits for it.
+    async fn start(&self, tag: &str, cmd: &Command, waiter: Waiter) -> Result<(), Error> {
+        let sentence = cmd.to_sentence(Some(tag)).map_err(Error::InvalidCommand)?;
+        {
+            let mut p = self.pending.lock().expect("pending lock");
+            if let Some(why) = &p.ended {
+                return Err(clone_error(why));
+            }
+            p.waiters.insert(tag.to_owned(), waiter);
+        }
+        if let Err(e) = self.write(&sentence).await {
+            self.pending
+                .lock()
+                .expect("pending lock")
+                .waiters
+                .remove(tag);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Asks the router to stop the command tagged `tag`. Its last replies
+    /// are dropped as they come.
+    async fn cancel(&self, tag: &str) {
+        self.pending
+            .lock()
+            .expect("pending lock")
+            .waiters
+            .remove(tag);
+        if let Ok(s) = Command::new("/cancel")
+            .attr("tag", tag)
+            .to_sentence(Some(&format!("c{tag}")))
+        {
+            let _ = self.write(&s).await;
+        }
+    }
 }
 
 /// Any byte stream the API can run over: TCP, or TLS over TCP.
@@ -196,7 +334,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 type Transport = Framed<Box<dyn Io>, ApiCodec>;
 
 impl Client {
-    /// Connects, logs in and starts the connection's driver task.
+    /// Connects, logs in and starts the connection's reader task.
     pub async fn connect(opts: &ConnectOptions) -> Result<Client, Error> {
         let addr = opts.addr();
         let stream = match timeout(opts.connect_timeout, TcpStream::connect(&addr)).await {
@@ -211,7 +349,8 @@ impl Client {
         };
         stream.set_nodelay(true).ok();
         let (io, fingerprint) = secure(stream, opts, &addr).await?;
-        let mut transport = Framed::new(io, ApiCodec::default());
+        // Small initial buffers: ten thousand idle sessions must stay cheap.
+        let mut transport = Framed::with_capacity(io, ApiCodec::default(), 1024);
         match timeout(opts.login_timeout, login(&mut transport, opts, &addr)).await {
             Err(_) => {
                 return Err(Error::Timeout {
@@ -221,18 +360,26 @@ impl Client {
             }
             Ok(r) => r?,
         }
-        let (tx, rx) = mpsc::channel(256);
-        tokio::spawn(drive(transport, rx, addr.clone(), opts.keepalive));
-        Ok(Client {
-            inner: Arc::new(Inner {
-                requests: tx,
-                next_tag: AtomicU64::new(1),
-                addr,
-                command_timeout: opts.command_timeout,
-                in_flight: Arc::new(Semaphore::new(opts.max_in_flight.max(1))),
-                fingerprint,
+        let parts = transport.into_parts();
+        let (read, write) = tokio::io::split(parts.io);
+        let mut reader = FramedRead::with_capacity(read, parts.codec, 1024);
+        reader.read_buffer_mut().extend_from_slice(&parts.read_buf);
+        let inner = Arc::new(Inner {
+            writer: tokio::sync::Mutex::new(Writer {
+                w: write,
+                buf: Vec::with_capacity(256),
             }),
-        })
+            pending: Mutex::new(Pending::default()),
+            next_tag: AtomicU64::new(1),
+            addr: addr.clone(),
+            command_timeout: opts.command_timeout,
+            in_flight: Arc::new(Semaphore::new(opts.max_in_flight.max(1))),
+            fingerprint,
+            driver: Mutex::new(None),
+        });
+        let task = tokio::spawn(drive(reader, Arc::downgrade(&inner), addr, opts.keepalive));
+        *inner.driver.lock().expect("driver lock") = Some(task.abort_handle());
+        Ok(Client { inner })
     }
 
     /// The SHA-256 fingerprint of the router's certificate (API-SSL only):
@@ -258,28 +405,27 @@ impl Client {
         cmd: &Command,
         deadline: Duration,
     ) -> Result<Vec<Reply>, Error> {
-        let (tag, mut rx, _permit) = self.start(cmd).await?;
-        let collect = async {
-            let mut replies = Vec::new();
-            while let Some(reply) = rx.recv().await {
-                let reply = reply.map_err(|e| clone_error(&e))?;
-                let done = reply.kind == ReplyKind::Done;
-                replies.push(reply);
-                if done {
-                    return Ok(replies);
-                }
-            }
-            Err(Error::Closed {
-                addr: self.inner.addr.clone(),
-                reason: "the connection ended before the command finished".into(),
-            })
-        };
-        match timeout(deadline, collect).await {
-            Ok(r) => r,
+        let _permit = self.permit().await?;
+        let tag = self.next_tag();
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .start(
+                &tag,
+                cmd,
+                Waiter::Collect {
+                    replies: Vec::new(),
+                    done: tx,
+                },
+            )
+            .await?;
+        match timeout(deadline, rx).await {
+            Ok(Ok(Ok(replies))) => Ok(replies),
+            Ok(Ok(Err(e))) => Err(clone_error(&e)),
+            Ok(Err(_)) => Err(self
+                .inner
+                .closed("the connection ended before the command finished")),
             Err(_) => {
-                // Best effort: the router stops the command; its late replies
-                // are dropped by the driver because nobody listens any more.
-                let _ = self.inner.requests.try_send(Request::Cancel { tag });
+                self.inner.cancel(&tag).await;
                 Err(Error::Timeout {
                     command: cmd.path().to_owned(),
                     after: deadline,
@@ -292,44 +438,18 @@ impl Client {
     /// `/interface/monitor-traffic`): rows arrive as they come. Dropping the
     /// stream cancels the command on the router with `/cancel`.
     pub async fn stream(&self, cmd: &Command) -> Result<ReplyStream, Error> {
-        let (tag, rx, permit) = self.start(cmd).await?;
+        let permit = self.permit().await?;
+        let tag = self.next_tag();
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.inner.start(&tag, cmd, Waiter::Stream(tx)).await?;
         Ok(ReplyStream {
             rx,
             tag,
             command: cmd.path().to_owned(),
-            requests: self.inner.requests.clone(),
+            inner: self.inner.clone(),
             finished: false,
             _permit: permit,
         })
-    }
-
-    /// Tags a command, registers it with the driver and writes it, once a
-    /// slot under the in-flight cap is free.
-    async fn start(&self, cmd: &Command) -> Result<(String, ReplyRx, OwnedSemaphorePermit), Error> {
-        let permit = self
-            .inner
-            .in_flight
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| self.closed("the API session has ended"))?;
-        let tag = self.inner.next_tag.fetch_add(1, Ordering::Relaxed).to_string();
-        let sentence = cmd.to_sentence(Some(&tag)).map_err(Error::InvalidCommand)?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.send(Request::Run {
-            tag: tag.clone(),
-            sentence,
-            replies: tx,
-        })
-        .await?;
-        Ok((tag, rx, permit))
-    }
-
-    fn closed(&self, reason: &str) -> Error {
-        Error::Closed {
-            addr: self.inner.addr.clone(),
-            reason: reason.into(),
-        }
     }
 
     /// Runs a command; `!trap` becomes [`Error::Trap`].
@@ -338,15 +458,21 @@ impl Client {
         into_response(cmd.path(), replies)
     }
 
-    async fn send(&self, req: Request) -> Result<(), Error> {
+    /// A slot under the in-flight cap.
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, Error> {
         self.inner
-            .requests
-            .send(req)
+            .in_flight
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|_| Error::Closed {
-                addr: self.inner.addr.clone(),
-                reason: "the API session has ended".into(),
-            })
+            .map_err(|_| self.inner.closed("the API session has ended"))
+    }
+
+    fn next_tag(&self) -> String {
+        self.inner
+            .next_tag
+            .fetch_add(1, Ordering::Relaxed)
+            .to_string()
     }
 }
 
@@ -426,7 +552,16 @@ async fn secure(
                 (Some(want), Some(got)) if want != got => tls_error(format!(
                     "the router's certificate has changed: expected fingerprint {want}, got {got}. If the certificate was replaced on purpose, trust the new fingerprint; otherwise someone may be intercepting the connection"
                 )),
-                _ if e.kind() == std::io::ErrorKind::InvalidData => not_tls(),
+                // Garbage back, or the peer hung up on our ClientHello.
+                _ if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::InvalidData
+                        | std::io::ErrorKind::UnexpectedEof
+                        | std::io::ErrorKind::ConnectionReset
+                ) =>
+                {
+                    not_tls()
+                }
                 _ => tls_error(format!("TLS handshake failed: {e}")),
             });
         }
@@ -449,7 +584,9 @@ async fn read_until_done(t: &mut Transport, addr: &str) -> Result<Vec<Reply>, Er
         if matches!(next, None | Some(Err(_))) && looks_like_tls(t.read_buffer()) {
             return Err(Error::Tls {
                 addr: addr.to_owned(),
-                message: "the router answered with TLS: this port is API-SSL (8729); connect with TLS".into(),
+                message:
+                    "the router answered with TLS: this port is API-SSL (8729); connect with TLS"
+                        .into(),
             });
         }
         let reply = match next {
@@ -529,15 +666,15 @@ fn codec_error(e: CodecError, addr: &str) -> Error {
     }
 }
 
-/// The connection's driver: owns the socket, writes requests, routes replies
-/// by tag. Ends when every [`Client`] is dropped or the connection fails.
+/// The connection's reader: routes replies by tag, probes a quiet router,
+/// and fails every waiter when the connection ends. Stops when the last
+/// [`Client`] handle is dropped.
 async fn drive(
-    mut t: Transport,
-    mut requests: mpsc::Receiver<Request>,
+    mut reader: FramedRead<ReadHalf<Box<dyn Io>>, ApiCodec>,
+    inner: Weak<Inner>,
     addr: String,
     keepalive: Option<Duration>,
 ) {
-    let mut pending: HashMap<String, ReplyTx> = HashMap::new();
     let idle = keepalive.unwrap_or(Duration::from_secs(365 * 86_400));
     let mut last_heard = Instant::now();
     let mut probe_sent: Option<Instant> = None;
@@ -555,35 +692,17 @@ async fn drive(
                         reason: format!("the router stopped answering (no reply to a keepalive within {} s)", idle.as_secs_f32()),
                     };
                 }
+                let Some(inner) = inner.upgrade() else { return };
                 probes += 1;
                 let probe = Command::new("/system/identity/print")
                     .to_sentence(Some(&format!("k{probes}")))
                     .expect("a valid command");
-                if let Err(e) = t.send(probe).await {
-                    break codec_error(e, &addr);
+                if let Err(e) = inner.write(&probe).await {
+                    break e;
                 }
                 probe_sent = Some(Instant::now());
             }
-            req = requests.recv() => {
-                let Some(req) = req else { break Error::Closed { addr: addr.clone(), reason: "client closed".into() } };
-                let sentence = match req {
-                    Request::Run { tag, sentence, replies } => {
-                        // Register before writing: a fast reply must find its waiter.
-                        pending.insert(tag, replies);
-                        sentence
-                    }
-                    Request::Cancel { tag } => {
-                        match Command::new("/cancel").attr("tag", &tag).to_sentence(Some(&format!("c{tag}"))) {
-                            Ok(s) => s,
-                            Err(_) => continue,
-                        }
-                    }
-                };
-                if let Err(e) = t.send(sentence).await {
-                    break codec_error(e, &addr);
-                }
-            }
-            frame = t.next() => {
+            frame = reader.next() => {
                 let reply = match frame {
                     None => break Error::Closed { addr: addr.clone(), reason: "the router closed the connection".into() },
                     Some(Err(e)) => break codec_error(e, &addr),
@@ -594,23 +713,20 @@ async fn drive(
                 if reply.kind == ReplyKind::Fatal {
                     break Error::Fatal { reason: reply.message().unwrap_or_default() };
                 }
-                let Some(tag) = reply.tag().map(|t| String::from_utf8_lossy(t).into_owned()) else {
-                    warn!(%addr, "ignoring untagged reply {:?}", reply.kind);
-                    continue;
-                };
-                let done = reply.kind == ReplyKind::Done;
-                if let Some(tx) = pending.get(&tag) {
-                    let _ = tx.send(Ok(reply));
-                }
-                if done {
-                    pending.remove(&tag);
+                let Some(inner) = inner.upgrade() else { return };
+                match reply.tag().map(|t| String::from_utf8_lossy(t).into_owned()) {
+                    Some(tag) => inner.pending.lock().expect("pending lock").route(&tag, reply),
+                    None => debug!(%addr, "ignoring untagged reply {:?}", reply.kind),
                 }
             }
         }
     };
     debug!(%addr, "API session ended: {failure}");
-    let failure = Arc::new(failure);
-    for (_, tx) in pending.drain() {
-        let _ = tx.send(Err(failure.clone()));
+    if let Some(inner) = inner.upgrade() {
+        inner
+            .pending
+            .lock()
+            .expect("pending lock")
+            .end(Arc::new(failure));
     }
 }

@@ -16,5 +16,5 @@ pub mod tls;
 pub use client::{Client, ConnectOptions, ReplyStream};
 pub use error::Error;
 pub use response::{Response, Row};
-pub use tls::{Fingerprint, TlsMode};
 pub use routeros_proto::{Command, Reply, ReplyKind};
+pub use tls::{Fingerprint, TlsMode};

@@ -51,8 +51,12 @@ impl FromStr for Fingerprint {
 
     /// Accepts hex with or without `:` separators, any case.
     fn from_str(s: &str) -> Result<Self, String> {
-        let clean: String = s.chars().filter(|c| *c != ':' && !c.is_whitespace()).collect();
-        let bytes = hex::decode(&clean).map_err(|_| format!("{s:?} is not a hex SHA-256 fingerprint"))?;
+        let clean: String = s
+            .chars()
+            .filter(|c| *c != ':' && !c.is_whitespace())
+            .collect();
+        let bytes =
+            hex::decode(&clean).map_err(|_| format!("{s:?} is not a hex SHA-256 fingerprint"))?;
         let arr: [u8; 32] = bytes
             .try_into()
             .map_err(|_| format!("{s:?} is not 32 bytes (a SHA-256 fingerprint)"))?;
@@ -104,7 +108,9 @@ impl ServerCertVerifier for PinVerifier {
         let fp = Fingerprint::of(end_entity.as_ref());
         *self.seen.lock().expect("fingerprint lock") = Some(fp);
         match self.pin {
-            Some(pin) if pin != fp => Err(rustls::Error::General("certificate fingerprint mismatch".into())),
+            Some(pin) if pin != fp => Err(rustls::Error::General(
+                "certificate fingerprint mismatch".into(),
+            )),
             _ => Ok(ServerCertVerified::assertion()),
         }
     }
@@ -115,7 +121,12 @@ impl ServerCertVerifier for PinVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -124,16 +135,25 @@ impl ServerCertVerifier for PinVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
 /// A rustls client config for one connection.
-pub(crate) fn client_config(verifier: Arc<PinVerifier>) -> Result<rustls::ClientConfig, rustls::Error> {
+pub(crate) fn client_config(
+    verifier: Arc<PinVerifier>,
+) -> Result<rustls::ClientConfig, rustls::Error> {
     Ok(
         rustls::ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
             .with_safe_default_protocol_versions()?
@@ -148,7 +168,8 @@ pub(crate) fn server_name(host: &str) -> ServerName<'static> {
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return ServerName::IpAddress(ip.into());
     }
-    ServerName::try_from(host.to_owned()).unwrap_or_else(|_| ServerName::try_from("router.invalid").expect("valid name"))
+    ServerName::try_from(host.to_owned())
+        .unwrap_or_else(|_| ServerName::try_from("router.invalid").expect("valid name"))
 }
 
 #[cfg(test)]
@@ -161,7 +182,13 @@ mod tests {
         let text = fp.to_string();
         assert_eq!(text.len(), 32 * 3 - 1);
         assert_eq!(text.parse::<Fingerprint>().unwrap(), fp);
-        assert_eq!(text.replace(':', "").to_lowercase().parse::<Fingerprint>().unwrap(), fp);
+        assert_eq!(
+            text.replace(':', "")
+                .to_lowercase()
+                .parse::<Fingerprint>()
+                .unwrap(),
+            fp
+        );
         assert!("abcd".parse::<Fingerprint>().is_err());
         assert!("zz".repeat(32).parse::<Fingerprint>().is_err());
     }

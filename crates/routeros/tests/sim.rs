@@ -34,12 +34,20 @@ async fn every_login_style_works_with_the_client() {
     let sim = fleet(&["6.42", "6.44", "6.49.7", "7.19.1"]).await;
     for (i, v) in ["6.42", "6.44", "6.49.7", "7.19.1"].iter().enumerate() {
         let c = login(sim.port(i)).await;
-        let r = c.run(&Command::new("/system/resource/print")).await.unwrap();
-        assert_eq!(r.rows[0].get("version").unwrap(), format!("{v} (stable)"));
-        let bad = Client::connect(&ConnectOptions::new("127.0.0.1", sim.port(i), "admin", "nope"))
+        let r = c
+            .run(&Command::new("/system/resource/print"))
             .await
-            .err()
             .unwrap();
+        assert_eq!(r.rows[0].get("version").unwrap(), format!("{v} (stable)"));
+        let bad = Client::connect(&ConnectOptions::new(
+            "127.0.0.1",
+            sim.port(i),
+            "admin",
+            "nope",
+        ))
+        .await
+        .err()
+        .unwrap();
         assert!(bad.is_auth(), "{v}: {bad:?}");
     }
     assert_eq!(
@@ -73,7 +81,11 @@ async fn queries_select_items() {
         .run(&Command::new("/interface/print").query(&Query::any_of("name", ["ether1", "ether3"])))
         .await
         .unwrap();
-    let names: Vec<String> = r.rows.iter().map(|r| r.get("name").unwrap().into_owned()).collect();
+    let names: Vec<String> = r
+        .rows
+        .iter()
+        .map(|r| r.get("name").unwrap().into_owned())
+        .collect();
     assert_eq!(names, ["ether1", "ether3"]);
     let r = c
         .run(&Command::new("/interface/print").query(&Query::not(Query::eq("running", "true"))))
@@ -87,25 +99,43 @@ async fn configuration_changes_and_the_routers_traps() {
     let sim = fleet(&["7.16.2"]).await;
     let c = login(sim.port(0)).await;
     let err = c
-        .run(&Command::new("/ip/address/add").attr("address", "10.9.0.1/24").attr("interface", "ether9"))
+        .run(
+            &Command::new("/ip/address/add")
+                .attr("address", "10.9.0.1/24")
+                .attr("interface", "ether9"),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.trap_category(), Some(1));
-    assert!(err.to_string().contains("input does not match any value of interface"));
+    assert!(err
+        .to_string()
+        .contains("input does not match any value of interface"));
     let added = c
-        .run(&Command::new("/ip/address/add").attr("address", "10.9.0.1/24").attr("interface", "ether2"))
+        .run(
+            &Command::new("/ip/address/add")
+                .attr("address", "10.9.0.1/24")
+                .attr("interface", "ether2"),
+        )
         .await
         .unwrap();
     let id = added.done.get("ret").unwrap().into_owned();
     assert!(id.starts_with('*'));
-    c.run(&Command::new("/ip/address/set").attr(".id", &id).attr("comment", "lan"))
-        .await
-        .unwrap();
+    c.run(
+        &Command::new("/ip/address/set")
+            .attr(".id", &id)
+            .attr("comment", "lan"),
+    )
+    .await
+    .unwrap();
     let items = sim.device(0).items("ip/address");
     assert_eq!(items[0].get_str("comment").as_deref(), Some("lan"));
-    c.run(&Command::new("/ip/address/remove").attr(".id", &id)).await.unwrap();
+    c.run(&Command::new("/ip/address/remove").attr(".id", &id))
+        .await
+        .unwrap();
     assert!(sim.device(0).items("ip/address").is_empty());
-    c.run(&Command::new("/system/identity/set").attr("name", "core-1")).await.unwrap();
+    c.run(&Command::new("/system/identity/set").attr("name", "core-1"))
+        .await
+        .unwrap();
     assert_eq!(sim.device(0).identity(), "core-1");
 }
 
@@ -114,12 +144,27 @@ async fn configuration_changes_and_the_routers_traps() {
 #[tokio::test]
 async fn cancel_reply_ordering_is_the_routers() {
     let sim = fleet(&["7.16.2"]).await;
-    let s = TcpStream::connect(("127.0.0.1", sim.port(0))).await.unwrap();
+    let s = TcpStream::connect(("127.0.0.1", sim.port(0)))
+        .await
+        .unwrap();
     let mut t = Framed::new(s, ApiCodec::default());
-    t.send(Sentence::from_words(["/login", "=name=admin", "=password=pw"])).await.unwrap();
-    assert_eq!(t.next().await.unwrap().unwrap().first_word(), Some(&b"!done"[..]));
-    t.send(Sentence::from_words(["/interface/listen", ".tag=10"])).await.unwrap();
-    t.send(Sentence::from_words(["/cancel", "=tag=10", ".tag=20"])).await.unwrap();
+    t.send(Sentence::from_words([
+        "/login",
+        "=name=admin",
+        "=password=pw",
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(
+        t.next().await.unwrap().unwrap().first_word(),
+        Some(&b"!done"[..])
+    );
+    t.send(Sentence::from_words(["/interface/listen", ".tag=10"]))
+        .await
+        .unwrap();
+    t.send(Sentence::from_words(["/cancel", "=tag=10", ".tag=20"]))
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     for _ in 0..3 {
         let s = t.next().await.unwrap().unwrap();
@@ -142,7 +187,11 @@ async fn follow_streams_changes_and_dropping_the_stream_cancels_it() {
     let watcher = login(sim.port(0)).await;
     let editor = login(sim.port(0)).await;
     editor
-        .run(&Command::new("/ip/address/add").attr("address", "10.0.0.1/24").attr("interface", "ether1"))
+        .run(
+            &Command::new("/ip/address/add")
+                .attr("address", "10.0.0.1/24")
+                .attr("interface", "ether1"),
+        )
         .await
         .unwrap();
     let mut stream = watcher
@@ -152,20 +201,30 @@ async fn follow_streams_changes_and_dropping_the_stream_cancels_it() {
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(first.get("address").unwrap(), "10.0.0.1/24");
     let added = editor
-        .run(&Command::new("/ip/address/add").attr("address", "10.0.1.1/24").attr("interface", "ether2"))
+        .run(
+            &Command::new("/ip/address/add")
+                .attr("address", "10.0.1.1/24")
+                .attr("interface", "ether2"),
+        )
         .await
         .unwrap();
     let second = stream.next().await.unwrap().unwrap();
     assert_eq!(second.get("address").unwrap(), "10.0.1.1/24");
     editor
-        .run(&Command::new("/ip/address/remove").attr(".id", added.done.get("ret").unwrap().as_bytes()))
+        .run(
+            &Command::new("/ip/address/remove")
+                .attr(".id", added.done.get("ret").unwrap().as_bytes()),
+        )
         .await
         .unwrap();
     let dead = stream.next().await.unwrap().unwrap();
     assert_eq!(dead.get(".dead").unwrap(), "true");
     drop(stream);
     // The watcher's session is still good after the cancel.
-    assert!(watcher.run(&Command::new("/system/identity/print")).await.is_ok());
+    assert!(watcher
+        .run(&Command::new("/system/identity/print"))
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
@@ -173,7 +232,11 @@ async fn monitor_traffic_streams_until_cancelled_and_once_finishes() {
     let sim = fleet(&["7.16.2"]).await;
     let c = login(sim.port(0)).await;
     let once = c
-        .run(&Command::new("/interface/monitor-traffic").attr("interface", "ether1").attr("once", ""))
+        .run(
+            &Command::new("/interface/monitor-traffic")
+                .attr("interface", "ether1")
+                .attr("once", ""),
+        )
         .await
         .unwrap();
     assert!(once.rows[0].get_u64("rx-bits-per-second").unwrap() > 0);
@@ -186,7 +249,11 @@ async fn monitor_traffic_streams_until_cancelled_and_once_finishes() {
         .await
         .unwrap();
     for _ in 0..3 {
-        let row = tokio::time::timeout(Duration::from_secs(2), s.next()).await.unwrap().unwrap().unwrap();
+        let row = tokio::time::timeout(Duration::from_secs(2), s.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         assert_eq!(row.get("name").unwrap(), "ether1");
     }
     drop(s);
@@ -197,15 +264,23 @@ async fn monitor_traffic_streams_until_cancelled_and_once_finishes() {
 async fn files_export_and_execute_as_string() {
     let sim = fleet(&["7.16.2", "6.49.7"]).await;
     let c = login(sim.port(0)).await;
-    c.run(&Command::new("/ip/address/add").attr("address", "192.0.2.1/24").attr("interface", "ether1"))
-        .await
-        .unwrap();
+    c.run(
+        &Command::new("/ip/address/add")
+            .attr("address", "192.0.2.1/24")
+            .attr("interface", "ether1"),
+    )
+    .await
+    .unwrap();
     // Over the API, a plain /export says nothing.
     let plain = c.execute(&Command::new("/export")).await.unwrap();
     assert_eq!(plain.len(), 1);
     assert_eq!(plain[0].kind, ReplyKind::Done);
     let text = c
-        .run(&Command::new("/execute").attr("script", "/export").attr("as-string", ""))
+        .run(
+            &Command::new("/execute")
+                .attr("script", "/export")
+                .attr("as-string", ""),
+        )
         .await
         .unwrap()
         .done
@@ -213,11 +288,28 @@ async fn files_export_and_execute_as_string() {
         .unwrap()
         .into_owned();
     assert!(text.contains("by RouterOS 7.16.2"), "{text}");
-    assert!(text.contains("/ip address\nadd address=192.0.2.1/24 interface=ether1\n"), "{text}");
-    c.run(&Command::new("/export").attr("file", "cfg")).await.unwrap();
+    assert!(
+        text.contains("/ip address\nadd address=192.0.2.1/24 interface=ether1\n"),
+        "{text}"
+    );
+    c.run(&Command::new("/export").attr("file", "cfg"))
+        .await
+        .unwrap();
     let big = "x".repeat(40_000);
-    c.run(&Command::new("/file/add").attr("name", "big.txt").attr("contents", &big)).await.unwrap();
-    let dup = c.run(&Command::new("/file/add").attr("name", "big.txt").attr("contents", "y")).await;
+    c.run(
+        &Command::new("/file/add")
+            .attr("name", "big.txt")
+            .attr("contents", &big),
+    )
+    .await
+    .unwrap();
+    let dup = c
+        .run(
+            &Command::new("/file/add")
+                .attr("name", "big.txt")
+                .attr("contents", "y"),
+        )
+        .await;
     assert!(dup.unwrap_err().to_string().contains("already exists"));
     let mut read = Vec::new();
     loop {
@@ -244,9 +336,17 @@ async fn files_export_and_execute_as_string() {
     assert!(cfg.rows[0].get("contents").unwrap().contains("/ip address"));
     // RouterOS 6 has neither /file/read nor =as-string=.
     let old = login(sim.port(1)).await;
-    assert!(old.run(&Command::new("/file/read").attr("file", "x")).await.unwrap_err().is_trap());
     assert!(old
-        .run(&Command::new("/execute").attr("script", "/export").attr("as-string", ""))
+        .run(&Command::new("/file/read").attr("file", "x"))
+        .await
+        .unwrap_err()
+        .is_trap());
+    assert!(old
+        .run(
+            &Command::new("/execute")
+                .attr("script", "/export")
+                .attr("as-string", "")
+        )
         .await
         .unwrap_err()
         .to_string()
@@ -257,22 +357,46 @@ async fn files_export_and_execute_as_string() {
 async fn backup_load_restores_and_reboot_drops_then_returns() {
     let sim = fleet(&["7.16.2"]).await;
     let c = login(sim.port(0)).await;
-    c.run(&Command::new("/system/backup/save").attr("name", "before")).await.unwrap();
-    c.run(&Command::new("/system/identity/set").attr("name", "changed")).await.unwrap();
-    c.run(&Command::new("/system/backup/load").attr("name", "before").attr("password", ""))
+    c.run(&Command::new("/system/backup/save").attr("name", "before"))
         .await
         .unwrap();
+    c.run(&Command::new("/system/identity/set").attr("name", "changed"))
+        .await
+        .unwrap();
+    c.run(
+        &Command::new("/system/backup/load")
+            .attr("name", "before")
+            .attr("password", ""),
+    )
+    .await
+    .unwrap();
     // The router reboots: the session ends.
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert!(c.run(&Command::new("/system/identity/print")).await.is_err());
-    let early = Client::connect(&ConnectOptions::new("127.0.0.1", sim.port(0), "admin", "pw")).await;
+    assert!(c
+        .run(&Command::new("/system/identity/print"))
+        .await
+        .is_err());
+    let early = Client::connect(&ConnectOptions::new(
+        "127.0.0.1",
+        sim.port(0),
+        "admin",
+        "pw",
+    ))
+    .await;
     assert!(early.is_err(), "a rebooting router refuses sessions");
     tokio::time::sleep(Duration::from_millis(400)).await;
     let c = login(sim.port(0)).await;
-    let id = c.run(&Command::new("/system/identity/print")).await.unwrap();
+    let id = c
+        .run(&Command::new("/system/identity/print"))
+        .await
+        .unwrap();
     assert_eq!(id.rows[0].get("name").unwrap(), "sim-router-0000");
-    let up = c.run(&Command::new("/system/resource/print")).await.unwrap();
-    let uptime = routeros_proto::value::parse_duration_secs(&up.rows[0].get("uptime").unwrap()).unwrap();
+    let up = c
+        .run(&Command::new("/system/resource/print"))
+        .await
+        .unwrap();
+    let uptime =
+        routeros_proto::value::parse_duration_secs(&up.rows[0].get("uptime").unwrap()).unwrap();
     assert!(uptime < 5, "uptime restarts after a reboot: {uptime}");
 }
 
@@ -280,29 +404,54 @@ async fn backup_load_restores_and_reboot_drops_then_returns() {
 async fn faults_fragmented_writes_traps_stalls_drops_and_garbage() {
     let sim = fleet(&["7.16.2"]).await;
     let d = sim.device(0);
-    d.set_faults(Faults { fragment: true, ..Faults::default() });
+    d.set_faults(Faults {
+        fragment: true,
+        ..Faults::default()
+    });
     let c = login(sim.port(0)).await;
-    assert_eq!(c.run(&Command::new("/interface/print")).await.unwrap().rows.len(), 5);
+    assert_eq!(
+        c.run(&Command::new("/interface/print"))
+            .await
+            .unwrap()
+            .rows
+            .len(),
+        5
+    );
 
     d.set_faults(Faults {
         trap: vec![("/system/resource/print".into(), "action timed out".into())],
         stall: vec!["/system/health/print".into()],
         ..Faults::default()
     });
-    let err = c.run(&Command::new("/system/resource/print")).await.unwrap_err();
+    let err = c
+        .run(&Command::new("/system/resource/print"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("action timed out"));
     let err = c
-        .execute_with_timeout(&Command::new("/system/health/print"), Duration::from_millis(150))
+        .execute_with_timeout(
+            &Command::new("/system/health/print"),
+            Duration::from_millis(150),
+        )
         .await
         .unwrap_err();
     assert!(err.is_timeout());
     assert!(c.run(&Command::new("/system/identity/print")).await.is_ok());
 
-    d.set_faults(Faults { garbage_after: Some(0), ..Faults::default() });
-    let err = c.run(&Command::new("/system/identity/print")).await.unwrap_err();
+    d.set_faults(Faults {
+        garbage_after: Some(0),
+        ..Faults::default()
+    });
+    let err = c
+        .run(&Command::new("/system/identity/print"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("0xf9"), "{err}");
 
-    d.set_faults(Faults { drop_after: Some(1), ..Faults::default() });
+    d.set_faults(Faults {
+        drop_after: Some(1),
+        ..Faults::default()
+    });
     let c = login(sim.port(0)).await;
     let err = c.run(&Command::new("/interface/print")).await.unwrap_err();
     assert!(err.is_io(), "{err:?}");

@@ -27,11 +27,20 @@ fn opts(port: u16, tls: TlsMode) -> ConnectOptions {
 async fn trust_on_first_use_then_pinned() {
     let sim = sim().await;
     let port = sim.tls_port(0).unwrap();
-    let first = Client::connect(&opts(port, TlsMode::TrustOnFirstUse)).await.unwrap();
-    let fp = first.peer_fingerprint().expect("TLS sessions report the fingerprint");
+    let first = Client::connect(&opts(port, TlsMode::TrustOnFirstUse))
+        .await
+        .unwrap();
+    let fp = first
+        .peer_fingerprint()
+        .expect("TLS sessions report the fingerprint");
     assert_eq!(fp.0, sim.fingerprint(0).unwrap());
-    let pinned = Client::connect(&opts(port, TlsMode::Pinned(fp))).await.unwrap();
-    let r = pinned.run(&Command::new("/system/identity/print")).await.unwrap();
+    let pinned = Client::connect(&opts(port, TlsMode::Pinned(fp)))
+        .await
+        .unwrap();
+    let r = pinned
+        .run(&Command::new("/system/identity/print"))
+        .await
+        .unwrap();
     assert_eq!(r.rows[0].get("name").unwrap(), "sim-router-0000");
     assert_eq!(pinned.peer_fingerprint(), Some(fp));
 }
@@ -72,6 +81,8 @@ async fn plain_to_a_tls_port_and_tls_to_a_plain_port_are_explained() {
 #[tokio::test]
 async fn plain_sessions_have_no_fingerprint() {
     let sim = sim().await;
-    let c = Client::connect(&opts(sim.port(0), TlsMode::Plain)).await.unwrap();
+    let c = Client::connect(&opts(sim.port(0), TlsMode::Plain))
+        .await
+        .unwrap();
     assert_eq!(c.peer_fingerprint(), None);
 }

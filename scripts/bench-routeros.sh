@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# RouterOS API benchmarks (issue 3): codec MB/s (criterion), then the client
+# against a separate routeros-sim process on loopback: sequential and
+# pipelined commands/s, a raw TCP echo as the physical limit, client RSS per
+# logged-in session at 1,000 and 10,000 sessions, and Python librouteros
+# sequential on the same simulator with the ratio. Prints figures only.
+# Run scripts/test.sh once first (it installs the librouteros peer).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$ROOT"
+
+PORT=${BENCH_PORT:-28728}
+DEVICES=${BENCH_DEVICES:-10}
+PY="$TARGET/peer-venv/bin/python"
+[ -x "$PY" ] || die "librouteros peer missing: run scripts/test.sh first"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+log "Codec (criterion)"
+cargo bench -p routeros-proto --bench codec -- --warm-up-time 1 --measurement-time 3 2>/dev/null \
+  | grep -E '^codec|thrpt' || true
+
+log "Building release binaries"
+cargo build --release -q -p routeros-sim --bin routeros-sim
+cargo bench -p routeros --bench loopback --no-run -q 2>/dev/null
+
+SIM_LOG=$(mktemp)
+"$TARGET/release/routeros-sim" --devices "$DEVICES" --port "$PORT" --password bench >"$SIM_LOG" 2>&1 &
+SIM=$!
+trap 'kill $SIM 2>/dev/null || true; rm -f "$SIM_LOG"' EXIT
+for _ in $(seq 1 100); do grep -q '^ready' "$SIM_LOG" && break; sleep 0.1; done
+grep -q '^ready' "$SIM_LOG" || die "routeros-sim did not start: $(cat "$SIM_LOG")"
+
+log "Client against routeros-sim (separate process)"
+OUT=$(cargo bench -q -p routeros --bench loopback -- --port "$PORT" --devices "$DEVICES" 2>&1)
+echo "$OUT"
+SIM_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SIM/status")
+echo "simulator RSS after the session runs: $((SIM_RSS / 1024)) MiB"
+
+log "Python librouteros, sequential, same simulator"
+N=${BENCH_PY_COUNT:-5000}
+PYRATE=$("$PY" crates/routeros/benches/librouteros_seq.py "$PORT" bench "$N")
+RUST=$(echo "$OUT" | awk '/^sequential round trips/ {print $6}')
+echo "librouteros sequential: $PYRATE commands/s"
+echo "Fleetdeck client sequential: $RUST commands/s"
+awk -v r="$RUST" -v p="$PYRATE" 'BEGIN { printf "ratio (Fleetdeck / librouteros): %.2fx\n", r / p }'
