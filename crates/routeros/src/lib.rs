@@ -9,6 +9,7 @@
 //! command that misses it is cancelled on the router with `/cancel`.
 
 mod client;
+pub mod discovery;
 mod error;
 mod response;
 pub mod tls;
