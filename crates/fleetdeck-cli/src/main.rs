@@ -6,7 +6,7 @@ use std::{process::ExitCode, time::Duration};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use fleet_core::{credentials::Sensitive, Fleet, StoreUrl};
-use routeros::{Client, Command, ConnectOptions, Reply};
+use routeros::{Client, Command, ConnectOptions, Fingerprint, Reply, TlsMode};
 
 #[derive(Parser)]
 #[command(
@@ -23,10 +23,26 @@ struct Cli {
 enum Cmd {
     /// Run RouterOS API commands and print every reply sentence as a JSON line.
     ///
-    /// Example: fleetdeck-cli ros --host 192.168.88.1 --user admin -- /interface/print ?type=ether
+    /// Several commands, separated by `--`, are pipelined on one session and
+    /// printed in order. Example:
+    /// fleetdeck-cli ros --host 192.168.88.1 -- /interface/print ?type=ether -- /system/resource/print
     Ros {
         #[command(flatten)]
         login: Login,
+        /// Only these properties (adds .proplist= to every command).
+        #[arg(long, value_delimiter = ',')]
+        proplist: Vec<String>,
+        /// Query words added to every command, e.g. --query '?type=ether'.
+        #[arg(long)]
+        query: Vec<String>,
+        /// Stream the (first) command's rows as they come (`=follow=` for a
+        /// print; listen and monitor-traffic stream anyway) until --duration
+        /// passes or Ctrl-C, then cancel it on the router.
+        #[arg(long)]
+        follow: bool,
+        /// How long --follow streams, e.g. 30s, 5m; default: until Ctrl-C.
+        #[arg(long, value_name = "DURATION")]
+        duration: Option<String>,
         /// The command path and its words (=name=value, ?query, .proplist=a,b).
         #[arg(last = true, required = true, value_name = "COMMAND")]
         words: Vec<String>,
@@ -46,9 +62,17 @@ struct Login {
     /// Router address.
     #[arg(long)]
     host: String,
-    /// API port (8728; API-SSL is 8729).
-    #[arg(long, default_value_t = 8728)]
-    port: u16,
+    /// API port (default 8728, or 8729 with --tls).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Use API-SSL. Without --fingerprint the router's certificate is
+    /// trusted this once and its fingerprint printed, for pinning.
+    #[arg(long)]
+    tls: bool,
+    /// The SHA-256 fingerprint of the router's certificate (implies --tls);
+    /// any other certificate is refused.
+    #[arg(long, value_name = "SHA256")]
+    fingerprint: Option<String>,
     /// API user.
     #[arg(long, default_value = "admin")]
     user: String,
@@ -72,13 +96,29 @@ impl Login {
         }
     }
 
+    fn tls_mode(&self) -> anyhow::Result<TlsMode> {
+        Ok(match (&self.fingerprint, self.tls) {
+            (Some(fp), _) => {
+                TlsMode::Pinned(fp.parse::<Fingerprint>().map_err(anyhow::Error::msg)?)
+            }
+            (None, true) => TlsMode::TrustOnFirstUse,
+            (None, false) => TlsMode::Plain,
+        })
+    }
+
+    fn api_port(&self) -> u16 {
+        let tls = self.tls || self.fingerprint.is_some();
+        self.port.unwrap_or(if tls { 8729 } else { 8728 })
+    }
+
     fn options(&self) -> anyhow::Result<ConnectOptions> {
         let mut o = ConnectOptions::new(
             &self.host,
-            self.port,
+            self.api_port(),
             &self.user,
             self.password()?.expose().clone(),
         );
+        o.tls = self.tls_mode()?;
         let t = Duration::from_secs(self.timeout.max(1));
         o.connect_timeout = t;
         o.login_timeout = t;
@@ -110,35 +150,145 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Cmd::Ros { login, words } => ros(&login, &words).await,
+        Cmd::Ros {
+            login,
+            proplist,
+            query,
+            follow,
+            duration,
+            words,
+        } => {
+            let commands = build_commands(&words, &proplist, &query)?;
+            if follow {
+                let limit = match duration {
+                    Some(d) => {
+                        Some(routeros_proto::value::parse_duration(&d).with_context(|| {
+                            format!("--duration {d:?} is not a duration like 30s or 5m")
+                        })?)
+                    }
+                    None => None,
+                };
+                follow_rows(&login, &commands[0], limit).await
+            } else {
+                ros(&login, &commands).await
+            }
+        }
         Cmd::Poll { login, store } => poll(&login, store.as_deref()).await,
     }
 }
 
-async fn ros(login: &Login, words: &[String]) -> anyhow::Result<ExitCode> {
-    let Some((path, rest)) = words.split_first() else {
-        bail!("give a command after --, for example -- /system/resource/print");
-    };
-    let cmd = rest
-        .iter()
-        .fold(Command::new(path.as_str()), |c, w| c.word(w.as_bytes()));
-    let client = Client::connect(&login.options()?).await?;
-    let replies = client.execute(&cmd).await?;
-    let mut trapped = false;
-    for r in &replies {
-        trapped |= r.kind == routeros::ReplyKind::Trap;
-        println!("{}", reply_json(r));
-    }
-    if trapped {
-        if let Some(m) = replies.iter().find_map(|r| {
-            (r.kind == routeros::ReplyKind::Trap)
-                .then(|| r.message())
-                .flatten()
-        }) {
-            eprintln!("error: the router rejected {path}: {m}");
+/// Splits `-- cmd words -- cmd words` into commands, adding the shared
+/// --proplist and --query words to each.
+fn build_commands(
+    words: &[String],
+    proplist: &[String],
+    query: &[String],
+) -> anyhow::Result<Vec<Command>> {
+    let mut commands = Vec::new();
+    for group in words.split(|w| w == "--").filter(|g| !g.is_empty()) {
+        let (path, rest) = group.split_first().expect("non-empty group");
+        let mut cmd = rest
+            .iter()
+            .fold(Command::new(path.as_str()), |c, w| c.word(w.as_bytes()));
+        for q in query {
+            cmd = cmd.word(q.as_bytes());
         }
-        return Ok(ExitCode::from(2));
+        if !proplist.is_empty() {
+            cmd = cmd.proplist(proplist);
+        }
+        commands.push(cmd);
     }
+    if commands.is_empty() {
+        bail!("give a command after --, for example -- /system/resource/print");
+    }
+    Ok(commands)
+}
+
+async fn connect(login: &Login) -> anyhow::Result<Client> {
+    let client = Client::connect(&login.options()?).await?;
+    if let (TlsMode::TrustOnFirstUse, Some(fp)) = (login.tls_mode()?, client.peer_fingerprint()) {
+        eprintln!("router certificate fingerprint: {fp}\n(pass --fingerprint {fp} to refuse any other certificate from now on)");
+    }
+    Ok(client)
+}
+
+async fn ros(login: &Login, commands: &[Command]) -> anyhow::Result<ExitCode> {
+    let client = connect(login).await?;
+    // Pipelined: every command is on the wire before the first answer.
+    let results = futures::future::join_all(commands.iter().map(|c| client.execute(c))).await;
+    let mut trapped = false;
+    for (cmd, result) in commands.iter().zip(results) {
+        let replies = result?;
+        for r in &replies {
+            let mut line = reply_json(r);
+            if commands.len() > 1 {
+                line["command"] = cmd.path().into();
+            }
+            println!("{line}");
+        }
+        if let Some(m) = replies
+            .iter()
+            .find(|r| r.kind == routeros::ReplyKind::Trap)
+            .map(|r| r.message().unwrap_or_default())
+        {
+            trapped = true;
+            eprintln!("error: the router rejected {}: {m}", cmd.path());
+        }
+    }
+    Ok(if trapped {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Streams one command's rows until the limit or Ctrl-C; dropping the
+/// stream sends `/cancel`.
+async fn follow_rows(
+    login: &Login,
+    cmd: &Command,
+    limit: Option<Duration>,
+) -> anyhow::Result<ExitCode> {
+    use futures::StreamExt;
+    let cmd = if cmd.path().ends_with("/print") {
+        cmd.clone().attr("follow", "")
+    } else {
+        cmd.clone()
+    };
+    let client = connect(login).await?;
+    let mut stream = client.stream(&cmd).await?;
+    let stop = async {
+        match limit {
+            Some(d) => tokio::time::sleep(d).await,
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            row = stream.next() => match row {
+                None => break,
+                Some(Err(e)) => return Err(e.into()),
+                Some(Ok(row)) => {
+                    let attrs: serde_json::Map<String, serde_json::Value> = row
+                        .iter()
+                        .map(|(k, v)| (k.to_owned(), String::from_utf8_lossy(v).into_owned().into()))
+                        .collect();
+                    println!("{}", serde_json::json!({"reply": "!re", "attributes": attrs}));
+                }
+            }
+        }
+    }
+    drop(stream);
+    // Give the /cancel a moment to reach the router before the process ends.
+    let _ = tokio::time::timeout(
+        Duration::from_millis(500),
+        client.run(&Command::new("/system/identity/print")),
+    )
+    .await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -172,14 +322,19 @@ async fn poll(login: &Login, store: Option<&str>) -> anyhow::Result<ExitCode> {
     };
     fleet.poll_timeout = Duration::from_secs(login.timeout.max(1));
     let checkin = fleet
-        .poll_address(&login.host, login.port, &login.user, &login.password()?)
+        .poll_address(
+            &login.host,
+            login.api_port(),
+            &login.user,
+            &login.password()?,
+        )
         .await?;
     println!("{}", serde_json::to_string(&checkin)?);
     eprintln!(
         "stored check-in of {} ({}:{}) in {}",
         checkin.identity,
         login.host,
-        login.port,
+        login.api_port(),
         fleet.store().location()
     );
     Ok(ExitCode::SUCCESS)

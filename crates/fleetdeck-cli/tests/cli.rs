@@ -160,3 +160,146 @@ async fn poll_stores_check_ins_in_the_named_store() {
     assert_eq!(devices.len(), 1);
     assert_eq!(store.count_checkins(&devices[0].id).await.unwrap(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_commands_are_pipelined_and_printed_in_order() {
+    let sim = sim().await;
+    let port = sim.port(0).to_string();
+    let out = cli(
+        s(&[
+            "ros",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--password-env",
+            "RPW",
+            "--proplist",
+            "name",
+            "--query",
+            "?name=ether2",
+            "--",
+            "/interface/print",
+            "--",
+            "/system/identity/print",
+        ]),
+        vec![("RPW", "s3cret".into())],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["command"].as_str().unwrap().to_owned(),
+                l["reply"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // The query applies to both commands: no identity is named ether2.
+    let want = [
+        ("/interface/print", "!re"),
+        ("/interface/print", "!done"),
+        ("/system/identity/print", "!done"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(c, r)| (c.to_string(), r.to_string()))
+        .collect();
+    assert_eq!(summary, want);
+    assert_eq!(lines[0]["attributes"]["name"], "ether2");
+    assert_eq!(lines[0]["attributes"].as_object().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_trust_on_first_use_prints_the_fingerprint_to_pin() {
+    let sim = SimFleet::start(SimConfig {
+        devices: 1,
+        password: "s3cret".into(),
+        tls: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let port = sim.tls_port(0).unwrap().to_string();
+    let fp: Vec<String> = sim
+        .fingerprint(0)
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let fp = fp.join(":");
+    let env = || vec![("RPW", "s3cret".to_string())];
+    let args = |extra: &[&str]| {
+        let mut a = s(&[
+            "ros",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--password-env",
+            "RPW",
+        ]);
+        a.extend(s(extra));
+        a.extend(s(&["--", "/system/identity/print"]));
+        a
+    };
+    let out = cli(args(&["--tls"]), env()).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&fp));
+    let pinned = cli(args(&["--fingerprint", &fp]), env()).await;
+    assert!(pinned.status.success());
+    let zeros = format!("{}00", "00:".repeat(31));
+    let wrong = cli(args(&["--fingerprint", &zeros]), env()).await;
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("certificate has changed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_streams_rows_for_the_duration() {
+    let sim = sim().await;
+    let port = sim.port(0).to_string();
+    let out = cli(
+        s(&[
+            "ros",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--password-env",
+            "RPW",
+            "--follow",
+            "--duration",
+            "2s",
+            "--",
+            "/interface/monitor-traffic",
+            "=interface=ether1",
+            "=interval=500ms",
+        ]),
+        vec![("RPW", "s3cret".into())],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = String::from_utf8(out.stdout).unwrap().lines().count();
+    assert!(
+        (2..=5).contains(&rows),
+        "about 4 rows in 2 s at 500 ms, got {rows}"
+    );
+}

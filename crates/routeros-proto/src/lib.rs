@@ -37,8 +37,10 @@ mod decoder;
 mod error;
 mod length;
 pub mod login;
+pub mod mndp;
 mod query;
 mod reply;
+pub mod script;
 mod sentence;
 pub mod value;
 

@@ -1,12 +1,18 @@
 //! RouterOS value types: everything arrives as text.
 
-/// Parses a RouterOS duration (`1w2d3h4m5s`, `3h4m`, `00:01:02`,
-/// `1d00:01:02`, optionally with `ms`) into whole seconds.
+/// Parses a RouterOS duration (`1w2d3h4m5s`, `3h4m`, `500ms`, `00:01:02`,
+/// `1d00:01:02.5`) into whole seconds.
 pub fn parse_duration_secs(text: &str) -> Option<u64> {
+    parse_duration(text).map(|d| d.as_secs())
+}
+
+/// Parses a RouterOS duration, keeping milliseconds.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
+    let ms = |secs: f64| std::time::Duration::from_millis((secs * 1000.0).round() as u64);
     if text.contains(':') {
         let (days, clock) = match text.split_once('d') {
             Some((d, rest)) => (d.parse::<u64>().ok()?, rest),
@@ -19,9 +25,9 @@ pub fn parse_duration_secs(text: &str) -> Option<u64> {
         let h: u64 = parts[0].parse().ok()?;
         let m: u64 = parts[1].parse().ok()?;
         let s: f64 = parts[2].parse().ok()?;
-        return Some(days * 86_400 + h * 3600 + m * 60 + s as u64);
+        return Some(ms((days * 86_400 + h * 3600 + m * 60) as f64 + s));
     }
-    let mut total = 0u64;
+    let mut total_ms = 0u64;
     let mut num = String::new();
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -31,24 +37,24 @@ pub fn parse_duration_secs(text: &str) -> Option<u64> {
         }
         let n: u64 = num.parse().ok()?;
         num.clear();
-        let unit = match c {
-            'w' => 604_800,
-            'd' => 86_400,
-            'h' => 3600,
+        let unit_ms = match c {
+            'w' => 604_800_000,
+            'd' => 86_400_000,
+            'h' => 3_600_000,
             'm' if chars.peek() == Some(&'s') => {
                 chars.next();
-                0
+                1
             }
-            'm' => 60,
-            's' => 1,
+            'm' => 60_000,
+            's' => 1000,
             _ => return None,
         };
-        total += n * unit;
+        total_ms += n * unit_ms;
     }
     if !num.is_empty() {
         return None;
     }
-    Some(total)
+    Some(std::time::Duration::from_millis(total_ms))
 }
 
 /// Parses a RouterOS boolean; the router accepts all four spellings.
@@ -75,6 +81,18 @@ mod tests {
         assert_eq!(parse_duration_secs(""), None);
         assert_eq!(parse_duration_secs("12"), None);
         assert_eq!(parse_duration_secs("3x"), None);
+        assert_eq!(
+            parse_duration("500ms"),
+            Some(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(
+            parse_duration("1s250ms"),
+            Some(std::time::Duration::from_millis(1250))
+        );
+        assert_eq!(
+            parse_duration("00:00:01.5"),
+            Some(std::time::Duration::from_millis(1500))
+        );
     }
 
     #[test]

@@ -472,8 +472,7 @@ impl Session {
                 }
                 let interval = args
                     .text("interval")
-                    .and_then(|i| routeros_proto::value::parse_duration_secs(&i))
-                    .map(Duration::from_secs)
+                    .and_then(|i| routeros_proto::value::parse_duration(&i))
                     .unwrap_or(Duration::from_secs(1))
                     .max(Duration::from_millis(100));
                 self.start_stream(
