@@ -327,6 +327,37 @@ impl Device {
     }
 }
 
+/// Properties that name an interface must name one that exists, or
+/// RouterOS refuses with its well-known trap.
+pub(crate) fn check_references(
+    config: &Config,
+    menu: &str,
+    attrs: &[(String, Vec<u8>)],
+) -> Result<(), crate::model::Failure> {
+    let refs: &[&str] = match menu {
+        "ip/address" | "interface/bridge/port" => &["interface"],
+        _ => return Ok(()),
+    };
+    for r in refs {
+        if let Some((_, v)) = attrs.iter().find(|(k, _)| k == r) {
+            let known = ["interface", "interface/bridge"].iter().any(|m| {
+                config.get(*m).is_some_and(|menu| {
+                    menu.items
+                        .iter()
+                        .any(|i| i.get("name") == Some(v.as_slice()))
+                })
+            });
+            if !known {
+                return Err(crate::model::Failure::new(
+                    Some(1),
+                    format!("input does not match any value of {r}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A factory-fresh configuration, plus what the simulator needs to be
 /// useful: an identity per router and the `admin` user.
 fn initial_config(index: usize, profile: &Profile) -> Config {

@@ -103,29 +103,15 @@ fn software_id(index: usize) -> String {
     format!("{:04X}-{:04X}", x >> 16, x & 0xFFFF)
 }
 
-/// Leaves simple tokens bare and double-quotes the rest, escaping as
-/// RouterOS does (`\"`, `\\`, `\$`, `\?`, control and non-ASCII as `\XX`).
+/// Leaves simple tokens bare, as exports do, and quotes the rest with the
+/// script module's escaping.
 pub fn quote(v: &[u8]) -> String {
     let bare = !v.is_empty()
         && v.iter()
             .all(|b| b.is_ascii_alphanumeric() || b"._:/,@+*-".contains(b));
     if bare {
-        return String::from_utf8_lossy(v).into_owned();
+        String::from_utf8_lossy(v).into_owned()
+    } else {
+        routeros_proto::script::quote_value(v)
     }
-    let mut s = String::from("\"");
-    for &b in v {
-        match b {
-            b'"' => s.push_str("\\\""),
-            b'\\' => s.push_str("\\\\"),
-            b'$' => s.push_str("\\$"),
-            b'?' => s.push_str("\\?"),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            0x20..=0x7E => s.push(b as char),
-            _ => s.push_str(&format!("\\{b:02X}")),
-        }
-    }
-    s.push('"');
-    s
 }

@@ -14,6 +14,7 @@
 mod device;
 mod export;
 mod faults;
+mod import;
 mod model;
 mod profile;
 mod server;

@@ -485,6 +485,7 @@ impl Session {
                 return Ok(None);
             }
             ("", "export") => return self.export(args),
+            ("", "import") => return self.import(args),
             ("", "execute") => return self.execute(args),
             ("file", "read") => return self.file_read(args),
             ("file", "add") => {
@@ -657,30 +658,9 @@ impl Session {
         }
     }
 
-    /// Properties that name an interface must name one that exists, or
-    /// RouterOS refuses with its well-known trap.
     fn check_references(&self, menu: &str, attrs: &[(String, Vec<u8>)]) -> Result<(), Failure> {
-        let refs: &[&str] = match menu {
-            "ip/address" | "interface/bridge/port" => &["interface"],
-            _ => return Ok(()),
-        };
-        for r in refs {
-            if let Some((_, v)) = attrs.iter().find(|(k, _)| k == r) {
-                let known = ["interface", "interface/bridge"].iter().any(|m| {
-                    self.device
-                        .items(m)
-                        .iter()
-                        .any(|i| i.get("name") == Some(v.as_slice()))
-                });
-                if !known {
-                    return Err(Failure::new(
-                        Some(1),
-                        format!("input does not match any value of {r}"),
-                    ));
-                }
-            }
-        }
-        Ok(())
+        self.device
+            .with_config(|c| crate::device::check_references(c, menu, attrs))
     }
 
     /// Applies a change to a menu and tells streams about changed items.
@@ -734,6 +714,69 @@ impl Session {
             })?;
         }
         Ok(Some(vec![done()]))
+    }
+
+    /// `/import =file-name=X [=verbose=yes] [=dry-run=]`: runs the file's
+    /// lines; a dry run (7.16+, verbose only) checks without changing.
+    fn import(&self, args: &Args<'_>) -> Result<Option<Vec<Sentence>>, Failure> {
+        if args.has("file_name") {
+            return Err(Failure::new(Some(1), "unknown parameter file_name"));
+        }
+        let name = args
+            .text("file-name")
+            .ok_or_else(|| Failure::new(Some(1), "missing value of file-name"))?;
+        let dry_run = args.has("dry-run");
+        if dry_run && !self.device.profile().has_dry_run() {
+            return Err(Failure::new(Some(1), "unknown parameter dry-run"));
+        }
+        if dry_run && args.text("verbose").as_deref() != Some("yes") {
+            return Err(Failure::new(Some(1), "dry-run requires verbose=yes"));
+        }
+        let files = self.device.items("file");
+        let contents = files
+            .iter()
+            .find(|i| i.get("name") == Some(name.as_bytes()))
+            .and_then(|f| f.get("contents").map(<[u8]>::to_vec))
+            .ok_or_else(|| {
+                Failure::new(
+                    Some(3),
+                    "Cannot open import file, file does not exist (:import; line 1)",
+                )
+            })?;
+        let before = self.device.with_config(|c| c.clone());
+        let result = self.device.with_config(|c| {
+            if dry_run {
+                crate::import::run(&mut c.clone(), &contents)
+            } else {
+                crate::import::run(c, &contents)
+            }
+        });
+        // Streams hear about what the import changed, even a failed one.
+        let after = self.device.with_config(|c| c.clone());
+        for (menu, m) in &after {
+            let old = before
+                .get(menu)
+                .map(|m| m.items.clone())
+                .unwrap_or_default();
+            for item in &m.items {
+                if !old.contains(item) {
+                    self.device.notify(menu, item.clone(), false);
+                }
+            }
+            for item in &old {
+                if !m.items.iter().any(|a| a.id() == item.id()) {
+                    self.device.notify(menu, item.clone(), true);
+                }
+            }
+        }
+        let report = result?;
+        let summary = format!(
+            "Script file loaded and executed successfully ({} commands executed, {} not modelled by the simulator){}",
+            report.executed,
+            report.skipped,
+            if dry_run { ", dry run: nothing changed" } else { "" }
+        );
+        Ok(Some(vec![ret(&summary)]))
     }
 
     /// `/execute =script=/export =as-string=` (7.x) returns the text in

@@ -9,12 +9,14 @@
 //! command that misses it is cancelled on the router with `/cancel`.
 
 mod client;
+pub mod config;
 pub mod discovery;
 mod error;
 mod response;
 pub mod tls;
 
 pub use client::{Client, ConnectOptions, ReplyStream};
+pub use config::{ExportMethod, Version};
 pub use error::Error;
 pub use response::{Response, Row};
 pub use routeros_proto::{Command, Reply, ReplyKind};
