@@ -39,6 +39,9 @@ struct Args {
     /// router with its own self-signed certificate; prints the fingerprints.
     #[arg(long)]
     tls_port: Option<u16>,
+    /// Announce every router over MNDP to this loopback ADDR:PORT every 5 s.
+    #[arg(long, value_name = "ADDR:PORT")]
+    mndp: Option<std::net::SocketAddr>,
     /// Commands that never finish, e.g. /interface/lte/info (fault injection).
     #[arg(long, value_delimiter = ',')]
     stall: Vec<String>,
@@ -76,6 +79,14 @@ async fn main() -> anyhow::Result<()> {
             println!("tls {port} {}", hex.join(":"));
         }
     }
+    let _mndp = match args.mndp {
+        Some(target) => Some(
+            fleet
+                .announce_mndp(target, std::time::Duration::from_secs(5))
+                .await?,
+        ),
+        None => None,
+    };
     println!("ready {} {}", fleet.port(0), fleet.len());
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

@@ -143,6 +143,21 @@ impl SimFleet {
         self.devices.is_empty()
     }
 
+    /// Announces every router over MNDP to `target` (a loopback address)
+    /// now and every `interval`; stops when the handle is aborted.
+    pub async fn announce_mndp(
+        &self,
+        target: SocketAddr,
+        interval: Duration,
+    ) -> std::io::Result<tokio::task::JoinHandle<()>> {
+        let devices = self
+            .devices
+            .iter()
+            .map(|(a, d)| (a.port(), d.clone()))
+            .collect();
+        crate::mndp::announce(devices, target, interval).await
+    }
+
     /// Sets the same faults on every router.
     pub fn set_faults(&self, faults: &Faults) {
         for (_, d) in &self.devices {
