@@ -482,6 +482,8 @@ fn into_response(command: &str, replies: Vec<Reply>) -> Result<Response, Error> 
     let mut traps = Vec::new();
     for r in replies {
         match r.kind {
+            // A `!re` without attributes carries nothing (librouteros drops it too).
+            ReplyKind::Re if r.data().next().is_none() => {}
             ReplyKind::Re => resp.rows.push(Row::from_reply(&r)),
             ReplyKind::Done => resp.done = Row::from_reply(&r),
             ReplyKind::Trap => traps.push(r),
