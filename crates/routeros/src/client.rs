@@ -8,7 +8,7 @@ use std::{
 };
 
 use futures::{SinkExt, StreamExt};
-use routeros_proto::{login, ApiCodec, CodecError, Command, Reply, ReplyKind, Sentence};
+use routeros_proto::{login, ApiCodec, CodecError, Command, Limits, Reply, ReplyKind, Sentence};
 use tokio::{
     io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf},
     net::TcpStream,
@@ -42,6 +42,10 @@ pub struct ConnectOptions {
     pub keepalive: Option<Duration>,
     /// Plain API or API-SSL with a pinned certificate.
     pub tls: TlsMode,
+    /// Largest word and sentence accepted from the router: a hostile or
+    /// broken length prefix fails the session instead of allocating
+    /// gigabytes.
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -73,6 +77,7 @@ impl ConnectOptions {
             max_in_flight: 256,
             keepalive: Some(Duration::from_secs(30)),
             tls: TlsMode::Plain,
+            limits: Limits::default(),
         }
     }
 
@@ -350,7 +355,7 @@ impl Client {
         stream.set_nodelay(true).ok();
         let (io, fingerprint) = secure(stream, opts, &addr).await?;
         // Small initial buffers: ten thousand idle sessions must stay cheap.
-        let mut transport = Framed::with_capacity(io, ApiCodec::default(), 1024);
+        let mut transport = Framed::with_capacity(io, ApiCodec::new(opts.limits), 1024);
         match timeout(opts.login_timeout, login(&mut transport, opts, &addr)).await {
             Err(_) => {
                 return Err(Error::Timeout {

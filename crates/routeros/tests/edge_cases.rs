@@ -210,3 +210,21 @@ async fn fatal_fails_every_command_in_flight() {
         assert!(e.to_string().contains("out of memory"));
     }
 }
+
+#[tokio::test]
+async fn a_word_over_the_limit_ends_the_session_with_a_clear_error() {
+    // A 2 MiB word announced; the client allows 1 MiB.
+    let port = router(vec![
+        Step::Read,
+        Step::Send(&["!done"], false),
+        Step::Read,
+        Step::Raw(&[0xE0, 0x20, 0x00, 0x00]),
+    ])
+    .await;
+    let mut o = opts(port);
+    o.limits.max_word = 1 << 20;
+    let c = Client::connect(&o).await.unwrap();
+    let err = c.run(&Command::new("/file/print")).await.unwrap_err();
+    assert!(err.is_protocol(), "{err:?}");
+    assert!(err.to_string().contains("exceeds the limit"), "{err}");
+}
