@@ -5,7 +5,7 @@ use std::time::Duration;
 use fleet_store::{
     default_data_dir, default_store_url, Checkin, Device, FleetStore, NewDevice, StoreUrl,
 };
-use routeros::ConnectOptions;
+use routeros::{ConnectOptions, TlsMode};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -116,14 +116,16 @@ impl Fleet {
         self.poll_and_record(&device, &opts).await
     }
 
-    /// Polls a router by address with the given login, adding it to the
-    /// inventory first if it is new. What `fleetdeck-cli poll` does.
+    /// Polls a router by address with the given login (and TLS mode),
+    /// adding it to the inventory first if it is new. What `fleetdeck-cli
+    /// poll` does.
     pub async fn poll_address(
         &self,
         host: &str,
         port: u16,
         username: &str,
         password: &Sensitive<String>,
+        tls: TlsMode,
     ) -> Result<Checkin, FleetError> {
         let host = validate_host(host)?;
         let device = match self.store.find_device(&host, port).await? {
@@ -140,6 +142,7 @@ impl Fleet {
         };
         let mut opts = self.connect_options(&device, password.expose());
         opts.username = username.to_owned();
+        opts.tls = tls;
         self.poll_and_record(&device, &opts).await
     }
 

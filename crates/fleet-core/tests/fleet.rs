@@ -8,6 +8,7 @@ use fleet_core::{
     AddDevice, ErrorKind, Fleet, StoreUrl,
 };
 use fleet_store::FleetStore;
+use routeros::TlsMode;
 use routeros_sim::{SimConfig, SimFleet};
 
 struct Env {
@@ -165,11 +166,11 @@ async fn poll_by_address_adds_the_router_once() {
     let pw = Sensitive::new("fieldpass".to_string());
     let port = e.sim.port(0);
     e.fleet
-        .poll_address("127.0.0.1", port, "admin", &pw)
+        .poll_address("127.0.0.1", port, "admin", &pw, TlsMode::Plain)
         .await
         .unwrap();
     e.fleet
-        .poll_address("127.0.0.1", port, "admin", &pw)
+        .poll_address("127.0.0.1", port, "admin", &pw, TlsMode::Plain)
         .await
         .unwrap();
     let devices = e.fleet.list_devices().await.unwrap();

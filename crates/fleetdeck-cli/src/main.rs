@@ -62,7 +62,8 @@ struct Login {
     /// Router address.
     #[arg(long)]
     host: String,
-    /// API port (default 8728, or 8729 with --tls).
+    /// API port (default 8728, or 8729 with --tls, --fingerprint or
+    /// --tls-anonymous).
     #[arg(long)]
     port: Option<u16>,
     /// Use API-SSL. Without --fingerprint the router's certificate is
@@ -73,6 +74,13 @@ struct Login {
     /// any other certificate is refused.
     #[arg(long, value_name = "SHA256")]
     fingerprint: Option<String>,
+    /// API-SSL to a router that has no certificate yet: anonymous
+    /// Diffie-Hellman (implies TLS). This does NOT authenticate the router:
+    /// anyone in the path can impersonate it and read the password. Use it
+    /// only to bootstrap, e.g. to install a certificate, then use
+    /// --tls / --fingerprint.
+    #[arg(long, conflicts_with = "fingerprint")]
+    tls_anonymous: bool,
     /// API user.
     #[arg(long, default_value = "admin")]
     user: String,
@@ -97,6 +105,9 @@ impl Login {
     }
 
     fn tls_mode(&self) -> anyhow::Result<TlsMode> {
+        if self.tls_anonymous {
+            return Ok(TlsMode::AnonymousDh);
+        }
         Ok(match (&self.fingerprint, self.tls) {
             (Some(fp), _) => {
                 TlsMode::Pinned(fp.parse::<Fingerprint>().map_err(anyhow::Error::msg)?)
@@ -107,7 +118,7 @@ impl Login {
     }
 
     fn api_port(&self) -> u16 {
-        let tls = self.tls || self.fingerprint.is_some();
+        let tls = self.tls || self.tls_anonymous || self.fingerprint.is_some();
         self.port.unwrap_or(if tls { 8729 } else { 8728 })
     }
 
@@ -327,6 +338,7 @@ async fn poll(login: &Login, store: Option<&str>) -> anyhow::Result<ExitCode> {
             login.api_port(),
             &login.user,
             &login.password()?,
+            login.tls_mode()?,
         )
         .await?;
     println!("{}", serde_json::to_string(&checkin)?);

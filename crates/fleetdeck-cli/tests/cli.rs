@@ -303,3 +303,120 @@ async fn follow_streams_rows_for_the_duration() {
         "about 4 rows in 2 s at 500 ms, got {rows}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_anonymous_reaches_a_router_without_a_certificate_and_warns() {
+    let sim = SimFleet::start(SimConfig {
+        devices: 1,
+        password: "s3cret".into(),
+        tls: true,
+        tls_anonymous: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let port = sim.tls_port(0).unwrap().to_string();
+    let args = |extra: &[&str]| {
+        let mut a = s(&[
+            "ros",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--password-env",
+            "RPW",
+        ]);
+        a.extend(s(extra));
+        a.extend(s(&["--", "/system/identity/print"]));
+        a
+    };
+    let env = || vec![("RPW", "s3cret".to_string())];
+    let out = cli(args(&["--tls-anonymous"]), env()).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["attributes"]["name"], "sim-router-0000");
+    assert!(stderr.contains("NOT authenticated"), "{stderr}");
+    // Certificate TLS against the same router says what to do instead.
+    let tofu = cli(args(&["--tls"]), env()).await;
+    assert!(!tofu.status.success());
+    let stderr = String::from_utf8_lossy(&tofu.stderr);
+    assert!(stderr.contains("--tls-anonymous"), "{stderr}");
+    // Anonymous and pinned at once makes no sense.
+    let zeros = format!("{}00", "00:".repeat(31));
+    let both = cli(args(&["--tls-anonymous", "--fingerprint", &zeros]), env()).await;
+    assert_eq!(both.status.code(), Some(2), "clap usage error");
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_over_api_ssl_with_a_pinned_certificate() {
+    let sim = SimFleet::start(SimConfig {
+        devices: 1,
+        password: "s3cret".into(),
+        tls: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fleet.db").display());
+    let fp: Vec<String> = sim
+        .fingerprint(0)
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let port = sim.tls_port(0).unwrap().to_string();
+    let out = cli(
+        s(&[
+            "poll",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--password-env",
+            "RPW",
+            "--fingerprint",
+            &fp.join(":"),
+            "--store",
+            &url,
+        ]),
+        vec![
+            ("RPW", "s3cret".into()),
+            ("FLEETDECK_DATA_DIR", dir.path().display().to_string()),
+        ],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let k: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(k["identity"], "sim-router-0000");
+    // Over the plain API port the same poll must not pretend to be TLS.
+    let plain = cli(
+        s(&[
+            "poll",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &sim.port(0).to_string(),
+            "--password-env",
+            "RPW",
+            "--fingerprint",
+            &fp.join(":"),
+            "--store",
+            &url,
+        ]),
+        vec![
+            ("RPW", "s3cret".into()),
+            ("FLEETDECK_DATA_DIR", dir.path().display().to_string()),
+        ],
+    )
+    .await;
+    assert!(!plain.status.success());
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("did not answer with TLS"));
+}

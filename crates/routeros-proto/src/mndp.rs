@@ -368,28 +368,12 @@ pub fn version_token(version: &str) -> Option<&str> {
 
 /// Decodes MNDP (or API) string bytes for display: UTF-8 when valid,
 /// otherwise Windows-1252, the usual WinBox codepage (a superset of Latin-1's
-/// printable characters). Never fails; borrows when the bytes are UTF-8.
+/// printable characters; its five undefined bytes map to the C1 controls of
+/// the same value, as in the WHATWG encoding standard). Never fails; borrows
+/// when the bytes are UTF-8. [`crate::value::decode_display`] with the
+/// default [`crate::value::Codepage`].
 pub fn decode_text(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => Cow::Owned(bytes.iter().map(|&b| windows_1252(b)).collect()),
-    }
-}
-
-/// Windows-1252 to Unicode. The five bytes Windows-1252 leaves undefined map
-/// to the C1 controls of the same value, as in the WHATWG encoding standard.
-fn windows_1252(b: u8) -> char {
-    const HIGH: [char; 32] = [
-        '\u{20AC}', '\u{0081}', '\u{201A}', '\u{0192}', '\u{201E}', '\u{2026}', '\u{2020}',
-        '\u{2021}', '\u{02C6}', '\u{2030}', '\u{0160}', '\u{2039}', '\u{0152}', '\u{008D}',
-        '\u{017D}', '\u{008F}', '\u{0090}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}',
-        '\u{2022}', '\u{2013}', '\u{2014}', '\u{02DC}', '\u{2122}', '\u{0161}', '\u{203A}',
-        '\u{0153}', '\u{009D}', '\u{017E}', '\u{0178}',
-    ];
-    match b {
-        0x80..=0x9F => HIGH[usize::from(b - 0x80)],
-        _ => char::from(b),
-    }
+    crate::value::decode_display(bytes, crate::value::Codepage::Windows1252)
 }
 
 #[cfg(test)]

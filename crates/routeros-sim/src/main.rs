@@ -39,6 +39,11 @@ struct Args {
     /// router with its own self-signed certificate; prints the fingerprints.
     #[arg(long)]
     tls_port: Option<u16>,
+    /// With --tls-port: the routers have no certificate, so API-SSL offers
+    /// only anonymous Diffie-Hellman (ADH) suites, as a real router does
+    /// before a certificate is installed; prints `tls PORT anonymous`.
+    #[arg(long, requires = "tls_port")]
+    tls_anonymous: bool,
     /// Announce every router over MNDP to this loopback ADDR:PORT every 5 s.
     #[arg(long, value_name = "ADDR:PORT")]
     mndp: Option<std::net::SocketAddr>,
@@ -70,13 +75,18 @@ async fn main() -> anyhow::Result<()> {
         },
         tls: args.tls_port.is_some(),
         tls_base_port: args.tls_port.unwrap_or(0),
+        tls_anonymous: args.tls_anonymous,
         ..SimConfig::default()
     })
     .await?;
     for i in 0..fleet.len() {
-        if let (Some(port), Some(fp)) = (fleet.tls_port(i), fleet.fingerprint(i)) {
-            let hex: Vec<String> = fp.iter().map(|b| format!("{b:02X}")).collect();
-            println!("tls {port} {}", hex.join(":"));
+        match (fleet.tls_port(i), fleet.fingerprint(i)) {
+            (Some(port), Some(fp)) => {
+                let hex: Vec<String> = fp.iter().map(|b| format!("{b:02X}")).collect();
+                println!("tls {port} {}", hex.join(":"));
+            }
+            (Some(port), None) => println!("tls {port} anonymous"),
+            _ => {}
         }
     }
     let _mndp = match args.mndp {

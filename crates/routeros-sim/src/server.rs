@@ -1,8 +1,12 @@
 //! Listeners: one loopback port per router.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
 
-use tokio::{net::TcpListener, task::JoinSet};
+use openssl::ssl::{Ssl, SslContext};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    task::JoinSet,
+};
 use tokio_rustls::TlsAcceptor;
 use tracing::debug;
 
@@ -10,7 +14,7 @@ use crate::{
     device::Device,
     faults::Faults,
     session::{serve, Credentials},
-    tls::router_cert,
+    tls::{anonymous_context, router_cert},
 };
 
 /// What to simulate.
@@ -32,6 +36,10 @@ pub struct SimConfig {
     pub tls: bool,
     /// Router `i` serves API-SSL on `tls_base_port + i`; 0 picks free ports.
     pub tls_base_port: u16,
+    /// With `tls`: the routers have **no certificate**, so API-SSL offers
+    /// only anonymous Diffie-Hellman suites (OpenSSL, `ADH:@SECLEVEL=0`,
+    /// TLS 1.2 at most) and [`SimFleet::fingerprint`] is `None`.
+    pub tls_anonymous: bool,
 }
 
 impl Default for SimConfig {
@@ -46,6 +54,7 @@ impl Default for SimConfig {
             reboot_delay: Duration::from_secs(2),
             tls: false,
             tls_base_port: 0,
+            tls_anonymous: false,
         }
     }
 }
@@ -53,8 +62,9 @@ impl Default for SimConfig {
 /// A running simulated fleet. Dropping it stops every listener and session.
 pub struct SimFleet {
     devices: Vec<(SocketAddr, Arc<Device>)>,
-    /// API-SSL port and certificate fingerprint per router, when enabled.
-    tls: Vec<(u16, [u8; 32])>,
+    /// API-SSL port and certificate fingerprint (none for anonymous
+    /// API-SSL) per router, when enabled.
+    tls: Vec<(u16, Option<[u8; 32]>)>,
     _tasks: JoinSet<()>,
 }
 
@@ -84,6 +94,12 @@ impl SimFleet {
         let mut tasks = JoinSet::new();
         let mut devices = Vec::with_capacity(cfg.devices);
         let mut tls = Vec::new();
+        // One OpenSSL context serves every certificate-less router.
+        let anonymous = if cfg.tls && cfg.tls_anonymous {
+            Some(anonymous_context()?)
+        } else {
+            None
+        };
         for i in 0..cfg.devices {
             let listener = TcpListener::bind(("127.0.0.1", port_at(cfg.base_port, i)?)).await?;
             let addr = listener.local_addr()?;
@@ -93,15 +109,24 @@ impl SimFleet {
             let device = Arc::new(device);
             tasks.spawn(accept_loop(listener, device.clone(), creds.clone(), None));
             if cfg.tls {
-                let cert = router_cert(&device.identity())?;
+                let (server_tls, fingerprint) = match &anonymous {
+                    Some(ctx) => (ServerTls::Anonymous(ctx.clone()), None),
+                    None => {
+                        let cert = router_cert(&device.identity())?;
+                        (
+                            ServerTls::Certificate(cert.acceptor),
+                            Some(cert.fingerprint),
+                        )
+                    }
+                };
                 let tls_listener =
                     TcpListener::bind(("127.0.0.1", port_at(cfg.tls_base_port, i)?)).await?;
-                tls.push((tls_listener.local_addr()?.port(), cert.fingerprint));
+                tls.push((tls_listener.local_addr()?.port(), fingerprint));
                 tasks.spawn(accept_loop(
                     tls_listener,
                     device.clone(),
                     creds.clone(),
-                    Some(cert.acceptor),
+                    Some(server_tls),
                 ));
             }
             devices.push((addr, device));
@@ -126,9 +151,10 @@ impl SimFleet {
         self.tls.get(i).map(|t| t.0)
     }
 
-    /// SHA-256 of router `i`'s certificate, when the fleet serves TLS.
+    /// SHA-256 of router `i`'s certificate, when the fleet serves TLS
+    /// with certificates (`None` for anonymous API-SSL).
     pub fn fingerprint(&self, i: usize) -> Option<[u8; 32]> {
-        self.tls.get(i).map(|t| t.1)
+        self.tls.get(i).and_then(|t| t.1)
     }
 
     pub fn device(&self, i: usize) -> &Arc<Device> {
@@ -166,11 +192,23 @@ impl SimFleet {
     }
 }
 
+/// How a router's API-SSL port speaks TLS.
+#[derive(Clone)]
+enum ServerTls {
+    /// rustls with the router's self-signed certificate.
+    Certificate(TlsAcceptor),
+    /// OpenSSL, anonymous Diffie-Hellman only: no certificate.
+    Anonymous(SslContext),
+}
+
+/// How long a client has to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn accept_loop(
     listener: TcpListener,
     device: Arc<Device>,
     creds: Arc<Credentials>,
-    tls: Option<TlsAcceptor>,
+    tls: Option<ServerTls>,
 ) {
     let mut sessions = JoinSet::new();
     loop {
@@ -184,20 +222,27 @@ async fn accept_loop(
                 debug!(device = device.index(), %peer, tls = tls.is_some(), "API session opened");
                 stream.set_nodelay(true).ok();
                 let (device, creds) = (device.clone(), creds.clone());
+                // A client that does not speak TLS, or has no suite in
+                // common, gets an alert (OpenSSL often just resets the
+                // connection when sent plain API words) and the connection
+                // closes, as on a real API-SSL port.
                 match tls.clone() {
                     None => {
                         sessions.spawn(serve(stream, device, creds));
                     }
-                    Some(acceptor) => {
+                    Some(ServerTls::Certificate(acceptor)) => {
                         sessions.spawn(async move {
-                            // A client that does not speak TLS gets an alert and
-                            // the connection closes, as on a real API-SSL port.
-                            if let Ok(Ok(s)) = tokio::time::timeout(
-                                Duration::from_secs(10),
-                                acceptor.accept(stream),
-                            )
-                            .await
+                            if let Ok(Ok(s)) =
+                                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                                    .await
                             {
+                                serve(s, device, creds).await;
+                            }
+                        });
+                    }
+                    Some(ServerTls::Anonymous(ctx)) => {
+                        sessions.spawn(async move {
+                            if let Some(s) = accept_anonymous(&ctx, stream).await {
                                 serve(s, device, creds).await;
                             }
                         });
@@ -210,5 +255,22 @@ async fn accept_loop(
             }
         }
         while sessions.try_join_next().is_some() {}
+    }
+}
+
+/// The OpenSSL handshake of a certificate-less API-SSL port.
+async fn accept_anonymous(
+    ctx: &SslContext,
+    stream: TcpStream,
+) -> Option<tokio_openssl::SslStream<TcpStream>> {
+    let ssl = Ssl::new(ctx).ok()?;
+    let mut s = tokio_openssl::SslStream::new(ssl, stream).ok()?;
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, Pin::new(&mut s).accept()).await {
+        Ok(Ok(())) => Some(s),
+        Ok(Err(e)) => {
+            debug!("anonymous TLS handshake failed: {e}");
+            None
+        }
+        Err(_) => None,
     }
 }

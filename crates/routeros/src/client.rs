@@ -1,5 +1,6 @@
 use std::{
     collections::HashMap,
+    pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex, Weak,
@@ -17,10 +18,10 @@ use tokio::{
     time::{timeout, Instant},
 };
 use tokio_util::codec::{Framed, FramedRead};
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::{
-    tls::{self, Fingerprint, PinVerifier, TlsMode},
+    tls::{self, Answer, Fingerprint, PinVerifier, Sniff, TlsMode},
     Error, Response, Row,
 };
 
@@ -40,7 +41,8 @@ pub struct ConnectOptions {
     /// command; if the probe is not answered within the same time, the
     /// connection is declared dead and every waiting command fails.
     pub keepalive: Option<Duration>,
-    /// Plain API or API-SSL with a pinned certificate.
+    /// Plain API, API-SSL with a pinned certificate, or (bootstrap only,
+    /// unauthenticated) API-SSL without a certificate.
     pub tls: TlsMode,
     /// Largest word and sentence accepted from the router: a hostile or
     /// broken length prefix fails the session instead of allocating
@@ -55,6 +57,7 @@ impl std::fmt::Debug for ConnectOptions {
             .field("port", &self.port)
             .field("username", &self.username)
             .field("password", &"<redacted>")
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -526,6 +529,15 @@ fn clone_error(e: &Error) -> Error {
     }
 }
 
+/// What a TLS client gets from a port that does not speak TLS.
+const NOT_TLS: &str = "the router did not answer with TLS: this port is probably the plain API (8728), not API-SSL (8729)";
+
+/// A certificate-checking client meets a router without a certificate.
+const ONLY_ANONYMOUS: &str = "the router refused every certificate-based TLS cipher suite. That is what API-SSL does when the router has no certificate: it then offers only certificate-less (anonymous Diffie-Hellman) TLS, which cannot prove who the router is. Install a certificate on the router (/certificate, then /ip service set api-ssl certificate=...), or, accepting that the router is not authenticated, connect in anonymous mode (TlsMode::AnonymousDh, fleetdeck-cli --tls-anonymous)";
+
+/// An anonymous client meets a router with a certificate.
+const HAS_CERTIFICATE: &str = "the router refused certificate-less (anonymous) TLS, so its API-SSL service has a certificate: connect with certificate pinning instead (trust on first use, then pin the fingerprint; TlsMode::TrustOnFirstUse / TlsMode::Pinned), not in anonymous mode";
+
 /// Wraps the socket in TLS when asked, checking the certificate pin.
 async fn secure(
     stream: TcpStream,
@@ -534,6 +546,7 @@ async fn secure(
 ) -> Result<(Box<dyn Io>, Option<Fingerprint>), Error> {
     let pin = match &opts.tls {
         TlsMode::Plain => return Ok((Box::new(stream), None)),
+        TlsMode::AnonymousDh => return Ok((secure_anonymous(stream, opts, addr).await?, None)),
         TlsMode::Pinned(fp) => Some(*fp),
         TlsMode::TrustOnFirstUse => None,
     };
@@ -545,12 +558,7 @@ async fn secure(
     let config = tls::client_config(verifier.clone()).map_err(|e| tls_error(e.to_string()))?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let handshake = connector.connect(tls::server_name(&opts.host), stream);
-    let not_tls = || {
-        tls_error(
-            "the router did not answer with TLS: this port is probably the plain API (8728), not API-SSL (8729)"
-                .into(),
-        )
-    };
+    let not_tls = || tls_error(NOT_TLS.into());
     let stream = match timeout(opts.connect_timeout, handshake).await {
         Err(_) => return Err(not_tls()),
         Ok(Err(e)) => {
@@ -559,6 +567,9 @@ async fn secure(
                 (Some(want), Some(got)) if want != got => tls_error(format!(
                     "the router's certificate has changed: expected fingerprint {want}, got {got}. If the certificate was replaced on purpose, trust the new fingerprint; otherwise someone may be intercepting the connection"
                 )),
+                // Refused before any certificate was shown: no suite in
+                // common, as with a router that only offers anonymous DH.
+                (_, None) if refused_our_suites(&e) => tls_error(ONLY_ANONYMOUS.into()),
                 // Garbage back, or the peer hung up on our ClientHello.
                 _ if matches!(
                     e.kind(),
@@ -576,6 +587,65 @@ async fn secure(
     };
     let seen = *verifier.seen.lock().expect("fingerprint lock");
     Ok((Box::new(stream), seen))
+}
+
+/// The router answered our ClientHello with a handshake-failure (or
+/// insufficient-security) alert: none of the suites rustls offers, all
+/// certificate-authenticated, is acceptable to it.
+fn refused_our_suites(e: &std::io::Error) -> bool {
+    use rustls::AlertDescription as A;
+    matches!(
+        e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::AlertReceived(
+            A::HandshakeFailure | A::InsufficientSecurity
+        ))
+    )
+}
+
+/// Anonymous Diffie-Hellman through OpenSSL, for a router without a
+/// certificate. Nothing about the peer is verified.
+async fn secure_anonymous(
+    stream: TcpStream,
+    opts: &ConnectOptions,
+    addr: &str,
+) -> Result<Box<dyn Io>, Error> {
+    let tls_error = |message: String| Error::Tls {
+        addr: addr.to_owned(),
+        message,
+    };
+    let connector = tls::anonymous_connector().map_err(tls_error)?;
+    let ssl = connector
+        .configure()
+        .and_then(|c| {
+            c.use_server_name_indication(false)
+                .verify_hostname(false)
+                .into_ssl(&opts.host)
+        })
+        .map_err(|e| tls_error(format!("OpenSSL could not start a session: {e}")))?;
+    let mut stream = tokio_openssl::SslStream::new(ssl, Sniff::new(stream))
+        .map_err(|e| tls_error(format!("OpenSSL could not start a session: {e}")))?;
+    match timeout(opts.connect_timeout, Pin::new(&mut stream).connect()).await {
+        Err(_) => return Err(tls_error(NOT_TLS.into())),
+        Ok(Err(e)) => {
+            // Judged from what the router sent back, not from OpenSSL's
+            // error text, which differs between versions.
+            return Err(match stream.get_ref().answer() {
+                Answer::NotTls => tls_error(NOT_TLS.into()),
+                Answer::Alert(
+                    tls::ALERT_HANDSHAKE_FAILURE
+                    | tls::ALERT_INSUFFICIENT_SECURITY
+                    | tls::ALERT_PROTOCOL_VERSION,
+                ) => tls_error(HAS_CERTIFICATE.into()),
+                _ => tls_error(format!("anonymous TLS handshake failed: {e}")),
+            });
+        }
+        Ok(Ok(())) => {}
+    }
+    warn!(
+        addr,
+        "API-SSL session without a certificate (anonymous Diffie-Hellman): the connection is encrypted but the router is NOT authenticated, anyone in the path could impersonate it. Install a certificate on the router and pin it"
+    );
+    Ok(Box::new(stream))
 }
 
 /// A TLS record (alert or handshake) where API words were expected: the

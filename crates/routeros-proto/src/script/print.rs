@@ -437,24 +437,33 @@ impl Printer {
                         return err("nested concatenation");
                     }
                     // A word with a piece glued to it is never read as a
-                    // verb, so only the other positional rules apply.
+                    // verb or as `where`, so only the other positional
+                    // rules apply.
                     let slot = match slot {
                         _ if i > 0 => Slot::Piece,
-                        Slot::Positional { menu, .. } => Slot::Positional { menu, head: false },
+                        Slot::Positional { .. } => Slot::Positional {
+                            menu: false,
+                            head: false,
+                        },
                         other => other,
                     };
                     match (prev, piece) {
                         (Some(Value::Bare(_)), Value::Bare(_)) => {
                             return err("two unquoted words back to back would read as one")
                         }
-                        (Some(Value::Var(_)), Value::Bare(b))
-                            if b.first().copied().is_some_and(is_var_byte) =>
-                        {
-                            // It would extend the variable name: quote it.
-                            self.out.push_str(&quote_value(b));
-                        }
                         (_, Value::Bare(b)) if b.is_empty() => {
                             return err("empty word inside a concatenation")
+                        }
+                        (_, Value::Var(name))
+                            if matches!(pieces.get(i + 1), Some(Value::Bare(b))
+                                if is_printable_word(b) && b.first().copied().is_some_and(is_var_byte)) =>
+                        {
+                            // A word printed as is, glued to a plain `$name`,
+                            // would extend the name; `$"name"` ends at its
+                            // quote, and reads back as the same variable and
+                            // word. (A word that must be quoted needs none.)
+                            self.out.push('$');
+                            self.out.push_str(&quote_value(name.as_bytes()));
                         }
                         _ => self.value(piece, slot, arg, ctx, indent, inline)?,
                     }
@@ -500,18 +509,14 @@ impl Printer {
     /// `to_end`: a `where` filter, which runs to the end of the command.
     fn expr(&mut self, e: &Expr, ctx: &[String], to_end: bool) -> Result<(), PrintError> {
         let mut prev: Option<&Term> = None;
-        for item in &e.items {
+        for (i, item) in e.items.iter().enumerate() {
             if !item.glued {
                 self.out.push(' ');
             }
             match &item.term {
                 Term::Word(w) => {
-                    let merges = item.glued
-                        && match prev {
-                            Some(Term::Word(_)) => true,
-                            Some(Term::Var(_)) => w.first().copied().is_some_and(is_var_byte),
-                            _ => false,
-                        };
+                    // (A variable before it is printed `$"name"`, below.)
+                    let merges = item.glued && matches!(prev, Some(Term::Word(_)));
                     if merges {
                         return err("an expression word would merge with the token before it");
                     }
@@ -532,7 +537,21 @@ impl Printer {
                     }
                 }
                 Term::Str(parts) => self.string(parts, ctx)?,
-                Term::Var(name) => self.var(name),
+                Term::Var(name) => {
+                    // A word printed as is, glued after a plain `$name`,
+                    // would extend the name; `$"name"` ends at its quote.
+                    let word_follows = e.items.get(i + 1).is_some_and(|next| {
+                        next.glued
+                            && matches!(&next.term, Term::Word(w)
+                                if is_printable_word(w) && w.first().copied().is_some_and(is_var_byte))
+                    });
+                    if word_follows {
+                        self.out.push('$');
+                        self.out.push_str(&quote_value(name.as_bytes()));
+                    } else {
+                        self.var(name);
+                    }
+                }
                 Term::Sub(cmds) => self.sub(cmds, ctx)?,
                 Term::Paren(inner) => {
                     self.out.push('(');

@@ -848,6 +848,60 @@ fn literal_text_after_a_variable_does_not_extend_its_name() {
 }
 
 #[test]
+fn a_word_glued_to_a_variable_stays_a_word() {
+    // Found by the script_parse fuzz target: in `$"n"ame` (and `$"a b"word`)
+    // the quote ends the name; printing `$n"ame"` read back as a string.
+    for (text, name, word, printed) in [
+        (
+            "/ip address add comment=$\"a b\"word\n",
+            "a b",
+            "word",
+            "comment=$\"a b\"word",
+        ),
+        (
+            "/ip address add comment=$\"n\"ame\n",
+            "n",
+            "ame",
+            "comment=$\"n\"ame",
+        ),
+    ] {
+        let s = roundtrip(text);
+        assert_eq!(
+            menu(&s, 0).arg("comment"),
+            Some(&Value::Concat(vec![
+                Value::Var(name.into()),
+                Value::Bare(word.as_bytes().to_vec())
+            ]))
+        );
+        assert!(s.to_text().unwrap().contains(printed), "{text}");
+    }
+    // Only a glued word makes the name quoted.
+    let s = roundtrip("/ip address add comment=$n-x\n");
+    assert!(s.to_text().unwrap().contains("comment=$n-x"));
+    // The same in an expression (it failed to print).
+    let s = roundtrip(":put ($\"n\"Y . $\"a b\"c . $x)\n");
+    assert_eq!(s.to_text().unwrap(), ":put ($\"n\"Y . $\"a b\"c . $x)\n");
+}
+
+#[test]
+fn where_glued_to_a_string_is_a_word() {
+    // Found by the script_parse fuzz target: `where"x"` is no `where`
+    // clause, so its `where` need not (and must not) be quoted.
+    let s = roundtrip("/interface find where\" x\"\n");
+    assert_eq!(
+        menu(&s, 0).args,
+        vec![Arg::Positional(Value::Concat(vec![
+            Value::Bare(b"where".to_vec()),
+            Value::Str(vec![StrPart::Lit(b" x".to_vec())]),
+        ]))]
+    );
+    assert!(s.to_text().unwrap().contains("find where\" x\""));
+    // A lone `where` value is still quoted, or it would start a clause.
+    let s = roundtrip("/interface find \"where\"\n");
+    assert!(s.to_text().unwrap().contains("find \"where\""));
+}
+
+#[test]
 fn api_conversion() {
     let s = p("/ip address\nadd address=10.0.0.1/24 interface=ether1 comment=\"a b\"\nset *1F disabled=yes\nset [ find ] disabled=no\nadd interface=$x\n");
     let sentence = menu(&s, 0)
