@@ -878,6 +878,11 @@ fn a_word_glued_to_a_variable_stays_a_word() {
     // Only a glued word makes the name quoted.
     let s = roundtrip("/ip address add comment=$n-x\n");
     assert!(s.to_text().unwrap().contains("comment=$n-x"));
+    // A word that is quoted anyway (non-ASCII) leaves the name plain, so
+    // printing is stable.
+    let text = p(":put ($\"o\"o\u{e9})\n").to_text().unwrap();
+    assert_eq!(text, ":put ($o\"o\\C3\\A9\")\n");
+    assert_eq!(p(&text).to_text().unwrap(), text);
     // The same in an expression (it failed to print).
     let s = roundtrip(":put ($\"n\"Y . $\"a b\"c . $x)\n");
     assert_eq!(s.to_text().unwrap(), ":put ($\"n\"Y . $\"a b\"c . $x)\n");
