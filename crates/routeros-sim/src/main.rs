@@ -47,18 +47,36 @@ struct Args {
     /// Announce every router over MNDP to this loopback ADDR:PORT every 5 s.
     #[arg(long, value_name = "ADDR:PORT")]
     mndp: Option<std::net::SocketAddr>,
+    /// Runtime threads: 1 serves everything from one thread (lowest
+    /// latency per command); 0 uses one per core.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
     /// Commands that never finish, e.g. /interface/lte/info (fault injection).
     #[arg(long, value_delimiter = ',')]
     stall: Vec<String>,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let runtime = if args.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if args.threads > 1 {
+            b.worker_threads(args.threads);
+        }
+        b.enable_all().build()?
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
     anyhow::ensure!(args.devices > 0, "--devices must be at least 1");
     let fleet = SimFleet::start(SimConfig {
         devices: args.devices,

@@ -43,6 +43,9 @@ struct Args {
     /// and the connection's reader).
     #[arg(long, default_value = "multi")]
     runtime: String,
+    /// Only the sequential figures (for repeated comparison runs).
+    #[arg(long)]
+    sequential_only: bool,
     /// Passed by `cargo bench`.
     #[arg(long, hide = true)]
     bench: bool,
@@ -225,6 +228,12 @@ async fn run(args: Args) {
         1e6 / seq
     );
 
+    if args.sequential_only {
+        let msg = cmd.to_sentence(Some("12345")).unwrap().to_bytes();
+        let floor = raw_round_trips(first_port, &args.password, &msg, args.sequential).await;
+        println!("raw protocol round trips, no client machinery: {floor:>10.0} commands/s (the simulator's floor)");
+        return;
+    }
     let t = Instant::now();
     let done = stream::iter(0..args.pipelined)
         .map(|_| client.run(&cmd))
