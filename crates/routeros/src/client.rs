@@ -666,6 +666,23 @@ async fn read_until_done(t: &mut Transport, addr: &str) -> Result<Vec<Reply>, Er
                         .into(),
             });
         }
+        // Hung up before saying anything: an address-restricted API service
+        // does that, and so does an API-SSL port (OpenSSL resets plain words).
+        let silent = out.is_empty() && t.read_buffer().is_empty();
+        let hung_up = match &next {
+            None => true,
+            Some(Err(CodecError::Io(e))) => matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+            ),
+            _ => false,
+        };
+        if silent && hung_up {
+            return Err(Error::Closed {
+                addr: addr.to_owned(),
+                reason: "the router closed the connection before answering the login. The API service may be limited to other addresses (/ip service set api address=…), or this port is API-SSL (8729) and needs TLS".into(),
+            });
+        }
         let reply = match next {
             None => {
                 return Err(Error::Closed {

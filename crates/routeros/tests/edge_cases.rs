@@ -90,7 +90,7 @@ async fn eof_and_fatal_during_login_are_errors() {
     let err = Client::connect(&opts(port)).await.err().unwrap();
     assert!(
         err.to_string()
-            .contains("closed the connection during login"),
+            .contains("closed the connection before answering the login"),
         "{err}"
     );
 

@@ -94,3 +94,14 @@ async fn anonymous_dh_against_the_plain_api_port_is_explained() {
     assert!(err.is_tls(), "{err:?}");
     assert!(err.to_string().contains("did not answer with TLS"), "{err}");
 }
+
+#[tokio::test]
+async fn plain_login_on_a_certificate_less_api_ssl_port_is_explained() {
+    let sim = sim(true).await;
+    let err = Client::connect(&opts(sim.tls_port(0).unwrap(), TlsMode::Plain))
+        .await
+        .err()
+        .unwrap();
+    let text = err.to_string();
+    assert!(text.contains("API-SSL (8729) and needs TLS"), "{text}");
+}
