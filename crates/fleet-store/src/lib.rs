@@ -19,7 +19,7 @@ mod url;
 
 pub use error::StoreError;
 pub use model::{Checkin, Device, NewDevice, SeriesPoint};
-pub use schema::Dialect;
+pub use schema::{ddl, Dialect, TABLES};
 pub use url::{default_data_dir, default_store_url, StoreUrl};
 
 /// One fleet store, whichever backend holds it.
@@ -122,6 +122,11 @@ impl FleetStore {
         from_ms: i64,
     ) -> Result<Option<(i64, i64)>, StoreError> {
         dispatch!(self.checkin_span(device_id, from_ms))
+    }
+
+    /// Rows per table, in [`TABLES`] order.
+    pub async fn stats(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        dispatch!(self.stats())
     }
 
     /// Number of check-ins stored for a device.

@@ -25,6 +25,38 @@ pub fn migrations(dialect: Dialect) -> &'static [Migration] {
     }
 }
 
+impl std::str::FromStr for Dialect {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "sqlite" => Ok(Dialect::Sqlite),
+            "mysql" | "mariadb" => Ok(Dialect::Mysql),
+            "singlestore" | "memsql" => Ok(Dialect::SingleStore),
+            other => Err(format!(
+                "unknown dialect {other:?}: use sqlite, mysql or singlestore"
+            )),
+        }
+    }
+}
+
+/// The tables every dialect creates, for row counts.
+pub const TABLES: &[&str] = &["devices", "site_checkins"];
+
+/// The whole schema a dialect gets, as SQL text: what `fleetdeck-cli store
+/// ddl` prints for a DBA to review.
+pub fn ddl(dialect: Dialect) -> String {
+    let mut out = String::new();
+    for (version, statements) in migrations(dialect) {
+        out.push_str(&format!("-- migration {version}\n"));
+        for s in *statements {
+            out.push_str(s.trim());
+            out.push_str(";\n\n");
+        }
+    }
+    out
+}
+
 /// The newest schema version this build knows.
 pub fn latest_version(dialect: Dialect) -> i64 {
     migrations(dialect).last().map(|m| m.0).unwrap_or(0)
@@ -175,6 +207,23 @@ mod tests {
         );
         // Unique keys on a sharded table must contain the shard key.
         assert!(ddl.contains("UNIQUE KEY (device_id, id)"));
+    }
+
+    #[test]
+    fn ddl_text_names_every_table_and_parses_dialects() {
+        for d in [Dialect::Sqlite, Dialect::Mysql, Dialect::SingleStore] {
+            let text = ddl(d);
+            for t in TABLES {
+                assert!(text.contains(&format!("TABLE {t} (")), "{d:?} lacks {t}");
+            }
+            assert_eq!(
+                text.matches(";\n").count(),
+                migrations(d).iter().map(|m| m.1.len()).sum::<usize>()
+            );
+        }
+        assert_eq!("SingleStore".parse::<Dialect>(), Ok(Dialect::SingleStore));
+        assert_eq!("mariadb".parse::<Dialect>(), Ok(Dialect::Mysql));
+        assert!("postgres".parse::<Dialect>().is_err());
     }
 
     #[test]

@@ -242,6 +242,21 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn stats(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        self.call(|c| {
+            schema::TABLES
+                .iter()
+                .map(|t| {
+                    // Table names come from a constant list, never from input.
+                    let n: i64 =
+                        c.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))?;
+                    Ok((*t, n as u64))
+                })
+                .collect()
+        })
+        .await
+    }
+
     pub async fn count_checkins(&self, device_id: &str) -> Result<u64, StoreError> {
         let id = device_id.to_owned();
         self.call(move |c| {

@@ -155,6 +155,11 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
     );
     assert_eq!(store.checkin_span(&other.id, 0).await.unwrap(), None);
 
+    assert_eq!(
+        store.stats().await.unwrap(),
+        vec![("devices", 2), ("site_checkins", 7)]
+    );
+
     // The chart query averages in the database: 3 buckets of 2 seconds.
     let series = store.cpu_series(&dev.id, t0, t0 + 6000, 3).await.unwrap();
     let got: Vec<(i64, f64)> = series.iter().map(|p| (p.at - t0, p.value)).collect();

@@ -47,6 +47,11 @@ enum Cmd {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         words: Vec<String>,
     },
+    /// The fleet store: schema and row counts.
+    Store {
+        #[command(subcommand)]
+        action: StoreCmd,
+    },
     /// Poll a router once and store the check-in.
     Poll {
         #[command(flatten)]
@@ -55,6 +60,67 @@ enum Cmd {
         #[arg(long, env = "FLEETDECK_STORE")]
         store: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum StoreCmd {
+    /// Create or upgrade the schema, then print the store and its schema.
+    Migrate {
+        /// sqlite://PATH or mysql://USER@HOST:PORT/DB; default: the embedded store.
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+    },
+    /// Row counts per table.
+    Stats {
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+        /// One JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the schema (DDL) a dialect gets: sqlite, mysql or singlestore.
+    Ddl {
+        #[arg(long)]
+        dialect: fleet_store::Dialect,
+    },
+}
+
+async fn open_store(url: Option<&str>) -> anyhow::Result<fleet_store::FleetStore> {
+    let url = match url {
+        Some(u) => u.parse::<StoreUrl>()?,
+        None => fleet_store::default_store_url()?,
+    };
+    Ok(fleet_store::FleetStore::open(&url).await?)
+}
+
+async fn store(action: StoreCmd) -> anyhow::Result<ExitCode> {
+    match action {
+        StoreCmd::Ddl { dialect } => print!("{}", fleet_store::ddl(dialect)),
+        StoreCmd::Migrate { store } => {
+            let s = open_store(store.as_deref()).await?;
+            println!(
+                "{} store at {} is up to date",
+                s.backend_name(),
+                s.location()
+            );
+        }
+        StoreCmd::Stats { store, json } => {
+            let s = open_store(store.as_deref()).await?;
+            let stats = s.stats().await?;
+            if json {
+                let map: serde_json::Map<String, serde_json::Value> = stats
+                    .iter()
+                    .map(|(t, n)| (t.to_string(), (*n).into()))
+                    .collect();
+                println!("{}", serde_json::Value::Object(map));
+            } else {
+                for (t, n) in stats {
+                    println!("{t:<16} {n:>12}");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Args)]
@@ -185,6 +251,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Cmd::Poll { login, store } => poll(&login, store.as_deref()).await,
+        Cmd::Store { action } => store(action).await,
     }
 }
 

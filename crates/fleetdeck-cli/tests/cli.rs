@@ -420,3 +420,49 @@ async fn poll_over_api_ssl_with_a_pinned_certificate() {
     assert!(!plain.status.success());
     assert!(String::from_utf8_lossy(&plain.stderr).contains("did not answer with TLS"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_ddl_migrate_and_stats() {
+    let ddl = cli(s(&["store", "ddl", "--dialect", "singlestore"]), vec![]).await;
+    assert!(ddl.status.success());
+    let text = String::from_utf8(ddl.stdout).unwrap();
+    assert!(
+        text.contains("SHARD KEY (device_id)") && text.contains("SORT KEY (checked_in_at)"),
+        "{text}"
+    );
+    let bad = cli(s(&["store", "ddl", "--dialect", "oracle"]), vec![]).await;
+    assert!(!bad.status.success());
+
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fleet.db").display());
+    let env = || {
+        vec![
+            ("RPW", "s3cret".to_string()),
+            ("FLEETDECK_DATA_DIR", dir.path().display().to_string()),
+        ]
+    };
+    let migrated = cli(s(&["store", "migrate", "--store", &url]), env()).await;
+    assert!(String::from_utf8_lossy(&migrated.stdout).contains("sqlite store at"));
+    let port = sim.port(0).to_string();
+    let polled = cli(
+        s(&[
+            "poll",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--password-env",
+            "RPW",
+            "--store",
+            &url,
+        ]),
+        env(),
+    )
+    .await;
+    assert!(polled.status.success());
+    let stats = cli(s(&["store", "stats", "--json", "--store", &url]), env()).await;
+    let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(v["devices"], 1);
+    assert_eq!(v["site_checkins"], 1);
+}
