@@ -2,24 +2,10 @@ import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import App from './App.svelte';
 import { setInvoke, type Checkin, type Device, type StoreInfo } from './lib/api';
+import { device } from './lib/test-fixtures';
 
 const NOW = Date.now();
 
-function device(overrides: Partial<Device> = {}): Device {
-  return {
-    id: 'd1',
-    host: '10.0.0.1',
-    port: 8728,
-    username: 'admin',
-    identity: null,
-    board: null,
-    version: null,
-    lastCheckinAt: null,
-    cpuLoad: null,
-    lastError: null,
-    ...overrides,
-  };
-}
 
 const storeInfo: StoreInfo = {
   backend: 'sqlite',

@@ -28,6 +28,14 @@ async fn cli(args: Vec<String>, envs: Vec<(&'static str, String)>) -> Output {
     .unwrap()
 }
 
+/// Each stdout line of `ros` as JSON.
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
@@ -59,11 +67,7 @@ async fn ros_prints_each_reply_as_a_json_line() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 6, "5 interfaces and !done");
     assert_eq!(lines[0]["reply"], "!re");
     assert_eq!(lines[0]["attributes"]["name"], "ether1");
@@ -191,11 +195,7 @@ async fn several_commands_are_pipelined_and_printed_in_order() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out);
     let summary: Vec<(String, String)> = lines
         .iter()
         .map(|l| {

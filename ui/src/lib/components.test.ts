@@ -1,27 +1,13 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
-import type { Checkin, Device } from './api';
+import type { Checkin } from './api';
 import DeviceDetail from './DeviceDetail.svelte';
 import DeviceList from './DeviceList.svelte';
 import ErrorBanner from './ErrorBanner.svelte';
+import { device } from './test-fixtures';
 
 const NOW = 1_700_000_000_000;
 
-function device(overrides: Partial<Device> = {}): Device {
-  return {
-    id: 'd1',
-    host: '10.0.0.1',
-    port: 8728,
-    username: 'admin',
-    identity: null,
-    board: null,
-    version: null,
-    lastCheckinAt: null,
-    cpuLoad: null,
-    lastError: null,
-    ...overrides,
-  };
-}
 
 const checkin: Checkin = {
   deviceId: 'd1',

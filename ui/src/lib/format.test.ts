@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Device } from './api';
 import {
   deviceStatus,
   deviceTitle,
@@ -13,26 +12,12 @@ import {
   svgDataUrl,
   utf8ToBase64,
 } from './format';
+import { device } from './test-fixtures';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 
-function device(overrides: Partial<Device> = {}): Device {
-  return {
-    id: 'd1',
-    host: '10.0.0.1',
-    port: 8728,
-    username: 'admin',
-    identity: null,
-    board: null,
-    version: null,
-    lastCheckinAt: null,
-    cpuLoad: null,
-    lastError: null,
-    ...overrides,
-  };
-}
 
 describe('formatBytes', () => {
   it('handles zero and plain bytes', () => {
