@@ -94,6 +94,7 @@ impl Fleet {
                 host,
                 port: input.port,
                 username: username.to_owned(),
+                ..NewDevice::default()
             })
             .await?;
         self.credentials.set(&device.id, &input.password)?;
@@ -136,6 +137,7 @@ impl Fleet {
                         host: host.clone(),
                         port,
                         username: username.to_owned(),
+                        ..NewDevice::default()
                     })
                     .await?
             }

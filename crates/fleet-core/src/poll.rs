@@ -58,7 +58,6 @@ pub async fn read_checkin(client: &Client, device_id: &str) -> Result<Checkin, F
         )
     });
     Ok(Checkin {
-        id: uuid_v7(),
         device_id: device_id.to_owned(),
         checked_in_at: now_ms(),
         cpu_load: number(res, "cpu-load")?,
@@ -83,6 +82,9 @@ pub async fn read_checkin(client: &Client, device_id: &str) -> Result<Checkin, F
         serial,
         rx_bytes: clamp_i64(rx),
         tx_bytes: clamp_i64(tx),
+        // Rates need two polls of one session: the telemetry engine fills them.
+        rx_bps: 0,
+        tx_bps: 0,
     })
 }
 
@@ -105,8 +107,4 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
-}
-
-fn uuid_v7() -> String {
-    uuid::Uuid::now_v7().to_string()
 }

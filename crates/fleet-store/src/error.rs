@@ -21,12 +21,23 @@ pub enum StoreError {
         #[source]
         source: mysql_async::Error,
     },
-    #[error("no device with id {0}")]
+    #[error("no device with id {0} in this store")]
     NotFound(String),
     #[error("a device at {host}:{port} is already in the inventory")]
     DuplicateDevice { host: String, port: u16 },
     #[error("the store's schema is version {found}, newer than this Fleetdeck understands ({supported}); update Fleetdeck")]
     SchemaTooNew { found: i64, supported: i64 },
+    #[error("a {what} named {name:?} already exists")]
+    DuplicateName { what: &'static str, name: String },
+    #[error("the router at {host}:{port} is already in the destination as device {existing}, but this store knows it as {incoming}; remove one of them, then sync again")]
+    AddressConflict {
+        host: String,
+        port: u16,
+        existing: String,
+        incoming: String,
+    },
+    #[error("a queued record could not be read: {0}")]
+    Payload(String),
     #[error("the embedded store's worker stopped unexpectedly")]
     Worker,
 }

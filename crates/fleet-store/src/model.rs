@@ -1,11 +1,85 @@
 use serde::{Deserialize, Serialize};
 
-/// A router to add to the inventory.
+/// One hour in ms: the resolution of the rollups.
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// The start of the hour `at_ms` falls in.
+pub fn hour_of(at_ms: i64) -> i64 {
+    at_ms.div_euclid(HOUR_MS) * HOUR_MS
+}
+
+/// A site: a place routers live, with its own poll cadence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Site {
+    /// Stable id (UUIDv7), the same in every store.
+    pub id: String,
+    pub name: String,
+    pub poll_interval_secs: u32,
+    /// Last edit, ms since the epoch; the newer edit wins a sync conflict.
+    pub updated_at: i64,
+}
+
+/// A router to add to the inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NewDevice {
     pub host: String,
     pub port: u16,
     pub username: String,
+    #[serde(default)]
+    pub site_id: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// How the API session to a router is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// Plain API, TCP 8728.
+    #[default]
+    Api,
+    /// API-SSL with a certificate, pinned by fingerprint.
+    ApiSsl,
+    /// API-SSL without a certificate (anonymous Diffie-Hellman).
+    ApiSslAnonymous,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Api => "api",
+            Transport::ApiSsl => "api-ssl",
+            Transport::ApiSslAnonymous => "api-ssl-anonymous",
+        }
+    }
+
+    pub fn parse(s: &str) -> Transport {
+        match s {
+            "api-ssl" => Transport::ApiSsl,
+            "api-ssl-anonymous" => Transport::ApiSslAnonymous,
+            _ => Transport::Api,
+        }
+    }
+}
+
+/// The inventory record of a router: what a sync copies and a conflict is
+/// decided on. No live state, no secrets (passwords live in the keyring).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRecord {
+    pub id: String,
+    pub site_id: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub transport: Transport,
+    /// SHA-256 of the router's certificate, pinned on first use.
+    pub tls_fingerprint: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 /// A router in the inventory, with its latest known state.
@@ -14,9 +88,12 @@ pub struct NewDevice {
 pub struct Device {
     /// Stable id (UUIDv7), the same in every store the device is synced to.
     pub id: String,
+    pub site_id: Option<String>,
     pub host: String,
     pub port: u16,
     pub username: String,
+    pub transport: Transport,
+    pub tags: Vec<String>,
     pub identity: Option<String>,
     pub board: Option<String>,
     pub version: Option<String>,
@@ -30,11 +107,12 @@ pub struct Device {
     pub last_error: Option<String>,
 }
 
-/// One observation of a device. Append-only. Times are ms since the epoch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One observation of a device. Append-only; identified by the device and
+/// the time (ms since the epoch), so a check-in delivered twice is stored
+/// once.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Checkin {
-    pub id: String,
     pub device_id: String,
     pub checked_in_at: i64,
     pub cpu_load: i64,
@@ -45,12 +123,79 @@ pub struct Checkin {
     pub total_hdd: i64,
     pub uptime_secs: i64,
     pub version: String,
+    /// Board, identity and serial go to the latest state only; empty means
+    /// unknown and keeps what is known.
     pub board_name: String,
     pub identity: String,
     pub serial: Option<String>,
     /// Sums of all interfaces' byte counters at the time of the check-in.
     pub rx_bytes: i64,
     pub tx_bytes: i64,
+    /// Traffic rates from counter deltas, bits per second (0: unknown yet).
+    pub rx_bps: i64,
+    pub tx_bps: i64,
+}
+
+impl Checkin {
+    /// Memory in use, percent of total (0 when the total is unknown).
+    pub fn memory_used_pct(&self) -> f64 {
+        used_pct(self.free_memory, self.total_memory)
+    }
+}
+
+pub(crate) fn used_pct(free: i64, total: i64) -> f64 {
+    if total <= 0 {
+        0.0
+    } else {
+        100.0 * (total - free.clamp(0, total)) as f64 / total as f64
+    }
+}
+
+/// What an ingest did: rows new to this store and rows it already had.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestReport {
+    pub inserted: u64,
+    pub duplicates: u64,
+}
+
+/// A RouterOS script template with typed placeholders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Template {
+    pub id: String,
+    pub name: String,
+    pub body: String,
+    pub updated_at: i64,
+}
+
+/// Something a person or Fleetdeck did, kept forever.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    pub id: String,
+    pub at: i64,
+    pub device_id: Option<String>,
+    /// Who: the technician's login on the laptop, or `fleetdeck`.
+    pub actor: String,
+    /// What, as a short verb phrase: `push.started`, `device.added`, …
+    pub action: String,
+    /// Details for a human, JSON or text.
+    pub detail: String,
+}
+
+/// One push of a template to one router, updated as it progresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushRecord {
+    pub id: String,
+    pub device_id: String,
+    pub template_id: Option<String>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// `running`, `succeeded`, `failed`, `reverted`, `unknown`.
+    pub status: String,
+    pub summary: String,
+    pub updated_at: i64,
 }
 
 /// One point of a chart series: a bucket's start time and its value.
@@ -60,6 +205,158 @@ pub struct SeriesPoint {
     pub value: f64,
 }
 
+/// One bucket of a device's series: averages over the bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevicePoint {
+    pub at: i64,
+    pub cpu_load: f64,
+    pub cpu_max: f64,
+    pub memory_used_pct: f64,
+    pub rx_bps: f64,
+    pub tx_bps: f64,
+    pub checkins: u64,
+}
+
+/// Which table a series came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resolution {
+    /// Raw check-ins, bucketed in the database.
+    Raw,
+    /// Hourly rollups, for windows too long for raw rows.
+    Hourly,
+}
+
+/// A device's series over a window at a resolution that fits it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceSeries {
+    pub resolution: Resolution,
+    pub bucket_ms: i64,
+    pub points: Vec<DevicePoint>,
+}
+
+/// A device's hourly rollup row: what the long-window charts read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HourlyRollup {
+    pub device_id: String,
+    pub hour: i64,
+    pub checkins: i64,
+    pub cpu_sum: i64,
+    pub cpu_max: i64,
+    pub memory_used_pct_sum: f64,
+    pub rx_bps_sum: i64,
+    pub tx_bps_sum: i64,
+}
+
+/// The fleet-wide hourly rollup row.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetHour {
+    pub hour: i64,
+    pub checkins: u64,
+    pub avg_cpu: f64,
+}
+
+/// The latest state of a device, as a sync copies it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatestState {
+    pub device_id: String,
+    pub checked_in_at: Option<i64>,
+    pub cpu_load: Option<i64>,
+    pub cpu_count: Option<i64>,
+    pub free_memory: Option<i64>,
+    pub total_memory: Option<i64>,
+    pub free_hdd: Option<i64>,
+    pub total_hdd: Option<i64>,
+    pub uptime_secs: Option<i64>,
+    pub version: Option<String>,
+    pub board: Option<String>,
+    pub identity: Option<String>,
+    pub serial: Option<String>,
+    pub rx_bps: Option<i64>,
+    pub tx_bps: Option<i64>,
+    pub last_polled_at: Option<i64>,
+    pub last_error: Option<String>,
+    /// Polls failed in a row since the last check-in.
+    pub failures: i64,
+}
+
+/// When a device counts as degraded or offline, by the age of its last
+/// check-in. Documented in the README; the defaults follow a 30 s cadence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthThresholds {
+    /// Older than this: at least one poll missed.
+    pub degraded_after_ms: i64,
+    /// Older than this: three polls missed.
+    pub offline_after_ms: i64,
+}
+
+impl HealthThresholds {
+    /// Degraded after one missed poll (1.5 intervals), offline after three
+    /// (3.5 intervals).
+    pub fn for_interval_secs(secs: u32) -> Self {
+        let i = i64::from(secs.max(1)) * 1000;
+        Self {
+            degraded_after_ms: i * 3 / 2,
+            offline_after_ms: i * 7 / 2,
+        }
+    }
+}
+
+impl Default for HealthThresholds {
+    fn default() -> Self {
+        Self::for_interval_secs(30)
+    }
+}
+
+/// Counts by state: what the top of the fleet overview shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetSummary {
+    pub total: u64,
+    pub online: u64,
+    pub degraded: u64,
+    pub offline: u64,
+    /// Offline devices that never checked in.
+    pub never_seen: u64,
+}
+
+/// A count per value (RouterOS version, CPU band).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count<K> {
+    pub key: K,
+    pub devices: u64,
+}
+
+/// One device and one metric, for top-N lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceMetric {
+    pub device_id: String,
+    /// Identity when known, else `host:port`.
+    pub name: String,
+    pub value: f64,
+    pub checked_in_at: Option<i64>,
+}
+
+/// Memory and storage pressure across the fleet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pressure {
+    /// Devices using at least `threshold_pct` of their memory.
+    pub memory_high: u64,
+    /// Devices using at least `threshold_pct` of their storage.
+    pub storage_high: u64,
+    pub threshold_pct: f64,
+    pub top_memory: Vec<DeviceMetric>,
+    pub top_storage: Vec<DeviceMetric>,
+}
+
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -67,6 +364,7 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-pub(crate) fn new_id() -> String {
+/// A new stable id: UUIDv7, time-ordered, unique across laptops.
+pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

@@ -2,7 +2,7 @@
 //! the real MariaDB server on 127.0.0.1:3306 (`FLEETDECK_TEST_MYSQL_URL`
 //! overrides it). A missing MariaDB is a failure, not a skip.
 
-use fleet_store::{Checkin, FleetStore, NewDevice, StoreError, StoreUrl};
+use fleet_store::*;
 use mysql_async::prelude::*;
 
 fn mysql_base_url() -> String {
@@ -46,9 +46,8 @@ fn uuid_like() -> String {
     format!("{:x}_{}", nanos, std::process::id())
 }
 
-fn checkin(device_id: &str, id: &str, at: i64, cpu: i64) -> Checkin {
+fn checkin(device_id: &str, at: i64, cpu: i64) -> Checkin {
     Checkin {
-        id: id.into(),
         device_id: device_id.into(),
         checked_in_at: at,
         cpu_load: cpu,
@@ -64,25 +63,70 @@ fn checkin(device_id: &str, id: &str, at: i64, cpu: i64) -> Checkin {
         serial: Some("HG1234".into()),
         rx_bytes: 1_000_000,
         tx_bytes: 420_000,
+        rx_bps: 8_000,
+        tx_bps: 2_000,
     }
 }
 
+/// An hour boundary, so rollup arithmetic in the tests is exact.
+const T0: i64 = 1_700_002_800_000;
+
 async fn behaves_like_a_fleet_store(store: &FleetStore) {
+    // Sites: unique names, and an older edit never overwrites a newer one.
+    let site = Site {
+        id: new_id(),
+        name: "Depot North".into(),
+        poll_interval_secs: 30,
+        updated_at: 1_000,
+    };
+    assert!(store.save_site(&site).await.unwrap());
+    let stale = Site {
+        name: "stale name".into(),
+        updated_at: 999,
+        ..site.clone()
+    };
+    assert!(!store.save_site(&stale).await.unwrap());
+    assert_eq!(store.list_sites().await.unwrap(), vec![site.clone()]);
+    let clash = Site {
+        id: new_id(),
+        ..site.clone()
+    };
+    assert!(matches!(
+        store.save_site(&clash).await,
+        Err(StoreError::DuplicateName { what: "site", .. })
+    ));
+
     let new = NewDevice {
         host: "10.20.0.1".into(),
         port: 8728,
         username: "admin".into(),
+        site_id: Some(site.id.clone()),
+        tags: vec!["core".into(), " lte ".into(), "core".into()],
     };
     let dev = store.add_device(&new).await.unwrap();
     assert_eq!(dev.host, "10.20.0.1");
+    assert_eq!(dev.site_id.as_deref(), Some(site.id.as_str()));
+    assert_eq!(dev.tags, vec!["core", "lte"]);
     assert_eq!(dev.last_checkin_at, None);
     assert!(matches!(
         store.add_device(&new).await,
         Err(StoreError::DuplicateDevice { port: 8728, .. })
     ));
+    assert!(matches!(
+        store
+            .add_device(&NewDevice {
+                port: 9999,
+                site_id: Some("no-such-site".into()),
+                ..new.clone()
+            })
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
     let other = store
         .add_device(&NewDevice {
             port: 8729,
+            site_id: None,
+            tags: vec![],
             ..new.clone()
         })
         .await
@@ -113,62 +157,331 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
     assert_eq!(d.last_polled_at, Some(500));
 
     // ... and cleared by a check-in, which also updates the latest state.
-    let t0 = 1_700_000_000_000i64;
-    for (i, cpu) in [10, 20, 30, 40, 50, 60].into_iter().enumerate() {
-        store
-            .record_checkin(&checkin(
-                &dev.id,
-                &format!("k{i}"),
-                t0 + i as i64 * 1000,
-                cpu,
-            ))
-            .await
-            .unwrap();
-    }
+    // Six check-ins 20 minutes apart: three in each of two hours.
+    let batch: Vec<Checkin> = [10, 20, 30, 40, 50, 60]
+        .into_iter()
+        .enumerate()
+        .map(|(i, cpu)| checkin(&dev.id, T0 + i as i64 * 1_200_000, cpu))
+        .collect();
+    let report = store.record_checkins(&batch).await.unwrap();
+    assert_eq!(
+        report,
+        IngestReport {
+            inserted: 6,
+            duplicates: 0
+        }
+    );
     let d = store.get_device(&dev.id).await.unwrap();
     assert_eq!(d.last_error, None);
-    assert_eq!(d.last_checkin_at, Some(t0 + 5000));
+    let last = T0 + 5 * 1_200_000;
+    assert_eq!(d.last_checkin_at, Some(last));
     assert_eq!(d.last_cpu_load, Some(60.0));
     assert_eq!(d.identity.as_deref(), Some("core-rtr-1"));
     assert_eq!(d.serial.as_deref(), Some("HG1234"));
+    assert_eq!(d.version.as_deref(), Some("7.16.2 (stable)"));
     assert_eq!(store.count_checkins(&dev.id).await.unwrap(), 6);
 
     // An old check-in arriving late is stored but does not roll back the
-    // latest state; a retried one is not stored twice.
-    store
-        .record_checkin(&checkin(&dev.id, "late", t0 - 1000, 99))
+    // latest state; a check-in delivered twice is stored once and counted
+    // once in the rollups. An empty identity keeps the known one.
+    let mut late = checkin(&dev.id, T0 - 1000, 99);
+    late.identity = String::new();
+    let report = store
+        .record_checkins(&[late, batch[0].clone()])
         .await
         .unwrap();
-    store
-        .record_checkin(&checkin(&dev.id, "k0", t0, 10))
-        .await
-        .unwrap();
-    assert_eq!(store.count_checkins(&dev.id).await.unwrap(), 7);
     assert_eq!(
-        store.get_device(&dev.id).await.unwrap().last_cpu_load,
-        Some(60.0)
+        report,
+        IngestReport {
+            inserted: 1,
+            duplicates: 1
+        }
     );
+    assert_eq!(store.count_checkins(&dev.id).await.unwrap(), 7);
+    let d = store.get_device(&dev.id).await.unwrap();
+    assert_eq!(d.last_cpu_load, Some(60.0));
+    assert_eq!(d.identity.as_deref(), Some("core-rtr-1"));
 
     assert_eq!(
-        store.checkin_span(&dev.id, t0).await.unwrap(),
-        Some((t0, t0 + 5000))
+        store.checkin_span(&dev.id, T0).await.unwrap(),
+        Some((T0, last))
     );
     assert_eq!(store.checkin_span(&other.id, 0).await.unwrap(), None);
-
     assert_eq!(
-        store.stats().await.unwrap(),
-        vec![("devices", 2), ("site_checkins", 7)]
+        store
+            .checkins_of(&dev.id, T0, T0 + 1_200_000)
+            .await
+            .unwrap()[1]
+            .cpu_load,
+        20
     );
 
-    // The chart query averages in the database: 3 buckets of 2 seconds.
-    let series = store.cpu_series(&dev.id, t0, t0 + 6000, 3).await.unwrap();
-    let got: Vec<(i64, f64)> = series.iter().map(|p| (p.at - t0, p.value)).collect();
-    assert_eq!(got, vec![(0, 15.0), (2000, 35.0), (4000, 55.0)]);
+    // Raw series: 3 buckets of 40 minutes, averaged in the database.
+    let series = store
+        .device_series(&dev.id, T0, T0 + 7_200_000, 3)
+        .await
+        .unwrap();
+    assert_eq!(series.resolution, Resolution::Raw);
+    let got: Vec<(i64, f64, u64)> = series
+        .points
+        .iter()
+        .map(|p| (p.at - T0, p.cpu_load, p.checkins))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(0, 15.0, 2), (2_400_000, 35.0, 2), (4_800_000, 55.0, 2)]
+    );
+    let mem = 100.0 * (1024.0 - 600.0) / 1024.0;
+    assert!((series.points[0].memory_used_pct - mem).abs() < 1e-9);
+    assert_eq!(series.points[0].rx_bps, 8_000.0);
+    // A long window reads the hourly rollups: the late check-in's hour,
+    // then (10+20+30)/3 and (40+50+60)/3.
+    let hourly = store
+        .device_series(&dev.id, T0 - 3_600_000, T0 + 7_200_000 - 1, 2)
+        .await
+        .unwrap();
+    assert_eq!(hourly.resolution, Resolution::Hourly);
+    assert_eq!(hourly.bucket_ms, 2 * HOUR_MS);
+    let by_hour = store
+        .device_series(&dev.id, T0 - 3_600_000, T0 + 7_200_000, 1)
+        .await
+        .unwrap();
+    assert_eq!(by_hour.points.len(), 1);
+    assert_eq!(by_hour.points[0].checkins, 7);
+    assert_eq!(by_hour.points[0].cpu_max, 99.0);
+    let per_hour = store
+        .device_series(&dev.id, T0, T0 + 7_200_000 - 1, 1)
+        .await
+        .unwrap();
+    assert_eq!(per_hour.points[0].checkins, 6);
+    assert!((per_hour.points[0].cpu_load - 35.0).abs() < 1e-9);
+    let cpu = store
+        .cpu_series(&dev.id, T0, T0 + 7_200_000, 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        cpu.iter().map(|p| p.value).collect::<Vec<_>>(),
+        vec![15.0, 35.0, 55.0]
+    );
     assert!(store
-        .cpu_series(&other.id, t0, t0 + 6000, 3)
+        .device_series(&other.id, T0, T0 + 6000, 3)
+        .await
+        .unwrap()
+        .points
+        .is_empty());
+
+    // Check-ins per hour, fleet-wide, with the empty hour present.
+    let hours = store
+        .checkins_per_hour(T0 - 2 * HOUR_MS, T0 + HOUR_MS + 1)
+        .await
+        .unwrap();
+    let counts: Vec<(i64, u64)> = hours.iter().map(|h| (h.hour - T0, h.checkins)).collect();
+    assert_eq!(
+        counts,
+        vec![(-2 * HOUR_MS, 0), (-HOUR_MS, 1), (0, 3), (HOUR_MS, 3)]
+    );
+    assert!((hours[2].avg_cpu - 20.0).abs() < 1e-9);
+
+    // Dashboards over the latest state.
+    let now = last + 10_000;
+    let summary = store
+        .fleet_summary(now, HealthThresholds::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        summary,
+        FleetSummary {
+            total: 2,
+            online: 1,
+            degraded: 0,
+            offline: 1,
+            never_seen: 1
+        }
+    );
+    let later = store
+        .fleet_summary(now + 60_000, HealthThresholds::default())
+        .await
+        .unwrap();
+    assert_eq!((later.online, later.degraded, later.offline), (0, 1, 1));
+    let versions = store.version_distribution().await.unwrap();
+    assert_eq!(
+        versions,
+        vec![
+            Count {
+                key: "7.16.2 (stable)".to_string(),
+                devices: 1
+            },
+            Count {
+                key: "unknown".to_string(),
+                devices: 1
+            }
+        ]
+    );
+    let bands = store.cpu_distribution(0).await.unwrap();
+    assert_eq!(bands.len(), 10);
+    assert_eq!(
+        bands[6],
+        Count {
+            key: 60,
+            devices: 1
+        }
+    );
+    assert_eq!(bands.iter().map(|b| b.devices).sum::<u64>(), 1);
+    let top = store.top_cpu(0, 5).await.unwrap();
+    assert_eq!(top.len(), 1);
+    assert_eq!((top[0].name.as_str(), top[0].value), ("core-rtr-1", 60.0));
+    let p = store.pressure(0, 40.0, 3).await.unwrap();
+    assert_eq!((p.memory_high, p.storage_high), (1, 1));
+    assert!((p.top_memory[0].value - mem).abs() < 1e-9);
+    let p = store.pressure(0, 90.0, 3).await.unwrap();
+    assert_eq!((p.memory_high, p.storage_high), (0, 0));
+    assert!(store
+        .pressure(now, 40.0, 3)
+        .await
+        .unwrap()
+        .top_memory
+        .is_empty());
+
+    // Templates, audit events and push records.
+    let tpl = Template {
+        id: new_id(),
+        name: "bootstrap".into(),
+        body: "/system identity set name={{ name: name }}".into(),
+        updated_at: 10,
+    };
+    assert!(store.save_template(&tpl).await.unwrap());
+    assert_eq!(store.list_templates().await.unwrap(), vec![tpl.clone()]);
+    let event = AuditEvent {
+        id: new_id(),
+        at: T0,
+        device_id: Some(dev.id.clone()),
+        actor: "tech".into(),
+        action: "push.started".into(),
+        detail: "{\"template\":\"bootstrap\"}".into(),
+    };
+    assert_eq!(
+        store
+            .record_audit(&[event.clone(), event.clone()])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.audit_events(Some(&dev.id), 0, 10).await.unwrap(),
+        vec![event.clone()]
+    );
+    assert!(store
+        .audit_events(Some(&other.id), 0, 10)
         .await
         .unwrap()
         .is_empty());
+    let mut push = PushRecord {
+        id: new_id(),
+        device_id: dev.id.clone(),
+        template_id: Some(tpl.id.clone()),
+        started_at: T0,
+        finished_at: None,
+        status: "running".into(),
+        summary: String::new(),
+        updated_at: T0,
+    };
+    store.save_pushes(&[push.clone()]).await.unwrap();
+    push.status = "succeeded".into();
+    push.finished_at = Some(T0 + 5_000);
+    push.updated_at = T0 + 5_000;
+    store.save_pushes(&[push.clone()]).await.unwrap();
+    let stale_push = PushRecord {
+        status: "running".into(),
+        updated_at: T0 + 1,
+        ..push.clone()
+    };
+    store.save_pushes(&[stale_push]).await.unwrap();
+    assert_eq!(
+        store.push_records(Some(&dev.id), 10).await.unwrap(),
+        vec![push]
+    );
+
+    let stats: std::collections::HashMap<_, _> = store.stats().await.unwrap().into_iter().collect();
+    assert_eq!(stats.len(), fleet_store::TABLES.len());
+    assert_eq!(stats["sites"], 1);
+    assert_eq!(stats["devices"], 2);
+    assert_eq!(stats["device_tags"], 2);
+    assert_eq!(stats["checkins"], 7);
+    assert_eq!(stats["device_hourly"], 3);
+    assert_eq!(stats["fleet_hourly"], 3);
+    assert_eq!(stats["device_latest"], 1);
+    assert_eq!(stats["audit_events"], 1);
+    assert_eq!(stats["push_records"], 1);
+}
+
+/// A batch naming a device the store does not know is refused whole.
+async fn unknown_device_refuses_the_batch(store: &FleetStore) {
+    let dev = store
+        .add_device(&NewDevice {
+            host: "10.9.9.9".into(),
+            port: 8728,
+            username: "admin".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let err = store
+        .record_checkins(&[checkin(&dev.id, T0, 1), checkin("ghost", T0, 1)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::NotFound(id) if id == "ghost"),
+        "{err:?}"
+    );
+    assert_eq!(store.count_checkins(&dev.id).await.unwrap(), 0);
+}
+
+/// Large batches span several multi-row statements.
+async fn ingests_large_batches(store: &FleetStore) {
+    const T1: i64 = T0 + 100 * HOUR_MS;
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        ids.push(
+            store
+                .add_device(&NewDevice {
+                    host: format!("10.1.0.{i}"),
+                    port: 8728,
+                    username: "admin".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let batch: Vec<Checkin> = (0..5_000)
+        .map(|i| {
+            checkin(
+                &ids[i % 50],
+                T1 + (i / 50) as i64 * 30_000,
+                (i % 100) as i64,
+            )
+        })
+        .collect();
+    let r = store.record_checkins(&batch).await.unwrap();
+    assert_eq!(
+        r,
+        IngestReport {
+            inserted: 5_000,
+            duplicates: 0
+        }
+    );
+    let r = store.record_checkins(&batch[..2_500]).await.unwrap();
+    assert_eq!(
+        r,
+        IngestReport {
+            inserted: 0,
+            duplicates: 2_500
+        }
+    );
+    let hours = store.checkins_per_hour(T1, T1 + HOUR_MS).await.unwrap();
+    assert_eq!(hours.iter().map(|h| h.checkins).sum::<u64>(), 5_000);
+    assert_eq!(store.count_checkins(&ids[7]).await.unwrap(), 100);
 }
 
 #[tokio::test]
@@ -178,10 +491,12 @@ async fn embedded_store_behaviour() {
     let store = FleetStore::open(&url).await.unwrap();
     assert_eq!(store.backend_name(), "sqlite");
     behaves_like_a_fleet_store(&store).await;
+    unknown_device_refuses_the_batch(&store).await;
+    ingests_large_batches(&store).await;
     drop(store);
     // Reopening runs no migration twice and keeps every record.
     let again = FleetStore::open(&url).await.unwrap();
-    assert_eq!(again.list_devices().await.unwrap().len(), 2);
+    assert_eq!(again.list_devices().await.unwrap().len(), 53);
 }
 
 #[tokio::test]
@@ -189,10 +504,12 @@ async fn mysql_backend_behaviour() {
     let (store, db) = mysql_store().await;
     assert_eq!(store.backend_name(), "mysql");
     behaves_like_a_fleet_store(&store).await;
+    unknown_device_refuses_the_batch(&store).await;
+    ingests_large_batches(&store).await;
     // Reopening the same database is a no-op migration.
     let url = format!("{}/{db}", mysql_base_url().rsplit_once('/').unwrap().0);
     let again = FleetStore::open(&url.parse().unwrap()).await.unwrap();
-    assert_eq!(again.list_devices().await.unwrap().len(), 2);
+    assert_eq!(again.list_devices().await.unwrap().len(), 53);
     drop_mysql_db(&db).await;
 }
 

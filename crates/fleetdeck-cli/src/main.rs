@@ -52,6 +52,21 @@ enum Cmd {
         #[command(subcommand)]
         action: StoreCmd,
     },
+    /// Deliver FROM's outbox (records made on site) to TO; when TO is an
+    /// embedded store, then copy a snapshot of FROM into it for offline
+    /// review. Safe to re-run after any interruption.
+    Sync {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// Raw check-ins, audit events and pushes copied by the snapshot:
+        /// this far back (older hours come as hourly rollups).
+        #[arg(long, default_value = "24h")]
+        window: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Poll a router once and store the check-in.
     Poll {
         #[command(flatten)]
@@ -83,6 +98,43 @@ enum StoreCmd {
         #[arg(long)]
         dialect: fleet_store::Dialect,
     },
+    /// Fill a store with a realistic synthetic fleet (sites, versions,
+    /// boards, diurnal load) for benchmarks and demos. Deterministic per
+    /// seed: re-running adds nothing twice.
+    Generate {
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+        #[arg(long)]
+        devices: u32,
+        #[arg(long)]
+        checkins_per_device: u32,
+        /// Time between two check-ins of a router.
+        #[arg(long, default_value = "5m")]
+        interval: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The fleet overview's figures: state counts, versions, CPU bands,
+    /// busiest routers, memory and storage pressure, check-ins per hour.
+    Dashboard {
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+        /// Poll interval the health thresholds follow.
+        #[arg(long, default_value = "30s")]
+        interval: String,
+        /// Check-ins per hour over this window.
+        #[arg(long, default_value = "24h")]
+        window: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn duration_arg(flag: &str, text: &str) -> anyhow::Result<std::time::Duration> {
+    routeros_proto::value::parse_duration(text)
+        .with_context(|| format!("{flag} {text:?} is not a duration like 30s, 5m or 24h"))
 }
 
 async fn open_store(url: Option<&str>) -> anyhow::Result<fleet_store::FleetStore> {
@@ -91,6 +143,53 @@ async fn open_store(url: Option<&str>) -> anyhow::Result<fleet_store::FleetStore
         None => fleet_store::default_store_url()?,
     };
     Ok(fleet_store::FleetStore::open(&url).await?)
+}
+
+async fn sync(from: &str, to: &str, window: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let window = duration_arg("--window", window)?;
+    let from = open_store(Some(from)).await?;
+    let to = open_store(Some(to)).await?;
+    let mut report = fleet_store::sync::deliver_outbox(&from, &to)
+        .await
+        .with_context(|| {
+            format!(
+                "delivering the outbox of {} to {} stopped; what was not delivered stays queued, run sync again",
+                from.location(),
+                to.location()
+            )
+        })?;
+    if to.is_embedded() {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .saturating_sub(window)
+            .as_millis() as i64;
+        let snap = fleet_store::sync::snapshot(&from, &to, since).await?;
+        report = fleet_store::sync::SyncReport {
+            entries_delivered: report.entries_delivered,
+            records_delivered: report.records_delivered,
+            already_there: report.already_there,
+            ..snap
+        };
+    }
+    let (queued, queued_records) = from.outbox_size().await?;
+    if json {
+        let mut v = serde_json::to_value(&report)?;
+        v["stillQueued"] = queued_records.into();
+        println!("{v}");
+    } else {
+        println!(
+            "delivered {} queued records ({} already there); copied {} devices, {} check-ins, {} rollup hours, {} audit events; {} records ({} entries) still queued",
+            report.records_delivered,
+            report.already_there,
+            report.devices,
+            report.checkins,
+            report.rollups,
+            report.audit_events,
+            queued_records,
+            queued
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn store(action: StoreCmd) -> anyhow::Result<ExitCode> {
@@ -117,6 +216,111 @@ async fn store(action: StoreCmd) -> anyhow::Result<ExitCode> {
                 for (t, n) in stats {
                     println!("{t:<16} {n:>12}");
                 }
+            }
+        }
+        StoreCmd::Generate {
+            store,
+            devices,
+            checkins_per_device,
+            interval,
+            seed,
+            json,
+        } => {
+            let s = open_store(store.as_deref()).await?;
+            let interval = duration_arg("--interval", &interval)?;
+            let opts = fleet_store::generate::GenerateOptions {
+                devices,
+                checkins_per_device,
+                interval_secs: interval.as_secs().clamp(1, u64::from(u32::MAX)) as u32,
+                seed,
+                ..Default::default()
+            };
+            let total = u64::from(devices) * u64::from(checkins_per_device);
+            let mut last_print = std::time::Instant::now();
+            let report = fleet_store::generate::generate(&s, &opts, |n| {
+                if !json && last_print.elapsed().as_secs() >= 5 {
+                    eprintln!("  {n} of {total} check-ins written");
+                    last_print = std::time::Instant::now();
+                }
+            })
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "generated {} sites, {} devices, {} check-ins in {:.1} s ({:.0} rows/s) into {}",
+                    report.sites,
+                    report.devices,
+                    report.checkins,
+                    report.seconds,
+                    report.rows_per_second,
+                    s.location()
+                );
+            }
+        }
+        StoreCmd::Dashboard {
+            store,
+            interval,
+            window,
+            json,
+        } => {
+            let s = open_store(store.as_deref()).await?;
+            let interval = duration_arg("--interval", &interval)?;
+            let window = duration_arg("--window", &window)?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis() as i64;
+            let thresholds = fleet_store::HealthThresholds::for_interval_secs(
+                interval.as_secs().clamp(1, u64::from(u32::MAX)) as u32,
+            );
+            let since = now - thresholds.offline_after_ms;
+            let summary = s.fleet_summary(now, thresholds).await?;
+            let versions = s.version_distribution().await?;
+            let cpu = s.cpu_distribution(since).await?;
+            let top = s.top_cpu(since, 5).await?;
+            let pressure = s.pressure(since, 90.0, 5).await?;
+            let hours = s
+                .checkins_per_hour(now - window.as_millis() as i64, now)
+                .await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "summary": summary, "versions": versions, "cpu": cpu, "topCpu": top,
+                        "pressure": pressure, "checkinsPerHour": hours,
+                    })
+                );
+            } else {
+                println!(
+                    "{} devices: {} online, {} degraded, {} offline ({} never seen)",
+                    summary.total,
+                    summary.online,
+                    summary.degraded,
+                    summary.offline,
+                    summary.never_seen
+                );
+                println!("versions:");
+                for v in &versions {
+                    println!("  {:<24} {:>8}", v.key, v.devices);
+                }
+                println!("CPU load of routers online:");
+                for b in &cpu {
+                    let top = if b.key == 90 { 100 } else { b.key + 9 };
+                    println!("  {:>3}-{:<3}% {:>8}", b.key, top, b.devices);
+                }
+                println!("busiest:");
+                for d in &top {
+                    println!("  {:<32} {:>5.0} %", d.name, d.value);
+                }
+                println!(
+                    "memory >= 90 %: {} routers; storage >= 90 %: {} routers",
+                    pressure.memory_high, pressure.storage_high
+                );
+                let total: u64 = hours.iter().map(|h| h.checkins).sum();
+                println!(
+                    "check-ins in the last {}: {total}",
+                    routeros_proto::value::format_duration(window.as_secs())
+                );
             }
         }
     }
@@ -252,6 +456,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Poll { login, store } => poll(&login, store.as_deref()).await,
         Cmd::Store { action } => store(action).await,
+        Cmd::Sync {
+            from,
+            to,
+            window,
+            json,
+        } => sync(&from, &to, &window, json).await,
     }
 }
 

@@ -464,5 +464,8 @@ async fn store_ddl_migrate_and_stats() {
     let stats = cli(s(&["store", "stats", "--json", "--store", &url]), env()).await;
     let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
     assert_eq!(v["devices"], 1);
-    assert_eq!(v["site_checkins"], 1);
+    assert_eq!(v["checkins"], 1);
+    assert_eq!(v["device_latest"], 1);
+    // The device and its check-in are queued for the next sync.
+    assert_eq!(v["outbox"], 2);
 }
