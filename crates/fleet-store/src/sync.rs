@@ -10,8 +10,8 @@
 //!   applying it again stores nothing twice, because every record has a
 //!   stable key (check-ins: device and time; the rest: UUIDv7).
 //! - **Snapshot**: copy the shared database's sites, templates, devices,
-//!   latest state, hourly rollups before the window, and the check-ins,
-//!   audit events and pushes of the window into the embedded store, so a
+//!   latest state, hourly rollups before the window, the check-ins of the
+//!   window, and every audit event and push record into the embedded store, so a
 //!   technician can review the fleet offline.
 //!
 //! Conflict rule for records edited on both sides (sites, templates,
@@ -97,8 +97,8 @@ async fn apply(to: &FleetStore, e: &OutboxEntry) -> Result<u64, StoreError> {
     })
 }
 
-/// Copies a snapshot of `from` into `to`, with raw check-ins, audit events
-/// and pushes from `since_ms` (rounded down to the hour) on.
+/// Copies a snapshot of `from` into `to`, with raw check-ins from
+/// `since_ms` (rounded down to the hour) on and hourly rollups before.
 ///
 /// Only into an embedded store: copying rollups into the shared database
 /// would overwrite hours it knows better. Deliver `to`'s own outbox to
@@ -147,7 +147,8 @@ pub async fn snapshot(
     }
     report.checkins += to.ingest(batch, false).await?.inserted;
 
-    let audit: Vec<AuditEvent> = from.audit_events(None, window, u32::MAX).await?;
+    // The audit trail is small next to check-ins and is kept whole.
+    let audit: Vec<AuditEvent> = from.audit_events(None, i64::MIN, u32::MAX).await?;
     report.audit_events = to.record_audit_unqueued(audit).await?;
     let pushes: Vec<PushRecord> = from.push_records(None, u32::MAX).await?;
     report.pushes = to.save_pushes_unqueued(pushes).await?;

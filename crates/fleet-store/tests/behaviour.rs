@@ -3,48 +3,9 @@
 //! overrides it). A missing MariaDB is a failure, not a skip.
 
 use fleet_store::*;
-use mysql_async::prelude::*;
 
-fn mysql_base_url() -> String {
-    std::env::var("FLEETDECK_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
-}
-
-/// A fresh database per test, so tests run in parallel without sharing rows.
-async fn mysql_store() -> (FleetStore, String) {
-    let base = mysql_base_url();
-    let pool = mysql_async::Pool::new(base.as_str());
-    let mut conn = pool.get_conn().await.unwrap_or_else(|e| {
-        panic!("MariaDB/MySQL must be running at {base} for the SingleStore-backend tests (scripts/test.sh starts it): {e}")
-    });
-    let db = format!("fleetdeck_t_{}", uuid_like());
-    conn.query_drop(format!("CREATE DATABASE {db}"))
-        .await
-        .unwrap();
-    drop(conn);
-    pool.disconnect().await.unwrap();
-    let url = format!("{}/{db}", base.rsplit_once('/').unwrap().0);
-    let store = FleetStore::open(&url.parse().unwrap()).await.unwrap();
-    (store, db)
-}
-
-async fn drop_mysql_db(db: &str) {
-    let pool = mysql_async::Pool::new(mysql_base_url().as_str());
-    let mut conn = pool.get_conn().await.unwrap();
-    conn.query_drop(format!("DROP DATABASE IF EXISTS {db}"))
-        .await
-        .unwrap();
-    drop(conn);
-    pool.disconnect().await.unwrap();
-}
-
-fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{:x}_{}", nanos, std::process::id())
-}
+mod common;
+use common::*;
 
 fn checkin(device_id: &str, at: i64, cpu: i64) -> Checkin {
     Checkin {

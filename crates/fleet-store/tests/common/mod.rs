@@ -1,0 +1,73 @@
+//! Shared by the fleet-store integration tests: a fresh MariaDB database
+//! per test on the real server (`FLEETDECK_TEST_MYSQL_URL` overrides
+//! `mysql://root@127.0.0.1:3306/test`). A missing server is a failure.
+#![allow(dead_code)]
+
+use fleet_store::FleetStore;
+use mysql_async::prelude::*;
+
+pub fn mysql_base_url() -> String {
+    std::env::var("FLEETDECK_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}
+
+/// A fresh database per test, so tests run in parallel without sharing rows.
+pub async fn mysql_store() -> (FleetStore, String) {
+    let db = create_db().await;
+    let store = FleetStore::open(&db_url(&db).parse().unwrap())
+        .await
+        .unwrap();
+    (store, db)
+}
+
+/// Creates an empty database and returns its name.
+pub async fn create_db() -> String {
+    let base = mysql_base_url();
+    let pool = mysql_async::Pool::new(base.as_str());
+    let mut conn = pool.get_conn().await.unwrap_or_else(|e| {
+        panic!("MariaDB/MySQL must be running at {base} for the SingleStore-backend tests (scripts/test.sh starts it): {e}")
+    });
+    let db = format!("fleetdeck_t_{}", uuid_like());
+    conn.query_drop(format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
+    drop(conn);
+    pool.disconnect().await.unwrap();
+    db
+}
+
+pub async fn drop_mysql_db(db: &str) {
+    let pool = mysql_async::Pool::new(mysql_base_url().as_str());
+    let mut conn = pool.get_conn().await.unwrap();
+    conn.query_drop(format!("DROP DATABASE IF EXISTS {db}"))
+        .await
+        .unwrap();
+    drop(conn);
+    pool.disconnect().await.unwrap();
+}
+
+pub fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{:x}_{}_{n}", nanos, std::process::id())
+}
+
+/// The URL of database `db` on the test server.
+pub fn db_url(db: &str) -> String {
+    format!("{}/{db}", mysql_base_url().rsplit_once('/').unwrap().0)
+}
+
+/// A direct connection to database `db`, for counting rows behind the
+/// store's back.
+pub async fn count(db: &str, sql: &str) -> i64 {
+    let pool = mysql_async::Pool::new(db_url(db).as_str());
+    let mut conn = pool.get_conn().await.unwrap();
+    let n: Option<i64> = conn.query_first(sql).await.unwrap();
+    drop(conn);
+    pool.disconnect().await.unwrap();
+    n.unwrap()
+}

@@ -1,0 +1,467 @@
+//! Sync between the embedded store and the shared database (real MariaDB),
+//! and what happens when the database goes away mid-write: a TCP proxy in
+//! the test cuts the connection in the middle of a batch.
+
+mod common;
+use common::*;
+
+use std::sync::{
+    atomic::{AtomicBool, AtomicI64, Ordering},
+    Arc,
+};
+
+use fleet_store::{sync, *};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::broadcast,
+};
+
+const T0: i64 = 1_700_002_800_000;
+
+fn checkin(device_id: &str, at: i64, cpu: i64) -> Checkin {
+    Checkin {
+        device_id: device_id.into(),
+        checked_in_at: at,
+        cpu_load: cpu,
+        cpu_count: 1,
+        free_memory: 100 << 20,
+        total_memory: 256 << 20,
+        free_hdd: 4 << 20,
+        total_hdd: 16 << 20,
+        uptime_secs: 60,
+        version: "7.15.3 (stable)".into(),
+        board_name: "hEX S".into(),
+        identity: format!("rtr-{}", &device_id[device_id.len() - 4..]),
+        serial: None,
+        rx_bytes: at,
+        tx_bytes: at / 2,
+        rx_bps: 1000,
+        tx_bps: 250,
+    }
+}
+
+async fn local_store(dir: &tempfile::TempDir, name: &str) -> FleetStore {
+    FleetStore::open(&StoreUrl::Sqlite(dir.path().join(name)))
+        .await
+        .unwrap()
+}
+
+fn table_counts(stats: Vec<(&'static str, u64)>) -> Vec<(&'static str, u64)> {
+    stats.into_iter().filter(|(t, _)| *t != "outbox").collect()
+}
+
+/// Every dashboard answer, for comparing two stores.
+/// Raw series start at `raw_from`; longer ones read the rollups.
+async fn dashboards(store: &FleetStore, devices: &[String], raw_from: i64) -> String {
+    let now = T0 + 10 * HOUR_MS;
+    let mut out = format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n",
+        store
+            .fleet_summary(now, HealthThresholds::default())
+            .await
+            .unwrap(),
+        store.version_distribution().await.unwrap(),
+        store.cpu_distribution(0).await.unwrap(),
+        store.top_cpu(0, 5).await.unwrap(),
+        store.pressure(0, 50.0, 5).await.unwrap(),
+        store.checkins_per_hour(T0 - HOUR_MS, now).await.unwrap(),
+    );
+    for d in devices {
+        for (from, points) in [(T0, 3), (raw_from, 200)] {
+            let s = store.device_series(d, from, now, points).await.unwrap();
+            // Floats summed in a different order may differ in the last bit.
+            let rounded: Vec<String> = s
+                .points
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} {:.6} {} {:.6} {:.3} {}",
+                        p.at, p.cpu_load, p.cpu_max, p.memory_used_pct, p.rx_bps, p.checkins
+                    )
+                })
+                .collect();
+            out.push_str(&format!("{:?} {:?}\n", s.resolution, rounded));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn outbox_delivers_records_made_on_site_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_store(&dir, "laptop.db").await;
+    let (remote, db) = mysql_store().await;
+
+    let site = Site {
+        id: new_id(),
+        name: "Quarry".into(),
+        poll_interval_secs: 30,
+        updated_at: 100,
+    };
+    local.save_site(&site).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let d = local
+            .add_device(&NewDevice {
+                host: format!("192.168.88.{}", i + 1),
+                port: 8728,
+                username: "admin".into(),
+                site_id: Some(site.id.clone()),
+                tags: vec!["new".into()],
+            })
+            .await
+            .unwrap();
+        ids.push(d.id);
+    }
+    let batch: Vec<Checkin> = (0..600)
+        .map(|i| checkin(&ids[i % 3], T0 + (i / 3) as i64 * 30_000, (i % 97) as i64))
+        .collect();
+    local.record_checkins(&batch[..300]).await.unwrap();
+    local.record_checkins(&batch[300..]).await.unwrap();
+    local
+        .record_audit(&[AuditEvent {
+            id: new_id(),
+            at: T0,
+            device_id: Some(ids[0].clone()),
+            actor: "tech".into(),
+            action: "device.added".into(),
+            detail: String::new(),
+        }])
+        .await
+        .unwrap();
+    local
+        .save_template(&Template {
+            id: new_id(),
+            name: "bootstrap".into(),
+            body: "/system identity set name=x".into(),
+            updated_at: 5,
+        })
+        .await
+        .unwrap();
+    local
+        .save_pushes(&[PushRecord {
+            id: new_id(),
+            device_id: ids[1].clone(),
+            template_id: None,
+            started_at: T0,
+            finished_at: Some(T0 + 1),
+            status: "succeeded".into(),
+            summary: "3 steps".into(),
+            updated_at: T0 + 1,
+        }])
+        .await
+        .unwrap();
+    let (entries, records) = local.outbox_size().await.unwrap();
+    assert_eq!(
+        (entries, records),
+        (9, 607),
+        "site, 3 devices, 2 batches, audit, template, push"
+    );
+
+    let report = sync::deliver_outbox(&local, &remote).await.unwrap();
+    assert_eq!(report.entries_delivered, 9);
+    assert_eq!(report.records_delivered, 607);
+    assert_eq!(report.already_there, 0);
+    assert_eq!(local.outbox_size().await.unwrap(), (0, 0));
+    assert_eq!(
+        table_counts(remote.stats().await.unwrap()),
+        table_counts(local.stats().await.unwrap())
+    );
+    assert_eq!(
+        dashboards(&remote, &ids, T0).await,
+        dashboards(&local, &ids, T0).await
+    );
+
+    // Delivering again finds nothing; recording the same check-ins again
+    // queues nothing.
+    assert_eq!(
+        sync::deliver_outbox(&local, &remote)
+            .await
+            .unwrap()
+            .entries_delivered,
+        0
+    );
+    assert_eq!(local.record_checkins(&batch).await.unwrap().inserted, 0);
+    assert_eq!(local.outbox_size().await.unwrap(), (0, 0));
+
+    // Conflict rule: the newer edit wins, on either side.
+    let newer_remote = Site {
+        name: "Quarry East".into(),
+        updated_at: 200,
+        ..site.clone()
+    };
+    remote.save_site(&newer_remote).await.unwrap();
+    let older_local = Site {
+        name: "Quarry West".into(),
+        updated_at: 150,
+        ..site.clone()
+    };
+    local.save_site(&older_local).await.unwrap();
+    sync::deliver_outbox(&local, &remote).await.unwrap();
+    assert_eq!(remote.list_sites().await.unwrap()[0].name, "Quarry East");
+
+    // A snapshot of the shared database into a fresh laptop store answers
+    // every dashboard the same, twice over (idempotent).
+    let fresh = local_store(&dir, "other-laptop.db").await;
+    let window = T0 + HOUR_MS;
+    for round in 0..2 {
+        let snap = sync::snapshot(&remote, &fresh, window).await.unwrap();
+        assert_eq!(snap.devices, if round == 0 { 3 } else { 0 });
+        assert_eq!(snap.checkins, if round == 0 { 240 } else { 0 });
+        assert_eq!(
+            table_counts(fresh.stats().await.unwrap())
+                .into_iter()
+                .filter(|(t, _)| *t != "checkins")
+                .collect::<Vec<_>>(),
+            table_counts(remote.stats().await.unwrap())
+                .into_iter()
+                .filter(|(t, _)| *t != "checkins")
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            dashboards(&fresh, &ids, window).await,
+            dashboards(&remote, &ids, window).await
+        );
+    }
+    assert_eq!(fresh.list_sites().await.unwrap()[0].name, "Quarry East");
+    assert_eq!(
+        fresh.outbox_size().await.unwrap(),
+        (0, 0),
+        "pulled records are not re-queued"
+    );
+    // Only the window's raw rows were copied; older hours come as rollups.
+    let copied: u64 = fresh
+        .stats()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.0 == "checkins")
+        .unwrap()
+        .1;
+    assert_eq!(copied, 240);
+    // The full sync (deliver, then snapshot) also works into the first laptop.
+    let full = sync::sync(&local, &remote, T0).await.unwrap();
+    assert_eq!(full.checkins, 0, "the laptop already had every check-in");
+    drop_mysql_db(&db).await;
+}
+
+/// A loopback TCP proxy to MariaDB that can cut every connection once a
+/// byte budget from client to server is spent, and refuse new ones.
+struct Proxy {
+    port: u16,
+    budget: Arc<AtomicI64>,
+    refuse: Arc<AtomicBool>,
+    kill: broadcast::Sender<()>,
+}
+
+impl Proxy {
+    async fn start(upstream: u16) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let budget = Arc::new(AtomicI64::new(i64::MAX));
+        let refuse = Arc::new(AtomicBool::new(false));
+        let (kill, _) = broadcast::channel(4);
+        let (b, r, k) = (budget.clone(), refuse.clone(), kill.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                if r.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let server = TcpStream::connect(("127.0.0.1", upstream)).await.unwrap();
+                tokio::spawn(pump(client, server, b.clone(), r.clone(), k.clone()));
+            }
+        });
+        Proxy {
+            port,
+            budget,
+            refuse,
+            kill,
+        }
+    }
+
+    /// Cut everything after `bytes` more bytes towards the server.
+    fn cut_after(&self, bytes: i64) {
+        self.budget.store(bytes, Ordering::SeqCst);
+    }
+
+    fn restore(&self) {
+        self.budget.store(i64::MAX, Ordering::SeqCst);
+        self.refuse.store(false, Ordering::SeqCst);
+    }
+}
+
+async fn pump(
+    client: TcpStream,
+    server: TcpStream,
+    budget: Arc<AtomicI64>,
+    refuse: Arc<AtomicBool>,
+    kill: broadcast::Sender<()>,
+) {
+    let mut killed = kill.subscribe();
+    let (mut cr, mut cw) = client.into_split();
+    let (mut sr, mut sw) = server.into_split();
+    let up = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match cr.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let left = budget.fetch_sub(n as i64, Ordering::SeqCst) - n as i64;
+            if left < 0 {
+                // Forward part of the packet, then the server goes away.
+                let part = (n as i64 + left).max(0) as usize;
+                let _ = sw.write_all(&buf[..part]).await;
+                refuse.store(true, Ordering::SeqCst);
+                let _ = kill.send(());
+                return;
+            }
+            if sw.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
+    let down = async {
+        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+    };
+    tokio::select! {
+        _ = up => {}
+        _ = down => {}
+        _ = killed.recv() => {}
+    }
+}
+
+#[tokio::test]
+async fn database_lost_mid_batch_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_store(&dir, "site.db").await;
+    let db = create_db().await;
+    let proxy = Proxy::start(3306).await;
+    let via_proxy: StoreUrl = format!("mysql://root@127.0.0.1:{}/{db}", proxy.port)
+        .parse()
+        .unwrap();
+    let remote = FleetStore::open(&via_proxy).await.unwrap();
+
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(
+            local
+                .add_device(&NewDevice {
+                    host: format!("10.0.0.{i}"),
+                    port: 8728,
+                    username: "admin".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    sync::deliver_outbox(&local, &remote).await.unwrap();
+
+    // Ten batches of 2,000 check-ins made on site.
+    let mut total = 0;
+    for b in 0..10i64 {
+        let batch: Vec<Checkin> = (0..2_000)
+            .map(|i| {
+                checkin(
+                    &ids[i % 20],
+                    T0 + (b * 100 + (i / 20) as i64) * 30_000,
+                    (i % 100) as i64,
+                )
+            })
+            .collect();
+        total += local.record_checkins(&batch).await.unwrap().inserted;
+    }
+    assert_eq!(total, 20_000);
+
+    // The database goes away 150 KB into the deliveries: in the middle of
+    // the first batch's multi-row INSERT.
+    proxy.cut_after(150_000);
+    let err = sync::deliver_outbox(&local, &remote).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("fleet database") || text.contains("could not reach"),
+        "a technician should read what happened: {text}"
+    );
+    let (entries, records) = local.outbox_size().await.unwrap();
+    assert!(
+        entries >= 1 && records >= 2_000,
+        "undelivered records stay queued"
+    );
+    let landed = count(&db, "SELECT COUNT(*) FROM checkins").await;
+    assert!(
+        landed < 20_000,
+        "the cut happened mid-delivery ({landed} landed)"
+    );
+    assert_eq!(
+        landed % 2_000,
+        0,
+        "a batch lands whole or not at all ({landed})"
+    );
+
+    // Still down: a retry fails and changes nothing.
+    assert!(sync::deliver_outbox(&local, &remote).await.is_err());
+    assert_eq!(local.outbox_size().await.unwrap(), (entries, records));
+
+    // Back up: a later sync delivers everything exactly once.
+    proxy.restore();
+    let mut delivered = None;
+    for _ in 0..3 {
+        // The pool may hand out a connection the cut killed; that attempt
+        // fails cleanly and the next one gets a fresh connection.
+        match sync::deliver_outbox(&local, &remote).await {
+            Ok(r) => {
+                delivered = Some(r);
+                break;
+            }
+            Err(e) => eprintln!("retrying after: {e}"),
+        }
+    }
+    let report = delivered.expect("delivered after the database came back");
+    assert_eq!(report.records_delivered, records);
+    assert_eq!(local.outbox_size().await.unwrap(), (0, 0));
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM checkins").await, 20_000);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(DISTINCT device_id, checked_in_at) FROM checkins"
+        )
+        .await,
+        20_000
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT CAST(SUM(checkins) AS SIGNED) FROM fleet_hourly"
+        )
+        .await,
+        20_000,
+        "rollups count every check-in once"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT CAST(SUM(checkins) AS SIGNED) FROM device_hourly"
+        )
+        .await,
+        20_000
+    );
+    let local_count: u64 = local
+        .stats()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.0 == "checkins")
+        .unwrap()
+        .1;
+    assert_eq!(local_count, 20_000);
+    drop(remote);
+    drop(proxy.kill);
+    drop_mysql_db(&db).await;
+}
