@@ -14,26 +14,7 @@ apt_install xvfb xauth webkit2gtk-driver python3 python3-venv
 ensure_toolchains
 command -v cargo-nextest >/dev/null || { log "Installing cargo-nextest"; cargo install cargo-nextest --locked; }
 
-# --- MariaDB: the MySQL-protocol server the SingleStore backend is tested on.
-MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306
-mysql_up() { (exec 3<>"/dev/tcp/$MYSQL_HOST/$MYSQL_PORT") 2>/dev/null; }
-if ! mysql_up; then
-  command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || apt_install mariadb-server mariadb-client
-  log "Starting MariaDB"
-  as_root install -d -o mysql -g mysql /run/mysqld
-  as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
-  for _ in $(seq 1 60); do mysql_up && break; sleep 0.5; done
-  mysql_up || die "MariaDB did not start on $MYSQL_HOST:$MYSQL_PORT"
-fi
-command -v mysql >/dev/null || apt_install mariadb-client
-for _ in $(seq 1 30); do mysql -h"$MYSQL_HOST" -uroot -e 'SELECT 1' >/dev/null 2>&1 && break
-  # A fresh Debian install lets root in only over the socket: allow the
-  # empty-password TCP login the tests use (this is a test machine).
-  as_root mysql -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('')" >/dev/null 2>&1 || true
-  sleep 0.5
-done
-mysql -h"$MYSQL_HOST" -uroot -e 'CREATE DATABASE IF NOT EXISTS test' \
-  || die "cannot log in to MariaDB at $MYSQL_HOST:$MYSQL_PORT as root with an empty password"
+ensure_mariadb
 
 # --- Test-only tools, into the build folder.
 if ! "$TARGET/peer-venv/bin/python" -c 'import librouteros' 2>/dev/null; then

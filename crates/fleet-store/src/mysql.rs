@@ -14,7 +14,7 @@ use crate::{
     ingest::Aggregates,
     model::*,
     schema::{self, Dialect},
-    sqlite::{non_empty, normalise_tags},
+    sqlite::{non_empty, normalise_tags, summary, versions},
     OutboxEntry, StoreError, StoreUrl,
 };
 
@@ -944,46 +944,35 @@ impl MysqlStore {
     ) -> Result<FleetSummary, StoreError> {
         let online_since = now_ms - t.degraded_after_ms;
         let offline_before = now_ms - t.offline_after_ms;
-        let row: Option<(i64, i64, i64, i64, i64)> = self
-            .conn()
-            .await?
+        let mut c = self.conn().await?;
+        let total: Option<i64> = c.query_first("SELECT COUNT(*) FROM devices").await?;
+        // One scan of the latest state; offline is what is left.
+        let row: Option<(i64, i64, i64)> = c
             .exec_first(
-                "SELECT COUNT(*),
-                    CAST(COALESCE(SUM(l.checked_in_at >= ?), 0) AS SIGNED),
-                    CAST(COALESCE(SUM(l.checked_in_at < ? AND l.checked_in_at >= ?), 0) AS SIGNED),
-                    CAST(COALESCE(SUM(l.checked_in_at IS NULL OR l.checked_in_at < ?), 0) AS SIGNED),
-                    CAST(COALESCE(SUM(l.checked_in_at IS NULL), 0) AS SIGNED)
-                 FROM devices d LEFT JOIN device_latest l ON l.device_id = d.id",
-                (online_since, online_since, offline_before, offline_before),
+                "SELECT CAST(COALESCE(SUM(checked_in_at >= ?), 0) AS SIGNED),
+                    CAST(COALESCE(SUM(checked_in_at < ? AND checked_in_at >= ?), 0) AS SIGNED),
+                    COUNT(checked_in_at)
+                 FROM device_latest",
+                (online_since, online_since, offline_before),
             )
             .await?;
-        let (total, online, degraded, offline, never) = row.unwrap_or_default();
-        Ok(FleetSummary {
-            total: total as u64,
-            online: online as u64,
-            degraded: degraded as u64,
-            offline: offline as u64,
-            never_seen: never as u64,
-        })
+        let (online, degraded, seen) = row.unwrap_or_default();
+        Ok(summary(total.unwrap_or(0), online, degraded, seen))
     }
 
     pub async fn version_distribution(&self) -> Result<Vec<Count<String>>, StoreError> {
-        let rows: Vec<(String, i64)> = self
-            .conn()
-            .await?
+        let mut c = self.conn().await?;
+        let total: Option<i64> = c.query_first("SELECT COUNT(*) FROM devices").await?;
+        let rows: Vec<(String, i64)> = c
             .query(
-                "SELECT COALESCE(l.version, 'unknown') AS v, COUNT(*) AS n
-                 FROM devices d LEFT JOIN device_latest l ON l.device_id = d.id
-                 GROUP BY v ORDER BY n DESC, v",
+                "SELECT version, COUNT(*) FROM device_latest WHERE version IS NOT NULL
+                 GROUP BY version",
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(key, n)| Count {
-                key,
-                devices: n as u64,
-            })
-            .collect())
+        Ok(versions(
+            total.unwrap_or(0) as u64,
+            rows.into_iter().map(|(v, n)| (v, n as u64)).collect(),
+        ))
     }
 
     pub async fn cpu_distribution(&self, since_ms: i64) -> Result<Vec<(u8, u64)>, StoreError> {
@@ -1016,12 +1005,15 @@ impl MysqlStore {
             .conn()
             .await?
             .exec(
+                // Rank on the latest state alone; join names for the top rows only.
                 format!(
-                    "SELECT d.id, COALESCE(l.identity, CONCAT(d.host, ':', d.port)), {expr} AS v,
-                        l.checked_in_at
-                     FROM device_latest l JOIN devices d ON d.id = l.device_id
-                     WHERE l.checked_in_at >= ? AND {filter}
-                     ORDER BY v DESC, d.id LIMIT ?"
+                    "SELECT d.id, COALESCE(t.identity, CONCAT(d.host, ':', d.port)), t.v,
+                        t.checked_in_at
+                     FROM (SELECT l.device_id, l.identity, {expr} AS v, l.checked_in_at
+                           FROM device_latest l WHERE l.checked_in_at >= ? AND {filter}
+                           ORDER BY v DESC, l.device_id LIMIT ?) t
+                     JOIN devices d ON d.id = t.device_id
+                     ORDER BY t.v DESC, d.id"
                 ),
                 (since_ms, n),
             )
@@ -1102,7 +1094,7 @@ impl MysqlStore {
                 "SELECT ? + ((checked_in_at - ?) DIV ?) * ? AS bucket, AVG(cpu_load) + 0E0,
                     MAX(cpu_load) + 0E0,
                     AVG(CASE WHEN total_memory > 0
-                        THEN 100.0 * (total_memory - free_memory) / total_memory END) + 0E0,
+                        THEN 100E0 * (total_memory - free_memory) / total_memory END),
                     AVG(rx_bps) + 0E0, AVG(tx_bps) + 0E0, COUNT(*)
                  FROM checkins
                  WHERE device_id = ? AND checked_in_at >= ? AND checked_in_at <= ?
@@ -1154,8 +1146,8 @@ impl MysqlStore {
     }
 }
 
-const MEM: &str = "(100.0 * (l.total_memory - l.free_memory) / l.total_memory + 0E0)";
-const HDD: &str = "(100.0 * (l.total_hdd - l.free_hdd) / l.total_hdd + 0E0)";
+const MEM: &str = "(100E0 * (l.total_memory - l.free_memory) / l.total_memory)";
+const HDD: &str = "(100E0 * (l.total_hdd - l.free_hdd) / l.total_hdd)";
 
 async fn find_device_id(
     tx: &mut Transaction<'_>,

@@ -198,19 +198,21 @@ const SQLITE: &[Migration] = &[(
     ],
 )];
 
+// Ids are ASCII with binary collation: joins and keys on 10,000 routers
+// compare 36 bytes, not 144 under a Unicode collation.
 const MYSQL: &[Migration] = &[(
     1,
     &[
         "CREATE TABLE sites (
-            id CHAR(36) NOT NULL PRIMARY KEY,
+            id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
             name VARCHAR(255) NOT NULL,
             poll_interval_secs INT NOT NULL,
             updated_at BIGINT NOT NULL,
             UNIQUE KEY sites_name (name)
         ) DEFAULT CHARSET = utf8mb4",
         "CREATE TABLE devices (
-            id CHAR(36) NOT NULL PRIMARY KEY,
-            site_id CHAR(36) NULL,
+            id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+            site_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NULL,
             host VARCHAR(255) NOT NULL,
             port INT NOT NULL,
             username VARCHAR(255) NOT NULL,
@@ -223,21 +225,21 @@ const MYSQL: &[Migration] = &[(
             CONSTRAINT devices_site FOREIGN KEY (site_id) REFERENCES sites (id)
         ) DEFAULT CHARSET = utf8mb4",
         "CREATE TABLE device_tags (
-            device_id CHAR(36) NOT NULL,
+            device_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
             tag VARCHAR(255) NOT NULL,
             PRIMARY KEY (device_id, tag),
             KEY device_tags_tag (tag),
             CONSTRAINT device_tags_device FOREIGN KEY (device_id) REFERENCES devices (id)
         ) DEFAULT CHARSET = utf8mb4",
         "CREATE TABLE templates (
-            id CHAR(36) NOT NULL PRIMARY KEY,
+            id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
             name VARCHAR(255) NOT NULL,
             body MEDIUMTEXT NOT NULL,
             updated_at BIGINT NOT NULL,
             UNIQUE KEY templates_name (name)
         ) DEFAULT CHARSET = utf8mb4",
         "CREATE TABLE checkins (
-            device_id CHAR(36) NOT NULL,
+            device_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
             checked_in_at BIGINT NOT NULL,
             cpu_load INT NOT NULL,
             cpu_count INT NOT NULL,
@@ -254,7 +256,7 @@ const MYSQL: &[Migration] = &[(
             PRIMARY KEY (device_id, checked_in_at)
         ) DEFAULT CHARSET = utf8mb4",
         "CREATE TABLE device_hourly (
-            device_id CHAR(36) NOT NULL,
+            device_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
             hour BIGINT NOT NULL,
             checkins BIGINT NOT NULL,
             cpu_sum BIGINT NOT NULL,
@@ -270,7 +272,7 @@ const MYSQL: &[Migration] = &[(
             cpu_sum BIGINT NOT NULL
         )",
         "CREATE TABLE device_latest (
-            device_id CHAR(36) NOT NULL PRIMARY KEY,
+            device_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
             checked_in_at BIGINT NULL,
             cpu_load INT NULL,
             cpu_count INT NULL,
@@ -291,9 +293,9 @@ const MYSQL: &[Migration] = &[(
             CONSTRAINT device_latest_device FOREIGN KEY (device_id) REFERENCES devices (id)
         ) DEFAULT CHARSET = utf8mb4",
         "CREATE TABLE audit_events (
-            id CHAR(36) NOT NULL PRIMARY KEY,
+            id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
             at BIGINT NOT NULL,
-            device_id CHAR(36) NULL,
+            device_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NULL,
             actor VARCHAR(255) NOT NULL,
             action VARCHAR(255) NOT NULL,
             detail MEDIUMTEXT NOT NULL,
@@ -301,9 +303,9 @@ const MYSQL: &[Migration] = &[(
             KEY audit_events_at (at)
         ) DEFAULT CHARSET = utf8mb4",
         "CREATE TABLE push_records (
-            id CHAR(36) NOT NULL PRIMARY KEY,
-            device_id CHAR(36) NOT NULL,
-            template_id CHAR(36) NULL,
+            id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+            device_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+            template_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NULL,
             started_at BIGINT NOT NULL,
             finished_at BIGINT NULL,
             status VARCHAR(32) NOT NULL,

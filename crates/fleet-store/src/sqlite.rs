@@ -811,24 +811,17 @@ impl SqliteStore {
         t: HealthThresholds,
     ) -> Result<FleetSummary, StoreError> {
         self.read(move |c| {
-            let row = c.query_row(
-                "SELECT COUNT(*),
-                    COALESCE(SUM(l.checked_in_at >= ?1), 0),
-                    COALESCE(SUM(l.checked_in_at < ?1 AND l.checked_in_at >= ?2), 0),
-                    COALESCE(SUM(l.checked_in_at IS NULL OR l.checked_in_at < ?2), 0),
-                    COALESCE(SUM(l.checked_in_at IS NULL), 0)
-                 FROM devices d LEFT JOIN device_latest l ON l.device_key = d.key",
+            // One table scan of the latest state; offline is what is left.
+            let total: i64 = c.query_row("SELECT COUNT(*) FROM devices", [], |r| r.get(0))?;
+            let (online, degraded, seen): (i64, i64, i64) = c.query_row(
+                "SELECT COALESCE(SUM(checked_in_at >= ?1), 0),
+                    COALESCE(SUM(checked_in_at < ?1 AND checked_in_at >= ?2), 0),
+                    COUNT(checked_in_at)
+                 FROM device_latest",
                 params![now_ms - t.degraded_after_ms, now_ms - t.offline_after_ms],
-                |r| {
-                    Ok(FleetSummary {
-                        total: r.get::<_, i64>(0)? as u64,
-                        online: r.get::<_, i64>(1)? as u64,
-                        degraded: r.get::<_, i64>(2)? as u64,
-                        offline: r.get::<_, i64>(3)? as u64,
-                        never_seen: r.get::<_, i64>(4)? as u64,
-                    })
-                },
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
+            let row = summary(total, online, degraded, seen);
             Ok(row)
         })
         .await
@@ -836,18 +829,13 @@ impl SqliteStore {
 
     pub async fn version_distribution(&self) -> Result<Vec<Count<String>>, StoreError> {
         self.read(|c| {
+            let total: i64 = c.query_row("SELECT COUNT(*) FROM devices", [], |r| r.get(0))?;
             let mut stmt = c.prepare_cached(
-                "SELECT COALESCE(l.version, 'unknown') AS v, COUNT(*) AS n
-                 FROM devices d LEFT JOIN device_latest l ON l.device_key = d.key
-                 GROUP BY v ORDER BY n DESC, v",
+                "SELECT version, COUNT(*) FROM device_latest WHERE version IS NOT NULL
+                 GROUP BY version",
             )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(Count {
-                    key: r.get(0)?,
-                    devices: r.get::<_, i64>(1)? as u64,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+            Ok(versions(total as u64, rows.collect::<Result<_, _>>()?))
         })
         .await
     }
@@ -1249,6 +1237,32 @@ fn write_aggregates(
         ])?;
     }
     Ok(())
+}
+
+/// State counts from the device total and the latest-state counts.
+pub(crate) fn summary(total: i64, online: i64, degraded: i64, seen: i64) -> FleetSummary {
+    let total = total.max(0) as u64;
+    let (online, degraded, seen) = (online as u64, degraded as u64, seen as u64);
+    FleetSummary {
+        total,
+        online,
+        degraded,
+        offline: total.saturating_sub(online + degraded),
+        never_seen: total.saturating_sub(seen),
+    }
+}
+
+/// Versions most common first, with `unknown` for devices not yet seen.
+pub(crate) fn versions(total: u64, mut known: Vec<(String, u64)>) -> Vec<Count<String>> {
+    let unknown = total.saturating_sub(known.iter().map(|v| v.1).sum());
+    if unknown > 0 {
+        known.push(("unknown".into(), unknown));
+    }
+    known.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    known
+        .into_iter()
+        .map(|(key, devices)| Count { key, devices })
+        .collect()
 }
 
 pub(crate) fn non_empty(s: &str) -> Option<&str> {

@@ -491,3 +491,100 @@ async fn unreachable_database_is_a_clear_error() {
     );
     assert!(!text.contains("secret"), "password leaked: {text}");
 }
+
+/// The same synthetic fleet in both backends answers every dashboard the
+/// same, ties in the top-N lists included.
+#[tokio::test]
+async fn both_backends_answer_dashboards_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = FleetStore::open(&StoreUrl::Sqlite(dir.path().join("g.db")))
+        .await
+        .unwrap();
+    let (mysql, db) = mysql_store().await;
+    let end = T0 + 48 * HOUR_MS;
+    let opts = generate::GenerateOptions {
+        devices: 300,
+        checkins_per_device: 40,
+        interval_secs: 1800,
+        end_ms: end,
+        devices_per_site: 40,
+        seed: 9,
+    };
+    for store in [&sqlite, &mysql] {
+        let r = generate::generate(store, &opts, |_| {}).await.unwrap();
+        assert_eq!((r.sites, r.devices, r.checkins), (8, 300, 12_000));
+        // Deterministic: a second run adds nothing.
+        assert_eq!(
+            generate::generate(store, &opts, |_| {})
+                .await
+                .unwrap()
+                .checkins,
+            0
+        );
+    }
+    let ids: Vec<String> = sqlite
+        .device_records()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    async fn answers(s: &FleetStore, ids: &[String], end: i64) -> String {
+        let th = HealthThresholds::for_interval_secs(1800);
+        let mut out = format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n",
+            s.fleet_summary(end + 60_000, th).await.unwrap(),
+            s.version_distribution().await.unwrap(),
+            s.cpu_distribution(0).await.unwrap(),
+            s.top_cpu(0, 25).await.unwrap(),
+            s.pressure(0, 80.0, 25).await.unwrap(),
+            s.checkins_per_hour(end - 30 * HOUR_MS, end).await.unwrap(),
+        );
+        for id in ids.iter().step_by(37) {
+            for points in [10, 1000] {
+                let series = s
+                    .device_series(id, end - 20 * HOUR_MS, end, points)
+                    .await
+                    .unwrap();
+                let pts: Vec<String> = series
+                    .points
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{} {:.6} {:.6} {}",
+                            p.at, p.cpu_load, p.memory_used_pct, p.checkins
+                        )
+                    })
+                    .collect();
+                out.push_str(&format!("{:?} {pts:?}\n", series.resolution));
+            }
+        }
+        out
+    }
+    let a = answers(&sqlite, &ids, end).await;
+    assert!(a.contains("online: 300"), "{a}");
+    let b = answers(&mysql, &ids, end).await;
+    if a != b {
+        // Show only the lines that differ.
+        for (x, y) in a.lines().zip(b.lines()).filter(|(x, y)| x != y) {
+            let at = x
+                .bytes()
+                .zip(y.bytes())
+                .position(|(p, q)| p != q)
+                .unwrap_or(0);
+            let from = at.saturating_sub(150);
+            panic!(
+                "backends differ:\n sqlite: …{}\n mysql:  …{}",
+                &x[from..(at + 150).min(x.len())],
+                &y[from..(at + 150).min(y.len())]
+            );
+        }
+        panic!("backends differ in line count");
+    }
+    let top = sqlite.top_cpu(0, 300).await.unwrap();
+    assert!(
+        top.windows(2).any(|w| w[0].value == w[1].value),
+        "the fleet has ties for the test to mean something"
+    );
+    drop_mysql_db(&db).await;
+}
