@@ -134,14 +134,13 @@ impl MysqlStore {
     }
 
     async fn tx(&self) -> Result<Transaction<'static>, StoreError> {
-        Ok(self
-            .pool
+        self.pool
             .start_transaction(TxOpts::default())
             .await
             .map_err(|source| StoreError::Unreachable {
                 location: self.location.clone(),
                 source,
-            })?)
+            })
     }
 
     // ---- sites, templates, devices -------------------------------------
@@ -1112,7 +1111,7 @@ impl MysqlStore {
                 hour_of(from_ms),
             ),
         };
-        let rows: Vec<(i64, f64, f64, Option<f64>, f64, f64, i64)> = self
+        let rows: Vec<SeriesRow> = self
             .conn()
             .await?
             .exec(
@@ -1145,6 +1144,9 @@ impl MysqlStore {
         Ok(out)
     }
 }
+
+/// Bucket, CPU average and max, memory %, rx and tx rates, check-ins.
+type SeriesRow = (i64, f64, f64, Option<f64>, f64, f64, i64);
 
 const MEM: &str = "(100E0 * (l.total_memory - l.free_memory) / l.total_memory)";
 const HDD: &str = "(100E0 * (l.total_hdd - l.free_hdd) / l.total_hdd)";
