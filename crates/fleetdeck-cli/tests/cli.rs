@@ -469,3 +469,171 @@ async fn store_ddl_migrate_and_stats() {
     // The device and its check-in are queued for the next sync.
     assert_eq!(v["outbox"], 2);
 }
+
+/// A fresh MariaDB database for one test, dropped by the caller.
+fn mariadb(db: &str) -> std::process::Output {
+    Command::new("mysql")
+        .args(["-h127.0.0.1", "-uroot", "-e"])
+        .arg(format!(
+            "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"
+        ))
+        .output()
+        .expect("mysql client (scripts/test.sh installs it)")
+}
+
+fn stats_json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generate_dashboard_and_sync_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = || vec![("FLEETDECK_DATA_DIR", dir.path().display().to_string())];
+    let site = format!("sqlite://{}/site.db", dir.path().display());
+    let copy = format!("sqlite://{}/copy.db", dir.path().display());
+    let db = format!("fleetdeck_cli_{}", std::process::id());
+    assert!(mariadb(&db).status.success());
+    let shared = format!("mysql://root@127.0.0.1:3306/{db}");
+
+    // A synthetic fleet in the shared database, and what its overview says.
+    let gen = cli(
+        s(&[
+            "store",
+            "generate",
+            "--store",
+            &shared,
+            "--devices",
+            "120",
+            "--checkins-per-device",
+            "30",
+            "--interval",
+            "5m",
+            "--json",
+        ]),
+        env(),
+    )
+    .await;
+    let report = stats_json(&gen);
+    assert_eq!(report["devices"], 120);
+    assert_eq!(report["checkins"], 3600);
+    let dash = stats_json(
+        &cli(
+            s(&["store", "dashboard", "--store", &shared, "--json"]),
+            env(),
+        )
+        .await,
+    );
+    assert_eq!(dash["summary"]["total"], 120);
+    assert_eq!(dash["summary"]["online"], 120, "{dash}");
+    let versions: u64 = dash["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["devices"].as_u64().unwrap())
+        .sum();
+    assert_eq!(versions, 120);
+    let text = cli(s(&["store", "dashboard", "--store", &shared]), env()).await;
+    assert!(String::from_utf8_lossy(&text.stdout).contains("120 devices: 120 online"));
+
+    // Pull an offline copy; pulling again copies nothing new.
+    for round in 0..2 {
+        let out = stats_json(
+            &cli(
+                s(&[
+                    "sync", "--from", &shared, "--to", &copy, "--window", "10m", "--json",
+                ]),
+                env(),
+            )
+            .await,
+        );
+        assert_eq!(out["devices"], if round == 0 { 120 } else { 0 });
+        assert_eq!(out["stillQueued"], 0);
+    }
+    let copied = stats_json(&cli(s(&["store", "stats", "--json", "--store", &copy]), env()).await);
+    assert_eq!(copied["devices"], 120);
+    assert_eq!(copied["device_latest"], 120);
+    assert!(copied["checkins"].as_u64().unwrap() > 0);
+    assert!(
+        copied["checkins"].as_u64().unwrap() < 3600,
+        "only the window's raw rows"
+    );
+
+    // Records made on site go up with sync and are not queued twice.
+    let sim = sim().await;
+    let port = sim.port(0).to_string();
+    let polled = cli(
+        s(&[
+            "poll",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--password-env",
+            "RPW",
+            "--store",
+            &site,
+        ]),
+        vec![
+            ("RPW", "s3cret".to_string()),
+            ("FLEETDECK_DATA_DIR", dir.path().display().to_string()),
+        ],
+    )
+    .await;
+    assert!(
+        polled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&polled.stderr)
+    );
+    let up = stats_json(
+        &cli(
+            s(&["sync", "--from", &site, "--to", &shared, "--json"]),
+            env(),
+        )
+        .await,
+    );
+    assert_eq!(
+        up["recordsDelivered"], 2,
+        "the device and its check-in: {up}"
+    );
+    assert_eq!(up["stillQueued"], 0);
+    let after = stats_json(&cli(s(&["store", "stats", "--json", "--store", &shared]), env()).await);
+    assert_eq!(after["devices"], 121);
+    assert_eq!(after["checkins"], 3601);
+    let again = stats_json(
+        &cli(
+            s(&["sync", "--from", &site, "--to", &shared, "--json"]),
+            env(),
+        )
+        .await,
+    );
+    assert_eq!(again["recordsDelivered"], 0);
+
+    // A database that is not there: a clear error, nothing lost.
+    let gone = cli(
+        s(&[
+            "sync",
+            "--from",
+            &site,
+            "--to",
+            "mysql://root@127.0.0.1:1/none",
+        ]),
+        env(),
+    )
+    .await;
+    assert!(!gone.status.success());
+    assert!(
+        String::from_utf8_lossy(&gone.stderr).contains("could not reach the fleet database"),
+        "{}",
+        String::from_utf8_lossy(&gone.stderr)
+    );
+    Command::new("mysql")
+        .args(["-h127.0.0.1", "-uroot", "-e"])
+        .arg(format!("DROP DATABASE IF EXISTS {db}"))
+        .output()
+        .unwrap();
+}
