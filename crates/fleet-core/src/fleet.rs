@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use fleet_store::{
-    default_data_dir, default_store_url, Checkin, Device, FleetStore, NewDevice, StoreUrl,
+    default_data_dir, default_store_url, Checkin, Device, DeviceRecord, FleetStore, NewDevice,
+    Site, StoreUrl,
 };
 use routeros::{ConnectOptions, TlsMode};
 use serde::{Deserialize, Serialize};
@@ -11,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::{
     chart,
     credentials::{CredentialError, CredentialStore, Sensitive},
-    poll, FleetError,
+    poll,
+    targets::TargetSpec,
+    telemetry::Target,
+    FleetError,
 };
 
 /// What a technician enters to add a router.
@@ -33,7 +39,7 @@ pub struct CpuChart {
 /// The fleet: inventory and check-ins in a store, passwords in the
 /// credential store, routers reached over the API.
 pub struct Fleet {
-    store: FleetStore,
+    store: std::sync::Arc<FleetStore>,
     credentials: CredentialStore,
     /// Connect, login and command deadlines for polls.
     pub poll_timeout: Duration,
@@ -42,7 +48,7 @@ pub struct Fleet {
 impl Fleet {
     pub fn new(store: FleetStore, credentials: CredentialStore) -> Self {
         Self {
-            store,
+            store: std::sync::Arc::new(store),
             credentials,
             poll_timeout: Duration::from_secs(10),
         }
@@ -67,6 +73,121 @@ impl Fleet {
 
     pub fn store(&self) -> &FleetStore {
         &self.store
+    }
+
+    /// The store, shared with long-running work such as telemetry.
+    pub fn shared_store(&self) -> std::sync::Arc<FleetStore> {
+        self.store.clone()
+    }
+
+    /// Makes sure every named router is in the inventory (new ones are
+    /// added, with their sites) and returns them as telemetry targets.
+    /// `password` is used for every router when given (and not stored);
+    /// otherwise each router's password comes from the credential store.
+    pub async fn enroll(
+        &self,
+        specs: &[TargetSpec],
+        default_user: &str,
+        password: Option<&Sensitive<String>>,
+        default_interval: Duration,
+    ) -> Result<Vec<Target>, FleetError> {
+        let mut sites: HashMap<String, Site> = self
+            .store
+            .list_sites()
+            .await?
+            .into_iter()
+            .map(|s| (s.name.clone(), s))
+            .collect();
+        for name in specs.iter().filter_map(|s| s.site.as_deref()) {
+            if !sites.contains_key(name) {
+                let site = Site {
+                    id: fleet_store::new_id(),
+                    name: name.to_owned(),
+                    poll_interval_secs: default_interval.as_secs().max(1) as u32,
+                    updated_at: poll::now_ms(),
+                };
+                self.store.save_site(&site).await?;
+                sites.insert(name.to_owned(), site);
+            }
+        }
+        let mut known: HashMap<(String, u16), DeviceRecord> = self
+            .store
+            .device_records()
+            .await?
+            .into_iter()
+            .map(|d| ((d.host.clone(), d.port), d))
+            .collect();
+        let mut new = Vec::new();
+        for spec in specs {
+            let host = validate_host(&spec.host)?;
+            if known.contains_key(&(host.clone(), spec.port)) {
+                continue;
+            }
+            let now = poll::now_ms();
+            let record = DeviceRecord {
+                id: fleet_store::new_id(),
+                site_id: spec
+                    .site
+                    .as_deref()
+                    .and_then(|n| sites.get(n))
+                    .map(|s| s.id.clone()),
+                host: host.clone(),
+                port: spec.port,
+                username: spec
+                    .username
+                    .clone()
+                    .unwrap_or_else(|| default_user.to_owned()),
+                transport: fleet_store::Transport::Api,
+                tls_fingerprint: None,
+                tags: spec.tags.clone(),
+                created_at: now,
+                updated_at: now,
+            };
+            known.insert((host, spec.port), record.clone());
+            new.push(record);
+        }
+        for chunk in new.chunks(1000) {
+            self.store.save_devices(chunk).await?;
+        }
+        let interval_of: HashMap<&str, Duration> = sites
+            .values()
+            .map(|s| {
+                (
+                    s.id.as_str(),
+                    Duration::from_secs(u64::from(s.poll_interval_secs.max(1))),
+                )
+            })
+            .collect();
+        let mut targets = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let d = &known[&(validate_host(&spec.host)?, spec.port)];
+            let password = match password {
+                Some(p) => p.clone(),
+                None => self
+                    .credentials
+                    .get(&d.id)?
+                    .ok_or_else(|| CredentialError::Missing(format!("{}:{}", d.host, d.port)))?,
+            };
+            let username = spec.username.as_deref().unwrap_or(&d.username);
+            let mut connect =
+                ConnectOptions::new(&d.host, d.port, username, password.expose().as_str());
+            connect.connect_timeout = self.poll_timeout.min(Duration::from_secs(5));
+            connect.login_timeout = self.poll_timeout;
+            connect.command_timeout = self.poll_timeout;
+            // Polls keep the session busy; a probe is only needed when the
+            // interval is long.
+            connect.keepalive = None;
+            targets.push(Target {
+                device_id: d.id.clone(),
+                connect,
+                interval: d
+                    .site_id
+                    .as_deref()
+                    .and_then(|s| interval_of.get(s).copied())
+                    .unwrap_or(default_interval),
+            });
+        }
+        Ok(targets)
     }
 
     pub fn credentials(&self) -> &CredentialStore {

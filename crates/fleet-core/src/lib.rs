@@ -9,7 +9,10 @@ pub mod chart;
 pub mod credentials;
 mod error;
 mod fleet;
+pub mod live;
 pub mod poll;
+pub mod targets;
+pub mod telemetry;
 
 pub use error::{ErrorKind, FleetError};
 pub use fleet::{AddDevice, CpuChart, Fleet};

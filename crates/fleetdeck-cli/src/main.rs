@@ -67,13 +67,45 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Poll a router once and store the check-in.
+    /// Poll routers into the store: one router by --host, or many by
+    /// --targets, every --interval until Ctrl-C, or one sweep with --once.
     Poll {
         #[command(flatten)]
         login: Login,
+        /// A file (one host[:port] a line, or an inventory CSV with a
+        /// header: host,port,username,site,tags) or HOST:PORT+N for N
+        /// routers on consecutive ports. Without --password-env, each
+        /// router's password comes from the credential store.
+        #[arg(long, conflicts_with = "host")]
+        targets: Option<String>,
         /// sqlite://PATH or mysql://USER@HOST:PORT/DB; default: the embedded store.
         #[arg(long, env = "FLEETDECK_STORE")]
         store: Option<String>,
+        /// Poll cadence for routers whose site sets none.
+        #[arg(long, default_value = "30s")]
+        interval: String,
+        /// One sweep of every target, then a report.
+        #[arg(long)]
+        once: bool,
+        /// Connects and logins in progress at once.
+        #[arg(long, default_value_t = 256)]
+        concurrency: usize,
+        /// Alert on routers older than this RouterOS version (e.g. 7.16.2).
+        #[arg(long)]
+        target_version: Option<String>,
+        /// Reports as JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Live traffic of one interface (/interface/monitor-traffic), until
+    /// --duration or Ctrl-C; the command is cancelled on the router.
+    Watch {
+        #[command(flatten)]
+        login: Login,
+        #[arg(long, default_value = "ether1")]
+        interface: String,
+        #[arg(long)]
+        duration: Option<String>,
     },
 }
 
@@ -331,7 +363,7 @@ async fn store(action: StoreCmd) -> anyhow::Result<ExitCode> {
 struct Login {
     /// Router address.
     #[arg(long)]
-    host: String,
+    host: Option<String>,
     /// API port (default 8728, or 8729 with --tls, --fingerprint or
     /// --tls-anonymous).
     #[arg(long)]
@@ -387,6 +419,12 @@ impl Login {
         })
     }
 
+    fn host(&self) -> anyhow::Result<&str> {
+        self.host
+            .as_deref()
+            .context("name the router with --host (or several with --targets for poll)")
+    }
+
     fn api_port(&self) -> u16 {
         let tls = self.tls || self.tls_anonymous || self.fingerprint.is_some();
         self.port.unwrap_or(if tls { 8729 } else { 8728 })
@@ -394,7 +432,7 @@ impl Login {
 
     fn options(&self) -> anyhow::Result<ConnectOptions> {
         let mut o = ConnectOptions::new(
-            &self.host,
+            self.host()?,
             self.api_port(),
             &self.user,
             self.password()?.expose().clone(),
@@ -454,7 +492,41 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ros(&login, &commands).await
             }
         }
-        Cmd::Poll { login, store } => poll(&login, store.as_deref()).await,
+        Cmd::Poll {
+            login,
+            targets: None,
+            store,
+            ..
+        } => poll(&login, store.as_deref()).await,
+        Cmd::Poll {
+            login,
+            targets: Some(targets),
+            store,
+            interval,
+            once,
+            concurrency,
+            target_version,
+            json,
+        } => {
+            let opts = PollMany {
+                interval: duration_arg("--interval", &interval)?,
+                once,
+                concurrency,
+                target_version,
+                json,
+            };
+            poll_many(&login, &targets, store.as_deref(), opts).await
+        }
+        Cmd::Watch {
+            login,
+            interface,
+            duration,
+        } => {
+            let limit = duration
+                .map(|d| duration_arg("--duration", &d))
+                .transpose()?;
+            watch(&login, &interface, limit).await
+        }
         Cmd::Store { action } => store(action).await,
         Cmd::Sync {
             from,
@@ -603,6 +675,150 @@ fn reply_json(r: &Reply) -> serde_json::Value {
     obj.into()
 }
 
+/// Ctrl-C or SIGTERM (a service manager, `timeout`): both stop gracefully.
+async fn shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+struct PollMany {
+    interval: Duration,
+    once: bool,
+    concurrency: usize,
+    target_version: Option<String>,
+    json: bool,
+}
+
+async fn poll_many(
+    login: &Login,
+    targets: &str,
+    store: Option<&str>,
+    opts: PollMany,
+) -> anyhow::Result<ExitCode> {
+    use fleet_core::telemetry::{Telemetry, TelemetryConfig};
+    let specs = fleet_core::targets::parse(targets)?;
+    let mut fleet = match store {
+        Some(url) => Fleet::open(&url.parse::<StoreUrl>()?).await?,
+        None => Fleet::open_default().await?,
+    };
+    fleet.poll_timeout = Duration::from_secs(login.timeout.max(1));
+    let password = login
+        .password_env
+        .as_ref()
+        .map(|_| login.password())
+        .transpose()?;
+    let targets = fleet
+        .enroll(&specs, &login.user, password.as_ref(), opts.interval)
+        .await?;
+    let mut cfg = TelemetryConfig {
+        connect_concurrency: opts.concurrency.max(1),
+        ..Default::default()
+    };
+    cfg.alerts.target_version = opts.target_version;
+    if opts.once {
+        let report = Telemetry::sweep(fleet.shared_store(), targets, cfg).await;
+        if opts.json {
+            println!("{}", serde_json::to_string(&report)?);
+        } else {
+            let c = report.counters;
+            println!(
+                "polled {} routers in {:.2} s: {} ok, {} failed; {} check-ins stored ({} already there), {} events",
+                report.routers, report.seconds, c.polls_ok, c.polls_failed, c.rows_written,
+                c.rows_already_stored, c.events
+            );
+        }
+        return Ok(if report.counters.polls_failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        });
+    }
+    let routers = targets.len();
+    let telemetry = Telemetry::start(fleet.shared_store(), targets, cfg);
+    eprintln!(
+        "polling {routers} routers every {} s into {}; Ctrl-C stops",
+        opts.interval.as_secs(),
+        fleet.store().location()
+    );
+    let mut every = tokio::time::interval(opts.interval.max(Duration::from_secs(1)));
+    every.tick().await;
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                let c = telemetry.counters();
+                let health = telemetry.health();
+                let offline = health.values().filter(|h| **h == fleet_core::telemetry::Health::Offline).count();
+                if opts.json {
+                    let mut v = serde_json::to_value(c)?;
+                    v["offline"] = offline.into();
+                    println!("{v}");
+                } else {
+                    println!(
+                        "polls {} ok {} failed {}; check-ins stored {} pending {}; {} offline; {} events",
+                        c.polls, c.polls_ok, c.polls_failed, c.rows_written, c.rows_pending, offline, c.events
+                    );
+                }
+            }
+            _ = shutdown() => break,
+        }
+    }
+    // Stop polling and store every check-in still queued before exiting.
+    let c = telemetry.stop().await;
+    eprintln!(
+        "stopped: {} polls, {} check-ins stored, {} pending",
+        c.polls, c.rows_written, c.rows_pending
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn watch(
+    login: &Login,
+    interface: &str,
+    limit: Option<Duration>,
+) -> anyhow::Result<ExitCode> {
+    use futures::StreamExt;
+    let client = connect(login).await?;
+    // Boxed, so dropping it below really drops it (and cancels on the router).
+    let mut stream = Box::pin(fleet_core::live::monitor_traffic(&client, interface).await?);
+    let stop = async {
+        match limit {
+            Some(d) => tokio::time::sleep(d).await,
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            sample = stream.next() => match sample {
+                None => break,
+                Some(Err(e)) => return Err(e.into()),
+                Some(Ok(s)) => println!("{}", serde_json::to_string(&s)?),
+            }
+        }
+    }
+    drop(stream);
+    // Give the /cancel a moment to reach the router before the process ends.
+    let _ = tokio::time::timeout(
+        Duration::from_millis(500),
+        client.run(&Command::new("/system/identity/print")),
+    )
+    .await;
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn poll(login: &Login, store: Option<&str>) -> anyhow::Result<ExitCode> {
     let mut fleet = match store {
         Some(url) => Fleet::open(&url.parse::<StoreUrl>()?).await?,
@@ -611,7 +827,7 @@ async fn poll(login: &Login, store: Option<&str>) -> anyhow::Result<ExitCode> {
     fleet.poll_timeout = Duration::from_secs(login.timeout.max(1));
     let checkin = fleet
         .poll_address(
-            &login.host,
+            login.host()?,
             login.api_port(),
             &login.user,
             &login.password()?,
@@ -622,7 +838,7 @@ async fn poll(login: &Login, store: Option<&str>) -> anyhow::Result<ExitCode> {
     eprintln!(
         "stored check-in of {} ({}:{}) in {}",
         checkin.identity,
-        login.host,
+        login.host()?,
         login.api_port(),
         fleet.store().location()
     );

@@ -637,3 +637,92 @@ async fn generate_dashboard_and_sync_both_ways() {
         .output()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_targets_once_and_watch_live_traffic() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fleet.db", dir.path().display());
+    let list: String = sim
+        .ports()
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}\n"))
+        .chain(["# a router that is not there\n127.0.0.1:1\n".to_string()])
+        .collect();
+    let file = dir.path().join("targets.txt");
+    std::fs::write(&file, list).unwrap();
+    let env = || {
+        vec![
+            ("RPW", "s3cret".to_string()),
+            ("FLEETDECK_DATA_DIR", dir.path().display().to_string()),
+        ]
+    };
+    let out = cli(
+        s(&[
+            "poll",
+            "--targets",
+            file.to_str().unwrap(),
+            "--password-env",
+            "RPW",
+            "--store",
+            &url,
+            "--once",
+            "--json",
+        ]),
+        env(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "one router failed: exit 2");
+    let report = &json_lines(&out)[0];
+    let routers = sim.ports().len() as u64 + 1;
+    assert_eq!(report["routers"], routers);
+    assert_eq!(report["counters"]["pollsOk"], routers - 1);
+    assert_eq!(report["counters"]["pollsFailed"], 1);
+    assert_eq!(report["counters"]["rowsWritten"], routers - 1);
+    // A second sweep reuses the inventory: no new devices.
+    cli(
+        s(&[
+            "poll",
+            "--targets",
+            file.to_str().unwrap(),
+            "--password-env",
+            "RPW",
+            "--store",
+            &url,
+            "--once",
+        ]),
+        env(),
+    )
+    .await;
+    let stats = stats_json(&cli(s(&["store", "stats", "--json", "--store", &url]), env()).await);
+    assert_eq!(stats["devices"], routers);
+    assert_eq!(stats["checkins"], 2 * (routers - 1));
+
+    let port = sim.port(0).to_string();
+    let watched = cli(
+        s(&[
+            "watch",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--password-env",
+            "RPW",
+            "--interface",
+            "ether1",
+            "--duration",
+            "2500ms",
+        ]),
+        env(),
+    )
+    .await;
+    assert!(
+        watched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&watched.stderr)
+    );
+    let samples = json_lines(&watched);
+    assert!(!samples.is_empty());
+    assert!(samples.iter().all(|v| v["interface"] == "ether1"));
+    assert!(samples.iter().any(|v| v["rxBps"].as_u64().unwrap() > 0));
+}

@@ -3,6 +3,8 @@
 //! `mysql://root@127.0.0.1:3306/test`). A missing server is a failure.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use fleet_store::FleetStore;
 use mysql_async::prelude::*;
 

@@ -1,0 +1,254 @@
+//! The telemetry engine against simulated routers over real TCP, with the
+//! simulator's faults (wrong passwords, stalls, dropped sessions, reboots),
+//! into a real SQLite file and, through a proxy that cuts it mid-run, the
+//! real MariaDB.
+
+#[path = "../../fleet-store/tests/common/mod.rs"]
+mod common;
+
+use std::time::Duration;
+
+use fleet_core::{
+    credentials::{CredentialStore, Sensitive},
+    targets::TargetSpec,
+    telemetry::{Health, Target, Telemetry, TelemetryConfig},
+    Fleet, FleetStore, StoreUrl,
+};
+use routeros_sim::{Faults, SimConfig, SimFleet};
+
+const PASSWORD: &str = "fieldpass";
+
+async fn sim(devices: usize) -> SimFleet {
+    SimFleet::start(SimConfig {
+        devices,
+        password: PASSWORD.into(),
+        reboot_delay: Duration::from_millis(300),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn fleet_on(url: StoreUrl, dir: &tempfile::TempDir) -> Fleet {
+    let store = FleetStore::open(&url).await.unwrap();
+    let mut fleet = Fleet::new(
+        store,
+        CredentialStore::file(dir.path().join("credentials.json")),
+    );
+    fleet.poll_timeout = Duration::from_millis(800);
+    fleet
+}
+
+async fn targets(fleet: &Fleet, sim: &SimFleet, interval: Duration) -> Vec<Target> {
+    // One `host:port` a line, as a targets file holds them.
+    let file: String = sim
+        .ports()
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}\n"))
+        .collect();
+    let specs: Vec<TargetSpec> = fleet_core::targets::parse_text(&file).unwrap();
+    fleet
+        .enroll(
+            &specs,
+            "admin",
+            Some(&Sensitive::new(PASSWORD.to_string())),
+            interval,
+        )
+        .await
+        .unwrap()
+}
+
+/// Quick reconnects so a test sees several polls a second.
+fn fast() -> TelemetryConfig {
+    TelemetryConfig {
+        backoff_min: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(200),
+        flush_every: Duration::from_millis(100),
+        ..TelemetryConfig::default()
+    }
+}
+
+fn actions(events: &[fleet_store::AuditEvent]) -> Vec<String> {
+    // Newest first from the store: oldest first here.
+    events.iter().rev().map(|e| e.action.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_counts_every_poll_and_lands_every_check_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_on(StoreUrl::Sqlite(dir.path().join("f.db")), &dir).await;
+    let sim = sim(20).await;
+    // Two routers refuse the login, one never answers its resource query.
+    for i in [3, 7] {
+        sim.device(i).set_faults(Faults {
+            reject_login: true,
+            ..Faults::default()
+        });
+    }
+    sim.device(11).set_faults(Faults {
+        stall: vec!["/system/resource/print".into()],
+        ..Faults::default()
+    });
+    let targets = targets(&fleet, &sim, Duration::from_secs(30)).await;
+    let ids: Vec<String> = targets.iter().map(|t| t.device_id.clone()).collect();
+    let mut cfg = fast();
+    // Alerts that every healthy simulated router trips once.
+    cfg.alerts.memory_low_free_pct = 100.0;
+    cfg.alerts.target_version = Some("99.0".into());
+    let report = Telemetry::sweep(fleet.shared_store(), targets, cfg).await;
+    let c = report.counters;
+    assert_eq!(report.routers, 20);
+    assert_eq!((c.polls, c.polls_ok, c.polls_failed), (20, 17, 3));
+    assert_eq!(c.rows_written, 17, "every successful poll is stored");
+    assert_eq!(c.rows_pending, 0);
+    assert_eq!(
+        c.connects, 18,
+        "the stalled router logged in; the refused ones did not"
+    );
+
+    let store = fleet.store();
+    let refused = store.get_device(&ids[3]).await.unwrap();
+    assert!(
+        refused
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("refused the login"),
+        "{refused:?}"
+    );
+    let stalled = store.get_device(&ids[11]).await.unwrap();
+    assert!(stalled.last_error.is_some() && stalled.last_checkin_at.is_none());
+    let ok = store.get_device(&ids[0]).await.unwrap();
+    assert!(ok.last_checkin_at.is_some() && ok.identity.is_some());
+    let events = store.audit_events(Some(&ids[0]), 0, 10).await.unwrap();
+    let mut acts = actions(&events);
+    acts.sort();
+    assert_eq!(acts, vec!["alert.firmware-behind", "alert.memory-low"]);
+    let events = store.audit_events(Some(&ids[3]), 0, 10).await.unwrap();
+    assert_eq!(actions(&events), vec!["health.degraded"]);
+    assert_eq!(c.events, 17 * 2 + 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_follows_missed_polls_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_on(StoreUrl::Sqlite(dir.path().join("f.db")), &dir).await;
+    let sim = sim(6).await;
+    let interval = Duration::from_millis(200);
+    let targets = targets(&fleet, &sim, interval).await;
+    let ids: Vec<String> = targets.iter().map(|t| t.device_id.clone()).collect();
+    let telemetry = Telemetry::start(fleet.shared_store(), targets, fast());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(telemetry.health().values().all(|h| *h == Health::Online));
+
+    // Router 0 drops every session at once; router 1 stalls; router 2 reboots.
+    sim.device(0).set_faults(Faults {
+        drop_after: Some(0),
+        ..Faults::default()
+    });
+    sim.device(1).set_faults(Faults {
+        stall: vec!["/system/resource/print".into()],
+        ..Faults::default()
+    });
+    sim.device(2).reboot();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let health = telemetry.health();
+    assert_eq!(health[&ids[0]], Health::Offline);
+    assert_eq!(health[&ids[1]], Health::Offline);
+    assert_eq!(health[&ids[3]], Health::Online);
+
+    // Back to normal: they come back online.
+    sim.device(0).set_faults(Faults::default());
+    sim.device(1).set_faults(Faults::default());
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let health = telemetry.health();
+    assert_eq!(health[&ids[0]], Health::Online, "{health:?}");
+    assert_eq!(health[&ids[1]], Health::Online, "{health:?}");
+    assert_eq!(health[&ids[2]], Health::Online, "{health:?}");
+    let c = telemetry.stop().await;
+    assert!(c.polls_failed > 0 && c.connects > 6, "{c:?}");
+    assert_eq!(c.rows_pending, 0);
+    assert_eq!(
+        c.rows_written + c.rows_already_stored,
+        c.polls_ok,
+        "every successful poll became exactly one stored check-in"
+    );
+    let store = fleet.store();
+    let total: u64 = store
+        .stats()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.0 == "checkins")
+        .unwrap()
+        .1;
+    assert_eq!(total, c.rows_written);
+
+    for i in [0, 1] {
+        let acts = actions(&store.audit_events(Some(&ids[i]), 0, 50).await.unwrap());
+        let pos = |a: &str| {
+            acts.iter()
+                .position(|x| x == a)
+                .unwrap_or_else(|| panic!("{a} in {acts:?}"))
+        };
+        assert!(pos("health.degraded") < pos("health.offline"), "{acts:?}");
+        assert!(pos("health.offline") < pos("health.online"), "{acts:?}");
+    }
+    // The reboot is an alert; the counters that went back to zero are not
+    // negative traffic.
+    let acts = actions(&store.audit_events(Some(&ids[2]), 0, 50).await.unwrap());
+    assert!(acts.contains(&"alert.rebooted".to_string()), "{acts:?}");
+    let series = store.checkins_of(&ids[2], 0, i64::MAX).await.unwrap();
+    assert!(series.len() >= 5);
+    assert!(series.iter().all(|k| k.rx_bps >= 0 && k.tx_bps >= 0));
+    assert!(
+        series.iter().any(|k| k.rx_bps > 0),
+        "rates from counter deltas"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_lost_mid_run_loses_no_check_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::create_db().await;
+    let proxy = common::proxy::Proxy::start(3306).await;
+    let url: StoreUrl = format!("mysql://root@127.0.0.1:{}/{db}", proxy.port)
+        .parse()
+        .unwrap();
+    let fleet = fleet_on(url, &dir).await;
+    let sim = sim(30).await;
+    let targets = targets(&fleet, &sim, Duration::from_millis(200)).await;
+    let telemetry = Telemetry::start(fleet.shared_store(), targets, fast());
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The database goes away for a while, then comes back.
+    proxy.cut_now();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let during = telemetry.counters();
+    assert!(
+        during.rows_pending > 0,
+        "check-ins wait while the database is gone: {during:?}"
+    );
+    proxy.restore();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let c = telemetry.stop().await;
+    assert!(c.write_failures > 0, "{c:?}");
+    assert_eq!(c.rows_pending, 0);
+    assert_eq!(c.rows_written + c.rows_already_stored, c.polls_ok);
+    // Count behind the proxy's back.
+    let direct = FleetStore::open(&common::db_url(&db).parse().unwrap())
+        .await
+        .unwrap();
+    let stored: u64 = direct
+        .stats()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.0 == "checkins")
+        .unwrap()
+        .1;
+    assert_eq!(stored, c.polls_ok, "no check-in lost, none stored twice");
+    drop(direct);
+    drop(fleet);
+    drop(proxy);
+    common::drop_mysql_db(&db).await;
+}
