@@ -774,6 +774,11 @@ async fn poll_many(
     }
     // Stop polling and store every check-in still queued before exiting.
     let c = telemetry.stop().await;
+    if opts.json {
+        let mut v = serde_json::to_value(c)?;
+        v["final"] = true.into();
+        println!("{v}");
+    }
     eprintln!(
         "stopped: {} polls, {} check-ins stored, {} pending",
         c.polls, c.rows_written, c.rows_pending

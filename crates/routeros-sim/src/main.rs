@@ -54,6 +54,45 @@ struct Args {
     /// Commands that never finish, e.g. /interface/lte/info (fault injection).
     #[arg(long, value_delimiter = ',')]
     stall: Vec<String>,
+    /// Flapping routers: every PERIOD a fresh PERCENT of the routers drop
+    /// their sessions and refuse logins, and the previous ones recover
+    /// (fault injection for soak tests), e.g. `10:90s`.
+    #[arg(long, value_name = "PERCENT:PERIOD")]
+    flap: Option<String>,
+}
+
+/// Every `period`, a different `percent` of the routers is down.
+async fn flap(fleet: &SimFleet, spec: &str) -> anyhow::Result<()> {
+    let (pct, period) = spec
+        .split_once(':')
+        .ok_or_else(|| anyhow::anyhow!("--flap {spec:?}: use PERCENT:PERIOD, e.g. 10:90s"))?;
+    let pct: usize = pct.parse()?;
+    let period = routeros_proto::value::parse_duration(period)
+        .ok_or_else(|| anyhow::anyhow!("--flap {spec:?}: {period:?} is not a duration"))?;
+    let n = fleet.len();
+    let down_count = (n * pct / 100).max(1);
+    let down = Faults {
+        drop_after: Some(0),
+        reject_login: true,
+        ..Faults::default()
+    };
+    let mut round = 0usize;
+    loop {
+        // A stride through the fleet: each round a different slice is down.
+        let start = (round * down_count) % n;
+        for i in 0..n {
+            let offset = (i + n - start) % n;
+            let faults = if offset < down_count {
+                down.clone()
+            } else {
+                Faults::default()
+            };
+            fleet.device(i).set_faults(faults);
+        }
+        println!("flap round {round}: routers {start}.. down ({down_count})");
+        round += 1;
+        tokio::time::sleep(period).await;
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -116,10 +155,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     println!("ready {} {}", fleet.port(0), fleet.len());
+    let flapping = async {
+        match &args.flap {
+            Some(spec) => flap(&fleet, spec).await,
+            None => std::future::pending().await,
+        }
+    };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+        r = flapping => r?,
     }
     Ok(())
 }
