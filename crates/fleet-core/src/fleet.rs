@@ -137,8 +137,8 @@ impl Fleet {
                     .username
                     .clone()
                     .unwrap_or_else(|| default_user.to_owned()),
-                transport: fleet_store::Transport::Api,
-                tls_fingerprint: None,
+                transport: spec.transport.unwrap_or_default(),
+                tls_fingerprint: spec.fingerprint.clone(),
                 tags: spec.tags.clone(),
                 created_at: now,
                 updated_at: now,
@@ -177,6 +177,7 @@ impl Fleet {
             // Polls keep the session busy; a probe is only needed when the
             // interval is long.
             connect.keepalive = None;
+            connect.tls = tls_mode(d)?;
             targets.push(Target {
                 device_id: d.id.clone(),
                 connect,
@@ -328,6 +329,24 @@ impl Fleet {
             points: series.len(),
         })
     }
+}
+
+/// How to reach a router by its inventory record: plain API, API-SSL with
+/// its pinned certificate (trust on first use until one is pinned), or
+/// anonymous-DH API-SSL for a router without a certificate.
+fn tls_mode(d: &DeviceRecord) -> Result<TlsMode, FleetError> {
+    use fleet_store::Transport;
+    Ok(match (d.transport, d.tls_fingerprint.as_deref()) {
+        (Transport::Api, _) => TlsMode::Plain,
+        (Transport::ApiSslAnonymous, _) => TlsMode::AnonymousDh,
+        (Transport::ApiSsl, None) => TlsMode::TrustOnFirstUse,
+        (Transport::ApiSsl, Some(fp)) => TlsMode::Pinned(fp.parse().map_err(|e| {
+            FleetError::InvalidInput(format!(
+                "the pinned certificate fingerprint of {}:{} is not valid ({e}); fix it in the inventory",
+                d.host, d.port
+            ))
+        })?),
+    })
 }
 
 /// A host is an IP address or a DNS name: no spaces, no scheme, no port.

@@ -12,6 +12,10 @@ pub struct TargetSpec {
     pub username: Option<String>,
     pub site: Option<String>,
     pub tags: Vec<String>,
+    /// `api`, `api-ssl` or `api-ssl-anonymous` (inventory CSV only).
+    pub transport: Option<fleet_store::Transport>,
+    /// SHA-256 of the router's certificate, to pin.
+    pub fingerprint: Option<String>,
 }
 
 impl TargetSpec {
@@ -22,6 +26,8 @@ impl TargetSpec {
             username: None,
             site: None,
             tags: Vec::new(),
+            transport: None,
+            fingerprint: None,
         }
     }
 }
@@ -79,6 +85,7 @@ pub fn parse_text(text: &str) -> Result<Vec<TargetSpec>, FleetError> {
             col(&["site"]),
             col(&["tags"]),
         );
+        let (transport, fingerprint) = (col(&["transport", "tls"]), col(&["fingerprint"]));
         let host = host.expect("header names host");
         for (no, line) in lines {
             let f = csv_fields(line);
@@ -103,6 +110,20 @@ pub fn parse_text(text: &str) -> Result<Vec<TargetSpec>, FleetError> {
                 tags: get(tags)
                     .map(|t| t.split(';').map(|t| t.trim().to_owned()).collect())
                     .unwrap_or_default(),
+                transport: match get(transport) {
+                    None => None,
+                    Some(t @ ("api" | "api-ssl" | "api-ssl-anonymous")) => {
+                        Some(fleet_store::Transport::parse(t))
+                    }
+                    Some(t) => {
+                        return Err(bad(
+                            no,
+                            line,
+                            &format!("transport {t:?}: use api, api-ssl or api-ssl-anonymous"),
+                        ))
+                    }
+                },
+                fingerprint: get(fingerprint).map(str::to_owned),
             });
         }
     } else {
@@ -196,6 +217,10 @@ mod tests {
         assert_eq!(t[0].tags, vec!["core", "lte"]);
         assert_eq!(t[0].username.as_deref(), Some("api"));
         assert_eq!((t[1].port, t[1].username.clone()), (8728, None));
+        let t = parse_text("host,transport,fingerprint\n10.2.0.1,api-ssl,AB:CD\n").unwrap();
+        assert_eq!(t[0].transport, Some(fleet_store::Transport::ApiSsl));
+        assert_eq!(t[0].fingerprint.as_deref(), Some("AB:CD"));
+        assert!(parse_text("host,transport\n10.2.0.1,telnet\n").is_err());
         let err = parse_text("host,port\n10.0.0.1,http\n")
             .unwrap_err()
             .to_string();

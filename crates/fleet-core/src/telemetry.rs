@@ -184,6 +184,11 @@ enum Msg {
         message: String,
     },
     Event(AuditEvent),
+    /// A certificate seen on first use, to pin.
+    Pin {
+        device_id: String,
+        fingerprint: String,
+    },
     Flush(oneshot::Sender<()>),
 }
 
@@ -198,6 +203,9 @@ struct Ctx {
 /// What the engine keeps per router between polls.
 struct RouterState {
     client: Option<Client>,
+    /// The certificate pinned on first use in this run: later connects
+    /// accept only it.
+    pinned: Option<routeros::Fingerprint>,
     /// Consecutive polls without a check-in (health).
     misses: u32,
     /// Consecutive failed connects or polls (backoff).
@@ -220,6 +228,7 @@ impl RouterState {
     fn new() -> Self {
         Self {
             client: None,
+            pinned: None,
             misses: 0,
             failures: 0,
             next_attempt: Instant::now(),
@@ -439,11 +448,39 @@ async fn poll_router(
         }
         let connected = {
             let _permit = ctx.connect_gate.acquire().await;
-            Client::connect(&target.connect).await
+            match state.pinned {
+                Some(fp) => {
+                    let mut opts = target.connect.clone();
+                    opts.tls = routeros::TlsMode::Pinned(fp);
+                    Client::connect(&opts).await
+                }
+                None => Client::connect(&target.connect).await,
+            }
         };
         match connected {
             Ok(c) => {
                 bump(&ctx.counters.connects);
+                if matches!(target.connect.tls, routeros::TlsMode::TrustOnFirstUse)
+                    && state.pinned.is_none()
+                {
+                    if let Some(fp) = c.peer_fingerprint() {
+                        state.pinned = Some(fp);
+                        let _ = ctx
+                            .tx
+                            .send(Msg::Pin {
+                                device_id: target.device_id.clone(),
+                                fingerprint: fp.to_string(),
+                            })
+                            .await;
+                        event(
+                            ctx,
+                            target,
+                            "tls.pinned",
+                            format!("{}: certificate {fp} pinned on first use", target.addr()),
+                        )
+                        .await;
+                    }
+                }
                 state.client = Some(c);
             }
             Err(e) => return Err(fail(ctx, state, FleetError::from(e))),
@@ -672,13 +709,14 @@ async fn writer(
     let mut batch: Vec<Checkin> = Vec::with_capacity(cfg.batch_rows);
     let mut failures: Vec<(String, i64, String)> = Vec::new();
     let mut events: Vec<AuditEvent> = Vec::new();
+    let mut pins: Vec<(String, String)> = Vec::new();
     let mut acks: Vec<oneshot::Sender<()>> = Vec::new();
     let mut deadline = tokio::time::Instant::now() + cfg.flush_every;
     loop {
         let msg = tokio::select! {
             m = rx.recv() => m,
             _ = tokio::time::sleep_until(deadline) => {
-                write_all(&store, &mut batch, &mut failures, &mut events, &counters).await;
+                write_all(&store, &mut batch, &mut failures, &mut events, &mut pins, &counters).await;
                 deadline = tokio::time::Instant::now() + cfg.flush_every;
                 continue;
             }
@@ -691,14 +729,34 @@ async fn writer(
                 message,
             }) => failures.push((device_id, at, message)),
             Some(Msg::Event(e)) => events.push(e),
+            Some(Msg::Pin {
+                device_id,
+                fingerprint,
+            }) => pins.push((device_id, fingerprint)),
             Some(Msg::Flush(ack)) => acks.push(ack),
             None => {
-                write_all(&store, &mut batch, &mut failures, &mut events, &counters).await;
+                write_all(
+                    &store,
+                    &mut batch,
+                    &mut failures,
+                    &mut events,
+                    &mut pins,
+                    &counters,
+                )
+                .await;
                 return;
             }
         }
         if batch.len() >= cfg.batch_rows || !acks.is_empty() {
-            write_all(&store, &mut batch, &mut failures, &mut events, &counters).await;
+            write_all(
+                &store,
+                &mut batch,
+                &mut failures,
+                &mut events,
+                &mut pins,
+                &counters,
+            )
+            .await;
             deadline = tokio::time::Instant::now() + cfg.flush_every;
             for ack in acks.drain(..) {
                 let _ = ack.send(());
@@ -714,6 +772,7 @@ async fn write_all(
     batch: &mut Vec<Checkin>,
     failures: &mut Vec<(String, i64, String)>,
     events: &mut Vec<AuditEvent>,
+    pins: &mut Vec<(String, String)>,
     counters: &Counters,
 ) {
     let mut pause = Duration::from_millis(200);
@@ -736,6 +795,10 @@ async fn write_all(
             if !events.is_empty() {
                 store.record_audit(events).await?;
                 events.clear();
+            }
+            while let Some((device, fp)) = pins.first() {
+                store.pin_fingerprint(device, fp).await?;
+                pins.remove(0);
             }
             Ok::<(), fleet_store::StoreError>(())
         }

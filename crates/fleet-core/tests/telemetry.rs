@@ -252,3 +252,70 @@ async fn database_lost_mid_run_loses_no_check_in() {
     drop(proxy);
     common::drop_mysql_db(&db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_ssl_certificates_are_pinned_on_first_use_and_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_on(StoreUrl::Sqlite(dir.path().join("f.db")), &dir).await;
+    let sim = SimFleet::start(SimConfig {
+        devices: 2,
+        password: PASSWORD.into(),
+        tls: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let csv: String = std::iter::once("host,port,transport\n".to_string())
+        .chain((0..2).map(|i| format!("127.0.0.1,{},api-ssl\n", sim.tls_port(i).unwrap())))
+        .collect();
+    let specs = fleet_core::targets::parse_text(&csv).unwrap();
+    let password = Sensitive::new(PASSWORD.to_string());
+    let enroll = || fleet.enroll(&specs, "admin", Some(&password), Duration::from_secs(30));
+
+    let first = enroll().await.unwrap();
+    assert!(first
+        .iter()
+        .all(|t| t.connect.tls == routeros::TlsMode::TrustOnFirstUse));
+    let report = Telemetry::sweep(fleet.shared_store(), first, fast()).await;
+    let why = fleet.store().list_devices().await.unwrap()[0].last_error.clone();
+    assert_eq!(report.counters.polls_ok, 2, "{report:?} {why:?}");
+    let records = fleet.store().device_records().await.unwrap();
+    for (i, r) in records.iter().enumerate() {
+        let pinned: routeros::Fingerprint = r.tls_fingerprint.as_deref().unwrap().parse().unwrap();
+        assert_eq!(pinned, routeros::Fingerprint(sim.fingerprint(i).unwrap()));
+        let acts = actions(
+            &fleet
+                .store()
+                .audit_events(Some(&r.id), 0, 10)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(acts, vec!["tls.pinned"]);
+    }
+    // From now on only that certificate is accepted.
+    let targets = enroll().await.unwrap();
+    assert!(targets
+        .iter()
+        .all(|t| matches!(t.connect.tls, routeros::TlsMode::Pinned(_))));
+    let report = Telemetry::sweep(fleet.shared_store(), targets, fast()).await;
+    assert_eq!(report.counters.polls_ok, 2);
+    // A router presenting another certificate is refused, not polled.
+    let mut wrong = records[0].clone();
+    wrong.tls_fingerprint = Some(routeros::Fingerprint([7; 32]).to_string());
+    wrong.updated_at += 1;
+    fleet.store().save_devices(&[wrong.clone()]).await.unwrap();
+    let report = Telemetry::sweep(fleet.shared_store(), enroll().await.unwrap(), fast()).await;
+    assert_eq!(
+        (report.counters.polls_ok, report.counters.polls_failed),
+        (1, 1)
+    );
+    let refused = fleet.store().get_device(&wrong.id).await.unwrap();
+    assert!(
+        refused
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("secure connection"),
+        "{refused:?}"
+    );
+}

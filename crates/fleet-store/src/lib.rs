@@ -164,6 +164,17 @@ impl FleetStore {
         dispatch!(self.save_devices(records.to_vec(), self.outbox))
     }
 
+    /// Records the certificate fingerprint of a router reached with
+    /// trust-on-first-use; a fingerprint already pinned is never replaced
+    /// (that takes a person). Returns whether it was pinned now.
+    pub async fn pin_fingerprint(
+        &self,
+        device_id: &str,
+        fingerprint: &str,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.pin_fingerprint(device_id, fingerprint))
+    }
+
     /// Every inventory record, for a sync.
     pub async fn device_records(&self) -> Result<Vec<DeviceRecord>, StoreError> {
         dispatch!(self.device_records())

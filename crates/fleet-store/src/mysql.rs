@@ -328,6 +328,22 @@ impl MysqlStore {
         Ok(changed)
     }
 
+    /// Pins a router's certificate on first use: only when none is pinned.
+    pub async fn pin_fingerprint(
+        &self,
+        device_id: &str,
+        fingerprint: &str,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.conn().await?;
+        c.exec_drop(
+            "UPDATE devices SET tls_fingerprint = ?, updated_at = ?
+             WHERE id = ? AND tls_fingerprint IS NULL",
+            (fingerprint, now_ms(), device_id),
+        )
+        .await?;
+        Ok(c.affected_rows() == 1)
+    }
+
     pub async fn device_records(&self) -> Result<Vec<DeviceRecord>, StoreError> {
         let rows: Vec<Row> = self
             .conn()

@@ -258,6 +258,24 @@ impl SqliteStore {
         .await
     }
 
+    /// Pins a router's certificate on first use: only when none is pinned.
+    pub async fn pin_fingerprint(
+        &self,
+        device_id: &str,
+        fingerprint: &str,
+    ) -> Result<bool, StoreError> {
+        let (id, fp) = (device_id.to_owned(), fingerprint.to_owned());
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE devices SET tls_fingerprint = ?2, updated_at = ?3
+                 WHERE id = ?1 AND tls_fingerprint IS NULL",
+                params![id, fp, now_ms()],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     pub async fn device_records(&self) -> Result<Vec<DeviceRecord>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
