@@ -89,6 +89,11 @@ async fn a_sweep_counts_every_poll_and_lands_every_check_in() {
         stall: vec!["/system/resource/print".into()],
         ..Faults::default()
     });
+    // A slow router (every reply sentence 20 ms late) is polled, slowly.
+    sim.device(15).set_faults(Faults {
+        latency: Duration::from_millis(20),
+        ..Faults::default()
+    });
     let targets = targets(&fleet, &sim, Duration::from_secs(30)).await;
     let ids: Vec<String> = targets.iter().map(|t| t.device_id.clone()).collect();
     let mut cfg = fast();
@@ -120,6 +125,11 @@ async fn a_sweep_counts_every_poll_and_lands_every_check_in() {
     assert!(stalled.last_error.is_some() && stalled.last_checkin_at.is_none());
     let ok = store.get_device(&ids[0]).await.unwrap();
     assert!(ok.last_checkin_at.is_some() && ok.identity.is_some());
+    let slow = store.get_device(&ids[15]).await.unwrap();
+    assert!(
+        slow.last_checkin_at.is_some() && slow.last_error.is_none(),
+        "{slow:?}"
+    );
     let events = store.audit_events(Some(&ids[0]), 0, 10).await.unwrap();
     let mut acts = actions(&events);
     acts.sort();
@@ -151,7 +161,9 @@ async fn health_follows_missed_polls_and_recovers() {
         ..Faults::default()
     });
     sim.device(2).reboot();
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // A stalled poll takes the 0.8 s command deadline to fail: three
+    // misses take about 2.5 s; leave room for a loaded machine.
+    tokio::time::sleep(Duration::from_millis(4_000)).await;
     let health = telemetry.health();
     assert_eq!(health[&ids[0]], Health::Offline);
     assert_eq!(health[&ids[1]], Health::Offline);
@@ -277,7 +289,9 @@ async fn api_ssl_certificates_are_pinned_on_first_use_and_enforced() {
         .iter()
         .all(|t| t.connect.tls == routeros::TlsMode::TrustOnFirstUse));
     let report = Telemetry::sweep(fleet.shared_store(), first, fast()).await;
-    let why = fleet.store().list_devices().await.unwrap()[0].last_error.clone();
+    let why = fleet.store().list_devices().await.unwrap()[0]
+        .last_error
+        .clone();
     assert_eq!(report.counters.polls_ok, 2, "{report:?} {why:?}");
     let records = fleet.store().device_records().await.unwrap();
     for (i, r) in records.iter().enumerate() {
