@@ -13,6 +13,7 @@ pub mod live;
 pub mod poll;
 pub mod targets;
 pub mod telemetry;
+pub mod template;
 
 pub use error::{ErrorKind, FleetError};
 pub use fleet::{AddDevice, CpuChart, Fleet};

@@ -97,6 +97,11 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Check a template, or render it with values.
+    Template {
+        #[command(subcommand)]
+        action: TemplateCmd,
+    },
     /// Live traffic of one interface (/interface/monitor-traffic), until
     /// --duration or Ctrl-C; the command is cancelled on the router.
     Watch {
@@ -106,6 +111,22 @@ enum Cmd {
         interface: String,
         #[arg(long)]
         duration: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TemplateCmd {
+    /// Check placeholders and types; list the values the template needs.
+    Check { file: std::path::PathBuf },
+    /// Print the rendered script. Values: a JSON or TOML file (by
+    /// extension), keys named as the placeholders. Secrets are printed, so
+    /// mind where the output goes; --preview masks them.
+    Render {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        values: std::path::PathBuf,
+        #[arg(long)]
+        preview: bool,
     },
 }
 
@@ -517,6 +538,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             poll_many(&login, &targets, store.as_deref(), opts).await
         }
+        Cmd::Template { action } => template(action),
         Cmd::Watch {
             login,
             interface,
@@ -673,6 +695,87 @@ fn reply_json(r: &Reply) -> serde_json::Value {
         obj.insert("message".into(), m.into());
     }
     obj.into()
+}
+
+fn read_template(file: &std::path::Path) -> anyhow::Result<fleet_core::template::Template> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the template {}", file.display()))?;
+    fleet_core::template::Template::parse(&text).map_err(|errors| {
+        for e in &errors {
+            eprintln!("{}:{e}", file.display());
+        }
+        anyhow::anyhow!("{} error(s) in {}", errors.len(), file.display())
+    })
+}
+
+/// Values by placeholder name, from JSON or TOML; numbers and booleans are
+/// taken as their text.
+fn read_values(
+    file: &std::path::Path,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the values {}", file.display()))?;
+    let table: serde_json::Map<String, serde_json::Value> = if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+    {
+        let t: toml::Table = toml::from_str(&text)
+            .with_context(|| format!("{} is not valid TOML", file.display()))?;
+        serde_json::to_value(t)?
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a JSON object", file.display()))?
+    };
+    table
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                other => {
+                    anyhow::bail!("value {k:?} must be text, a number or true/false, not {other}")
+                }
+            };
+            Ok((k, text))
+        })
+        .collect()
+}
+
+fn template(action: TemplateCmd) -> anyhow::Result<ExitCode> {
+    match action {
+        TemplateCmd::Check { file } => {
+            let t = read_template(&file)?;
+            for (name, ty) in t.parameters() {
+                println!("{name}: {ty}");
+            }
+        }
+        TemplateCmd::Render {
+            file,
+            values,
+            preview,
+        } => {
+            let t = read_template(&file)?;
+            let rendered = t.render(&read_values(&values)?).map_err(|errors| {
+                for e in &errors {
+                    eprintln!("{}:{e}", file.display());
+                }
+                anyhow::anyhow!("{} value error(s) for {}", errors.len(), file.display())
+            })?;
+            print!(
+                "{}",
+                if preview {
+                    rendered.preview
+                } else {
+                    rendered.text
+                }
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Ctrl-C or SIGTERM (a service manager, `timeout`): both stop gracefully.

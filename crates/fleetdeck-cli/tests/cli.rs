@@ -726,3 +726,95 @@ async fn poll_targets_once_and_watch_live_traffic() {
     assert!(samples.iter().all(|v| v["interface"] == "ether1"));
     assert!(samples.iter().any(|v| v["rxBps"].as_u64().unwrap() > 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn template_check_and_render_with_json_and_toml_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = dir.path().join("bootstrap.rsc");
+    std::fs::write(
+        &tpl,
+        "/system identity set name={{ id: name }}\n/ip address add address={{ wan: ipv4_cidr }} interface=ether1 comment={{ note: string }}\n/user add name=tech password={{ pw: secret }} group=full\n",
+    )
+    .unwrap();
+    let out = cli(s(&["template", "check", tpl.to_str().unwrap()]), vec![]).await;
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "id: name\nwan: ipv4_cidr\nnote: string\npw: secret\n"
+    );
+
+    let json = dir.path().join("v.json");
+    std::fs::write(
+        &json,
+        r#"{"id": "core-1", "wan": "10.1.1.2/30", "note": "$[/system reboot] \"x\"", "pw": "s3"}"#,
+    )
+    .unwrap();
+    let out = cli(
+        s(&[
+            "template",
+            "render",
+            tpl.to_str().unwrap(),
+            "--values",
+            json.to_str().unwrap(),
+        ]),
+        vec![],
+    )
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(r#"comment="\$[/system reboot] \"x\"""#),
+        "{text}"
+    );
+    assert!(text.contains(r#"password="s3""#));
+    let out = cli(
+        s(&[
+            "template",
+            "render",
+            tpl.to_str().unwrap(),
+            "--values",
+            json.to_str().unwrap(),
+            "--preview",
+        ]),
+        vec![],
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains(r#"password="********""#));
+
+    let toml = dir.path().join("v.toml");
+    std::fs::write(
+        &toml,
+        "id = \"core-2\"\nwan = \"10.1.1.300/30\"\nnote = \"n\"\npw = \"p\"\n",
+    )
+    .unwrap();
+    let out = cli(
+        s(&[
+            "template",
+            "render",
+            tpl.to_str().unwrap(),
+            "--values",
+            toml.to_str().unwrap(),
+        ]),
+        vec![],
+    )
+    .await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bootstrap.rsc:line 2, column 25: wan"),
+        "{err}"
+    );
+
+    std::fs::write(
+        &tpl,
+        "/ip address add address={{ wan: ipv4 }}\n/x set y={{ wan: string }}\n",
+    )
+    .unwrap();
+    let out = cli(s(&["template", "check", tpl.to_str().unwrap()]), vec![]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2, column 10"));
+}
