@@ -7,6 +7,7 @@
 
 pub mod chart;
 pub mod credentials;
+pub mod discover;
 mod error;
 mod fleet;
 pub mod live;

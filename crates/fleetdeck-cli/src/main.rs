@@ -97,6 +97,26 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Find routers: MNDP on the local segment, and with --probe a TCP
+    /// probe of the API ports over a subnet.
+    Discover {
+        /// Where to listen for MNDP (default 0.0.0.0:5678, sending
+        /// discovery requests by broadcast; a specific address only listens).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
+        #[arg(long, default_value = "5s")]
+        duration: String,
+        /// Also probe this IPv4 subnet (at most a /16), e.g. 192.168.88.0/24.
+        #[arg(long, value_name = "CIDR")]
+        probe: Option<String>,
+        #[arg(long, value_delimiter = ',', default_value = "8728,8729")]
+        ports: Vec<u16>,
+        /// Probe connections in progress at once.
+        #[arg(long, default_value_t = 256)]
+        concurrency: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a template, or render it with values.
     Template {
         #[command(subcommand)]
@@ -539,6 +559,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             poll_many(&login, &targets, store.as_deref(), opts).await
         }
         Cmd::Template { action } => template(action),
+        Cmd::Discover {
+            listen,
+            duration,
+            probe,
+            ports,
+            concurrency,
+            json,
+        } => {
+            let duration = duration_arg("--duration", &duration)?;
+            discover(
+                listen,
+                duration,
+                probe.as_deref(),
+                &ports,
+                concurrency,
+                json,
+            )
+            .await
+        }
         Cmd::Watch {
             login,
             interface,
@@ -695,6 +734,70 @@ fn reply_json(r: &Reply) -> serde_json::Value {
         obj.insert("message".into(), m.into());
     }
     obj.into()
+}
+
+async fn discover(
+    listen: Option<std::net::SocketAddr>,
+    duration: Duration,
+    probe: Option<&str>,
+    ports: &[u16],
+    concurrency: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use fleet_core::discover;
+    let mut opts = routeros::discovery::DiscoveryOptions::default();
+    if let Some(addr) = listen {
+        opts.bind = addr;
+        if !addr.ip().is_unspecified() {
+            opts.targets.clear();
+        }
+    }
+    let hosts = probe.map(discover::subnet_hosts).transpose()?;
+    let (found, hits) = tokio::join!(discover::listen(opts, duration), async {
+        match &hosts {
+            Some(h) => discover::probe(h, ports, concurrency, Duration::from_millis(800)).await,
+            None => Vec::new(),
+        }
+    });
+    let found = found?;
+    if json {
+        for f in &found {
+            println!("{}", serde_json::json!({"mndp": f}));
+        }
+        for h in &hits {
+            println!("{}", serde_json::json!({"probe": h}));
+        }
+    } else {
+        for f in &found {
+            let addr = f.address.map_or_else(|| "-".to_owned(), |a| a.to_string());
+            println!(
+                "{addr:<16} {:<24} {:<10} {:<18} {}",
+                f.identity,
+                f.version.as_deref().unwrap_or("?"),
+                f.board.as_deref().unwrap_or("?"),
+                f.macs.first().map(String::as_str).unwrap_or("")
+            );
+            if let Some(h) = &f.hint {
+                println!("    {h}");
+            }
+        }
+        for h in &hits {
+            println!("{:<16} API port {} open", h.address, h.port);
+            if let Some(hint) = &h.hint {
+                println!("    {hint}");
+            }
+        }
+        eprintln!(
+            "{} routers by MNDP{}",
+            found.len(),
+            if hosts.is_some() {
+                format!(", {} open API ports by probe", hits.len())
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_template(file: &std::path::Path) -> anyhow::Result<fleet_core::template::Template> {

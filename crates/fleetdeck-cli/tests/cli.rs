@@ -818,3 +818,58 @@ async fn template_check_and_render_with_json_and_toml_values() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 2, column 10"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discover_hears_mndp_and_probes_api_ports() {
+    let sim = sim().await;
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let announcer = sim
+        .announce_mndp(
+            listen.parse().unwrap(),
+            std::time::Duration::from_millis(100),
+        )
+        .await
+        .unwrap();
+    let api = sim.port(0).to_string();
+    let out = cli(
+        s(&[
+            "discover",
+            "--listen",
+            &listen,
+            "--duration",
+            "700ms",
+            "--probe",
+            "127.0.0.1",
+            "--ports",
+            &api,
+            "--json",
+        ]),
+        vec![],
+    )
+    .await;
+    announcer.abort();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    let mndp: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("mndp")).collect();
+    assert_eq!(mndp.len(), 1, "{lines:?}");
+    assert_eq!(mndp[0]["identity"], "sim-router-0000");
+    let probe: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("probe")).collect();
+    assert_eq!(probe.len(), 1);
+    assert_eq!(probe[0]["port"], sim.port(0));
+    let bad = cli(
+        s(&["discover", "--probe", "10.0.0.0/8", "--duration", "1ms"]),
+        vec![],
+    )
+    .await;
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("larger than a /16"));
+}
