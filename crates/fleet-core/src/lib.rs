@@ -11,6 +11,7 @@ pub mod discover;
 mod error;
 mod fleet;
 pub mod live;
+pub mod plan;
 pub mod poll;
 pub mod targets;
 pub mod telemetry;

@@ -117,6 +117,13 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Compile a RouterOS script (e.g. a rendered template) into the plan a
+    /// push would run, or say which line cannot be compiled and why.
+    Plan {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a template, or render it with values.
     Template {
         #[command(subcommand)]
@@ -559,6 +566,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             poll_many(&login, &targets, store.as_deref(), opts).await
         }
         Cmd::Template { action } => template(action),
+        Cmd::Plan { file, json } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let plan = fleet_core::plan::compile(&String::from_utf8_lossy(&bytes))
+                .with_context(|| format!("{} cannot be pushed as a plan", file.display()))?;
+            for step in &plan.steps {
+                if json {
+                    println!("{}", serde_json::to_string(step)?);
+                } else {
+                    println!(
+                        "line {:>4}: {}",
+                        step.line,
+                        serde_json::to_string(&step.action)?
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Discover {
             listen,
             duration,
