@@ -13,6 +13,7 @@ mod fleet;
 pub mod live;
 pub mod plan;
 pub mod poll;
+pub mod push;
 pub mod targets;
 pub mod telemetry;
 pub mod template;

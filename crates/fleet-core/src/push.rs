@@ -1,0 +1,442 @@
+//! Pushing a plan to one router, safely, with a record of everything.
+//!
+//! 1. **Pre-flight**: the router answers; its version and free space are
+//!    read (a backup needs room).
+//! 2. **Backup first**: `/system/backup/save` on the router, and its
+//!    `/export` text kept locally in the audit trail.
+//! 3. **Safety net**: a scheduler on the router that loads that backup
+//!    after `confirm_within` unless the push confirms, so a push that locks
+//!    the technician out undoes itself.
+//! 4. **Steps**, in plan order, each reported with the router's own message;
+//!    the first failure stops the push and, by default, restores the backup
+//!    at once (the router reboots).
+//! 5. **Verify**: the plan run again as a dry run must find nothing to do.
+//! 6. **Confirm**: the safety scheduler is removed.
+//!
+//! Every stage is an audit event and the push record follows the status.
+//! When the connection is lost or a step does not answer, the report says
+//! what is known and that the safety net will restore the backup.
+
+use std::time::Duration;
+
+use fleet_store::{AuditEvent, FleetStore, PushRecord};
+use routeros::{Client, Command};
+use serde::Serialize;
+
+use crate::{
+    plan::{self, Outcome, Plan, StepReport},
+    poll,
+};
+
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// Report what would change; nothing is written to the router.
+    pub dry_run: bool,
+    /// The safety net restores the backup after this long unless confirmed.
+    pub confirm_within: Duration,
+    /// Free storage a push needs (for the backup file).
+    pub min_free_bytes: u64,
+    /// Restore the backup at once when a step fails.
+    pub rollback_on_failure: bool,
+    /// Who pushes, for the audit trail.
+    pub actor: String,
+}
+
+impl Default for PushOptions {
+    fn default() -> Self {
+        Self {
+            dry_run: false,
+            confirm_within: Duration::from_secs(600),
+            min_free_bytes: 1 << 20,
+            rollback_on_failure: true,
+            actor: "fleetdeck".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PushStatus {
+    Succeeded,
+    /// A step failed and the backup was restored.
+    RolledBack,
+    /// A step failed; the safety net will restore the backup.
+    Failed,
+    /// Nothing was written (dry run).
+    DryRun,
+    /// The connection was lost or a step did not answer: the router's
+    /// state is not known; the safety net restores the backup unless
+    /// someone confirms.
+    Unknown,
+}
+
+impl PushStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            PushStatus::Succeeded => "succeeded",
+            PushStatus::RolledBack => "rolled-back",
+            PushStatus::Failed => "failed",
+            PushStatus::DryRun => "dry-run",
+            PushStatus::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushReport {
+    pub push_id: String,
+    pub status: PushStatus,
+    pub steps: Vec<StepReport>,
+    /// The backup file on the router.
+    pub backup: Option<String>,
+    /// What happened, in a technician's words.
+    pub message: String,
+}
+
+struct Audit<'a> {
+    store: &'a FleetStore,
+    device_id: &'a str,
+    actor: &'a str,
+    push_id: &'a str,
+}
+
+impl Audit<'_> {
+    /// Every stage is stored before the next starts: a crash leaves the
+    /// trail up to the stage it reached.
+    async fn event(&self, action: &str, detail: serde_json::Value) {
+        let mut detail = detail;
+        detail["push"] = self.push_id.into();
+        let e = AuditEvent {
+            id: fleet_store::new_id(),
+            at: poll::now_ms(),
+            device_id: Some(self.device_id.to_owned()),
+            actor: self.actor.to_owned(),
+            action: action.to_owned(),
+            detail: detail.to_string(),
+        };
+        if let Err(err) = self.store.record_audit(&[e]).await {
+            tracing::error!(error = %err, action, "could not store an audit event");
+        }
+    }
+}
+
+/// Pushes `plan` to the router behind `client` (the device `device_id`).
+/// `progress` sees each step as it finishes.
+pub async fn push(
+    store: &FleetStore,
+    client: &Client,
+    device_id: &str,
+    template_id: Option<&str>,
+    plan: &Plan,
+    opts: &PushOptions,
+    mut progress: impl FnMut(&StepReport),
+) -> PushReport {
+    let push_id = fleet_store::new_id();
+    let short = &push_id[push_id.len() - 12..];
+    let audit = Audit {
+        store,
+        device_id,
+        actor: &opts.actor,
+        push_id: &push_id,
+    };
+    let mut record = PushRecord {
+        id: push_id.clone(),
+        device_id: device_id.to_owned(),
+        template_id: template_id.map(str::to_owned),
+        started_at: poll::now_ms(),
+        finished_at: None,
+        status: "running".into(),
+        summary: format!("{} steps", plan.steps.len()),
+        updated_at: poll::now_ms(),
+    };
+    let _ = store.save_pushes(&[record.clone()]).await;
+    audit
+        .event(
+            "push.started",
+            serde_json::json!({"steps": plan.steps.len(), "dryRun": opts.dry_run}),
+        )
+        .await;
+    let mut report = PushReport {
+        push_id: push_id.clone(),
+        status: PushStatus::Unknown,
+        steps: Vec::new(),
+        backup: None,
+        message: String::new(),
+    };
+    let finish = |report: &mut PushReport, status: PushStatus, message: String| {
+        report.status = status;
+        report.message = message;
+    };
+    run(
+        client,
+        plan,
+        opts,
+        short,
+        &audit,
+        &mut report,
+        &mut progress,
+        finish,
+    )
+    .await;
+    record.status = report.status.as_str().into();
+    record.summary = report.message.clone();
+    record.finished_at = Some(poll::now_ms());
+    record.updated_at = poll::now_ms();
+    let _ = store.save_pushes(&[record]).await;
+    audit
+        .event(
+            &format!("push.{}", report.status.as_str()),
+            serde_json::json!({"message": report.message}),
+        )
+        .await;
+    report
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    client: &Client,
+    plan: &Plan,
+    opts: &PushOptions,
+    short: &str,
+    audit: &Audit<'_>,
+    report: &mut PushReport,
+    progress: &mut impl FnMut(&StepReport),
+    finish: impl Fn(&mut PushReport, PushStatus, String),
+) {
+    // 1. Pre-flight.
+    let resource = match client
+        .run(&Command::new("/system/resource/print").proplist(["version", "free-hdd-space"]))
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return finish(
+                report,
+                PushStatus::Failed,
+                format!("pre-flight: {e}; nothing was changed"),
+            )
+        }
+    };
+    let row = resource.first().cloned().unwrap_or_default();
+    let version = row
+        .get("version")
+        .map(|v| v.into_owned())
+        .unwrap_or_default();
+    let free = row.get_u64("free-hdd-space").unwrap_or(u64::MAX);
+    audit
+        .event(
+            "push.preflight",
+            serde_json::json!({"version": version, "freeBytes": free}),
+        )
+        .await;
+    if opts.dry_run {
+        report.steps = plan::apply(client, plan, true).await;
+        report.steps.iter().for_each(|s| progress(s));
+        let changes = report
+            .steps
+            .iter()
+            .filter(|s| !matches!(s.outcome, Outcome::Unchanged))
+            .count();
+        return finish(
+            report,
+            PushStatus::DryRun,
+            format!(
+                "dry run: {changes} of {} steps would change the router",
+                plan.steps.len()
+            ),
+        );
+    }
+    if free < opts.min_free_bytes {
+        return finish(
+            report,
+            PushStatus::Failed,
+            format!("pre-flight: only {free} bytes free on the router, a backup needs {}; nothing was changed", opts.min_free_bytes),
+        );
+    }
+
+    // 2. Backup: on the router, and the export text here.
+    let backup = format!("fleetdeck-{short}");
+    if let Err(e) = client
+        .run(
+            &Command::new("/system/backup/save")
+                .attr("name", &backup)
+                .attr("dont-encrypt", "yes"),
+        )
+        .await
+    {
+        return finish(
+            report,
+            PushStatus::Failed,
+            format!("backup: {e}; nothing was changed"),
+        );
+    }
+    let export = client
+        .export_text(routeros::ExportMethod::Auto)
+        .await
+        .map(|t| String::from_utf8_lossy(&t).into_owned())
+        .unwrap_or_else(|e| format!("(export failed: {e})"));
+    report.backup = Some(format!("{backup}.backup"));
+    audit
+        .event(
+            "push.backup",
+            serde_json::json!({"file": format!("{backup}.backup"), "export": export}),
+        )
+        .await;
+
+    // 3. Safety net. The file name is our own token: nothing to escape.
+    let net = format!("fleetdeck-safety-{short}");
+    let minutes = opts.confirm_within.as_secs().div_ceil(60).max(1);
+    let on_event = format!("/system backup load name={backup}.backup password=\"\"");
+    if let Err(e) = client
+        .run(
+            &Command::new("/system/scheduler/add")
+                .attr("name", &net)
+                .attr("interval", format!("{minutes}m"))
+                .attr("on-event", on_event),
+        )
+        .await
+    {
+        return finish(
+            report,
+            PushStatus::Failed,
+            format!("safety net: {e}; nothing was changed"),
+        );
+    }
+    audit
+        .event(
+            "push.safety-net",
+            serde_json::json!({"scheduler": net, "minutes": minutes}),
+        )
+        .await;
+
+    // 4. Steps, one by one.
+    for step in &plan.steps {
+        let outcome = plan::apply(
+            client,
+            &Plan {
+                steps: vec![step.clone()],
+            },
+            false,
+        )
+        .await
+        .pop()
+        .map(|r| r.outcome)
+        .unwrap_or(Outcome::Failed {
+            message: "no report".into(),
+        });
+        let r = StepReport {
+            line: step.line,
+            outcome,
+        };
+        progress(&r);
+        audit
+            .event(
+                "push.step",
+                serde_json::json!({"line": r.line, "outcome": r.outcome}),
+            )
+            .await;
+        report.steps.push(r.clone());
+        if let Outcome::Failed { message } = &r.outcome {
+            let lost = message.contains("connection") || message.contains("no answer");
+            if lost {
+                return finish(
+                    report,
+                    PushStatus::Unknown,
+                    format!(
+                        "line {}: {message}. What the router did with this step is not known; the safety net restores the backup in {minutes} min unless the push is confirmed",
+                        r.line
+                    ),
+                );
+            }
+            if opts.rollback_on_failure {
+                let restored = client
+                    .run(
+                        &Command::new("/system/backup/load")
+                            .attr("name", format!("{backup}.backup"))
+                            .attr("password", ""),
+                    )
+                    .await;
+                return match restored {
+                    Ok(_) => finish(
+                        report,
+                        PushStatus::RolledBack,
+                        format!("line {}: the router said: {message}. The backup was restored; the router reboots", r.line),
+                    ),
+                    Err(e) => finish(
+                        report,
+                        PushStatus::Failed,
+                        format!("line {}: the router said: {message}. Restoring the backup failed too ({e}); the safety net restores it in {minutes} min", r.line),
+                    ),
+                };
+            }
+            return finish(
+                report,
+                PushStatus::Failed,
+                format!("line {}: the router said: {message}. The safety net restores the backup in {minutes} min unless confirmed", r.line),
+            );
+        }
+    }
+
+    // 5. Verify: a dry run must find nothing left to do.
+    let verify = plan::apply(client, plan, true).await;
+    if let Some(bad) = verify.iter().find(|s| s.outcome != Outcome::Unchanged) {
+        audit
+            .event(
+                "push.verify-failed",
+                serde_json::json!({"line": bad.line, "outcome": bad.outcome}),
+            )
+            .await;
+        return finish(
+            report,
+            PushStatus::Failed,
+            format!("verify: line {} still differs on the router ({:?}); the safety net restores the backup in {minutes} min unless confirmed", bad.line, bad.outcome),
+        );
+    }
+    audit.event("push.verified", serde_json::json!({})).await;
+
+    // 6. Confirm: remove the safety net.
+    let removed = async {
+        let found = client
+            .run(
+                &Command::new("/system/scheduler/print")
+                    .proplist([".id"])
+                    .word(format!("?name={net}")),
+            )
+            .await?;
+        for row in &found.rows {
+            if let Some(id) = row.get(".id") {
+                client
+                    .run(&Command::new("/system/scheduler/remove").attr(".id", id.as_ref()))
+                    .await?;
+            }
+        }
+        Ok::<usize, routeros::Error>(found.rows.len())
+    }
+    .await;
+    match removed {
+        Ok(1) => {
+            audit.event("push.confirmed", serde_json::json!({"scheduler": net})).await;
+            let changed = report
+                .steps
+                .iter()
+                .filter(|s| !matches!(s.outcome, Outcome::Unchanged))
+                .count();
+            finish(
+                report,
+                PushStatus::Succeeded,
+                format!("{changed} of {} steps changed the router; verified and confirmed", plan.steps.len()),
+            )
+        }
+        Ok(n) => finish(
+            report,
+            PushStatus::Unknown,
+            format!("confirm: expected one safety scheduler {net}, found {n}; check the router's schedulers"),
+        ),
+        Err(e) => finish(
+            report,
+            PushStatus::Unknown,
+            format!("confirm: {e}; the safety net may still restore the backup in {minutes} min: reconnect and remove scheduler {net}"),
+        ),
+    }
+}

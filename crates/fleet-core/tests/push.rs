@@ -1,0 +1,281 @@
+//! The push engine against a simulated router: backup, safety net, steps,
+//! verify, confirm, and the audit trail; a failure that rolls back; a step
+//! that never answers; a dry run.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use fleet_core::{
+    plan::{self, Outcome},
+    push::{self, PushOptions, PushStatus},
+    template::Template,
+};
+use fleet_store::{FleetStore, NewDevice, StoreUrl};
+use routeros::{Client, Command, ConnectOptions};
+use routeros_sim::{Faults, SimConfig, SimFleet};
+
+const BOOTSTRAP: &str = r#"/system identity set name={{ id: name }}
+/interface bridge add name=bridge1 comment={{ note: string }}
+/interface bridge port add bridge=bridge1 interface=ether2
+/ip address add address={{ lan: ipv4_cidr }} interface=bridge1
+/system scheduler add name=hello interval=1d on-event="/log info \"{{ note }}\""
+"#;
+
+struct Env {
+    _dir: tempfile::TempDir,
+    store: FleetStore,
+    sim: SimFleet,
+    device_id: String,
+}
+
+async fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FleetStore::open(&StoreUrl::Sqlite(dir.path().join("f.db")))
+        .await
+        .unwrap();
+    let sim = SimFleet::start(SimConfig {
+        reboot_delay: Duration::from_millis(300),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let device_id = store
+        .add_device(&NewDevice {
+            host: "127.0.0.1".into(),
+            port: sim.port(0),
+            username: "admin".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .id;
+    Env {
+        _dir: dir,
+        store,
+        sim,
+        device_id,
+    }
+}
+
+async fn connect(sim: &SimFleet) -> Client {
+    let mut o = ConnectOptions::new("127.0.0.1", sim.port(0), "admin", "");
+    o.command_timeout = Duration::from_millis(700);
+    Client::connect(&o).await.unwrap()
+}
+
+fn bootstrap() -> plan::Plan {
+    let values: BTreeMap<String, String> = [
+        ("id", "site-9-core"),
+        ("note", "new site"),
+        ("lan", "192.168.99.1/24"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    plan::compile(
+        &Template::parse(BOOTSTRAP)
+            .unwrap()
+            .render(&values)
+            .unwrap()
+            .text,
+    )
+    .unwrap()
+}
+
+async fn names(c: &Client, menu: &str) -> Vec<String> {
+    c.run(&Command::new(format!("{menu}/print")))
+        .await
+        .unwrap()
+        .rows
+        .iter()
+        .filter_map(|r| r.get("name").map(|n| n.into_owned()))
+        .collect()
+}
+
+async fn actions(store: &FleetStore, device: &str) -> Vec<String> {
+    let mut events = store.audit_events(Some(device), 0, 1000).await.unwrap();
+    events.reverse();
+    events.into_iter().map(|e| e.action).collect()
+}
+
+#[tokio::test]
+async fn a_push_backs_up_guards_applies_verifies_and_confirms() {
+    let e = env().await;
+    let client = connect(&e.sim).await;
+    let mut seen = Vec::new();
+    let report = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &bootstrap(),
+        &PushOptions::default(),
+        |s| seen.push(s.line),
+    )
+    .await;
+    assert_eq!(report.status, PushStatus::Succeeded, "{}", report.message);
+    assert_eq!(seen, vec![1, 2, 3, 4, 5], "progress per step");
+    let backup = report.backup.clone().unwrap();
+    assert!(names(&client, "/file").await.contains(&backup));
+    let schedulers = names(&client, "/system/scheduler").await;
+    assert_eq!(
+        schedulers,
+        vec!["hello"],
+        "the safety net is gone once confirmed"
+    );
+    assert_eq!(
+        names(&client, "/system/identity").await,
+        vec!["site-9-core"]
+    );
+
+    let acts = actions(&e.store, &e.device_id).await;
+    let expected: Vec<&str> = [
+        "push.started",
+        "push.preflight",
+        "push.backup",
+        "push.safety-net",
+    ]
+    .into_iter()
+    .chain(std::iter::repeat_n("push.step", 5))
+    .chain(["push.verified", "push.confirmed", "push.succeeded"])
+    .collect();
+    assert_eq!(acts, expected);
+    let events = e
+        .store
+        .audit_events(Some(&e.device_id), 0, 100)
+        .await
+        .unwrap();
+    let backup_event = events.iter().find(|ev| ev.action == "push.backup").unwrap();
+    assert!(
+        backup_event.detail.contains("sim-router-0000"),
+        "the export before the push is kept"
+    );
+    let pushes = e.store.push_records(Some(&e.device_id), 10).await.unwrap();
+    assert_eq!(pushes[0].status, "succeeded");
+    assert!(pushes[0].finished_at.is_some());
+
+    // Pushing again changes nothing and still succeeds.
+    let again = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &bootstrap(),
+        &PushOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(again.status, PushStatus::Succeeded);
+    assert!(
+        again.steps.iter().all(|s| s.outcome == Outcome::Unchanged),
+        "{again:?}"
+    );
+    assert!(
+        again.message.starts_with("0 of 5 steps changed"),
+        "{}",
+        again.message
+    );
+}
+
+#[tokio::test]
+async fn a_failed_step_restores_the_backup() {
+    let e = env().await;
+    let client = connect(&e.sim).await;
+    let plan = plan::compile(
+        "/system identity set name=half-done\n/interface bridge add name=br-x\n/ip address add address=10.9.9.1/24 interface=no-such-port\n",
+    )
+    .unwrap();
+    let report = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &plan,
+        &PushOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(report.status, PushStatus::RolledBack, "{}", report.message);
+    assert!(
+        report.message.starts_with("line 3: the router said:"),
+        "{}",
+        report.message
+    );
+    assert_eq!(report.steps.len(), 3);
+    // The router reboots into the backup: the first two steps are undone.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let client = connect(&e.sim).await;
+    assert_eq!(
+        names(&client, "/system/identity").await,
+        vec!["sim-router-0000"]
+    );
+    assert!(!names(&client, "/interface/bridge")
+        .await
+        .contains(&"br-x".to_string()));
+    let pushes = e.store.push_records(Some(&e.device_id), 10).await.unwrap();
+    assert_eq!(pushes[0].status, "rolled-back");
+}
+
+#[tokio::test]
+async fn a_step_that_never_answers_is_reported_as_unknown_and_the_net_stays() {
+    let e = env().await;
+    e.sim.device(0).set_faults(Faults {
+        stall: vec!["/ip/address/print".into()],
+        ..Faults::default()
+    });
+    let client = connect(&e.sim).await;
+    let report = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &bootstrap(),
+        &PushOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(report.status, PushStatus::Unknown, "{}", report.message);
+    assert!(report.message.starts_with("line 4:"), "{}", report.message);
+    assert!(
+        report.message.contains("safety net restores the backup"),
+        "{}",
+        report.message
+    );
+    let schedulers = names(&client, "/system/scheduler").await;
+    assert!(
+        schedulers
+            .iter()
+            .any(|s| s.starts_with("fleetdeck-safety-")),
+        "the safety net stays armed: {schedulers:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_writes_nothing() {
+    let e = env().await;
+    let client = connect(&e.sim).await;
+    let opts = PushOptions {
+        dry_run: true,
+        ..PushOptions::default()
+    };
+    let report = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &bootstrap(),
+        &opts,
+        |_| {},
+    )
+    .await;
+    assert_eq!(report.status, PushStatus::DryRun);
+    assert_eq!(
+        report.message,
+        "dry run: 5 of 5 steps would change the router"
+    );
+    assert!(report.backup.is_none());
+    assert_eq!(
+        names(&client, "/system/identity").await,
+        vec!["sim-router-0000"]
+    );
+    assert!(names(&client, "/system/scheduler").await.is_empty());
+}
