@@ -232,7 +232,7 @@ async fn run(
         .await;
     if opts.dry_run {
         report.steps = plan::apply(client, plan, true).await;
-        report.steps.iter().for_each(|s| progress(s));
+        report.steps.iter().for_each(&mut *progress);
         let changes = report
             .steps
             .iter()
