@@ -5,6 +5,7 @@
 //! [`credentials`] store (the OS keyring, or a 0600 file where none exists)
 //! and renders charts with `plotters`. Nothing here knows about Tauri.
 
+pub mod bulk;
 pub mod chart;
 pub mod credentials;
 pub mod discover;

@@ -99,11 +99,19 @@ struct Audit<'a> {
     device_id: &'a str,
     actor: &'a str,
     push_id: &'a str,
+    /// Step events waiting to be stored with the next write.
+    pending: std::sync::Mutex<Vec<AuditEvent>>,
 }
 
+/// Step events stored together, so a 200-step push is a handful of store
+/// writes rather than 200.
+const STEP_EVENTS_PER_WRITE: usize = 50;
+
 impl Audit<'_> {
-    /// Every stage is stored before the next starts: a crash leaves the
-    /// trail up to the stage it reached.
+    /// Stage events are stored before the next stage starts (with any step
+    /// events still pending, in order); step events in groups. A crash
+    /// leaves the trail up to the last stage, and at most one group of
+    /// step events short.
     async fn event(&self, action: &str, detail: serde_json::Value) {
         let mut detail = detail;
         detail["push"] = self.push_id.into();
@@ -115,8 +123,16 @@ impl Audit<'_> {
             action: action.to_owned(),
             detail: detail.to_string(),
         };
-        if let Err(err) = self.store.record_audit(&[e]).await {
-            tracing::error!(error = %err, action, "could not store an audit event");
+        let batch = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.push(e);
+            if action == "push.step" && pending.len() < STEP_EVENTS_PER_WRITE {
+                return;
+            }
+            std::mem::take(&mut *pending)
+        };
+        if let Err(err) = self.store.record_audit(&batch).await {
+            tracing::error!(error = %err, action, "could not store {} audit events", batch.len());
         }
     }
 }
@@ -139,6 +155,7 @@ pub async fn push(
         device_id,
         actor: &opts.actor,
         push_id: &push_id,
+        pending: std::sync::Mutex::new(Vec::new()),
     };
     let mut record = PushRecord {
         id: push_id.clone(),

@@ -279,3 +279,100 @@ async fn a_dry_run_writes_nothing() {
     );
     assert!(names(&client, "/system/scheduler").await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_pushes_in_waves_and_a_failing_canary_stops_the_rest() {
+    use fleet_core::{bulk, credentials::Sensitive, targets::TargetSpec, Fleet};
+    let dir = tempfile::tempdir().unwrap();
+    let store = FleetStore::open(&StoreUrl::Sqlite(dir.path().join("f.db")))
+        .await
+        .unwrap();
+    let fleet = Fleet::new(
+        store,
+        fleet_core::credentials::CredentialStore::file(dir.path().join("c.json")),
+    );
+    let sim = SimFleet::start(SimConfig {
+        devices: 12,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    sim.device(5).set_faults(Faults {
+        reject_login: true,
+        ..Faults::default()
+    });
+    let specs: Vec<TargetSpec> = fleet_core::targets::parse_text(
+        &sim.ports()
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let targets = fleet
+        .enroll(
+            &specs,
+            "admin",
+            Some(&Sensitive::new(String::new())),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    let opts = bulk::BulkOptions {
+        concurrency: 4,
+        waves: bulk::parse_waves("1,25%,100%").unwrap(),
+        stop_after_failures: None,
+        push: PushOptions::default(),
+    };
+    let report = bulk::push_all(
+        fleet.shared_store(),
+        targets.clone(),
+        std::sync::Arc::new(bootstrap()),
+        opts.clone(),
+        bulk::Cancel::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(
+        (report.succeeded, report.failed, report.skipped),
+        (11, 1, 0),
+        "{report:?}"
+    );
+    let waves: Vec<usize> = report.results.iter().map(|r| r.wave).collect();
+    assert_eq!(
+        waves.iter().filter(|w| **w == 1).count(),
+        1,
+        "a canary first"
+    );
+    assert_eq!(waves.iter().filter(|w| **w == 2).count(), 2);
+    let refused = report
+        .results
+        .iter()
+        .find(|r| r.status == "unreachable")
+        .unwrap();
+    assert!(
+        refused.message.contains("refused the login"),
+        "{}",
+        refused.message
+    );
+
+    // A plan that fails on the canary stops every later wave.
+    let bad =
+        plan::compile("/ip address add address=10.1.1.1/24 interface=no-such-port\n").unwrap();
+    let report = bulk::push_all(
+        fleet.shared_store(),
+        targets,
+        std::sync::Arc::new(bad),
+        bulk::BulkOptions {
+            stop_after_failures: Some(1),
+            ..opts
+        },
+        bulk::Cancel::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(
+        (report.succeeded, report.failed, report.skipped),
+        (0, 1, 11)
+    );
+    assert!(report.stopped.unwrap().contains("before wave 2"));
+}

@@ -117,6 +117,38 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Render a template and push it to routers in waves: backup, safety
+    /// net, steps, verify, confirm, per router; an audit trail of all of it.
+    Push {
+        #[command(flatten)]
+        login: Login,
+        #[arg(long)]
+        template: std::path::PathBuf,
+        /// Placeholder values, JSON or TOML.
+        #[arg(long)]
+        values: std::path::PathBuf,
+        /// A file or HOST:PORT+N (see poll --targets).
+        #[arg(long)]
+        targets: String,
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+        /// Routers pushed at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Cumulative waves: a count of routers or a percentage.
+        #[arg(long, default_value = "1,10%,100%")]
+        waves: String,
+        /// Stop after this many routers fail (0: never stop).
+        #[arg(long, default_value_t = 1)]
+        stop_after: usize,
+        /// Minutes before the router restores its backup unless confirmed.
+        #[arg(long, default_value_t = 10)]
+        confirm_within: u64,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Compile a RouterOS script (e.g. a rendered template) into the plan a
     /// push would run, or say which line cannot be compiled and why.
     Plan {
@@ -566,6 +598,41 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             poll_many(&login, &targets, store.as_deref(), opts).await
         }
         Cmd::Template { action } => template(action),
+        Cmd::Push {
+            login,
+            template: file,
+            values,
+            targets,
+            store,
+            concurrency,
+            waves,
+            stop_after,
+            confirm_within,
+            dry_run,
+            json,
+        } => {
+            let opts = fleet_core::bulk::BulkOptions {
+                concurrency,
+                waves: fleet_core::bulk::parse_waves(&waves)?,
+                stop_after_failures: (stop_after > 0).then_some(stop_after),
+                push: fleet_core::push::PushOptions {
+                    dry_run,
+                    confirm_within: Duration::from_secs(confirm_within.max(1) * 60),
+                    actor: std::env::var("USER").unwrap_or_else(|_| "fleetdeck".into()),
+                    ..Default::default()
+                },
+            };
+            push_cmd(
+                &login,
+                &file,
+                &values,
+                &targets,
+                store.as_deref(),
+                opts,
+                json,
+            )
+            .await
+        }
         Cmd::Plan { file, json } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -759,6 +826,101 @@ fn reply_json(r: &Reply) -> serde_json::Value {
         obj.insert("message".into(), m.into());
     }
     obj.into()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn push_cmd(
+    login: &Login,
+    file: &std::path::Path,
+    values: &std::path::Path,
+    targets: &str,
+    store: Option<&str>,
+    opts: fleet_core::bulk::BulkOptions,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let t = read_template(file)?;
+    let rendered = t.render(&read_values(values)?).map_err(|errors| {
+        for e in &errors {
+            eprintln!("{}:{e}", file.display());
+        }
+        anyhow::anyhow!("{} value error(s) for {}", errors.len(), file.display())
+    })?;
+    let plan = fleet_core::plan::compile(&rendered.text)
+        .with_context(|| format!("{} cannot be pushed as a plan", file.display()))?;
+    let specs = fleet_core::targets::parse(targets)?;
+    let mut fleet = match store {
+        Some(url) => Fleet::open(&url.parse::<StoreUrl>()?).await?,
+        None => Fleet::open_default().await?,
+    };
+    fleet.poll_timeout = Duration::from_secs(login.timeout.max(1));
+    let password = login
+        .password_env
+        .as_ref()
+        .map(|_| login.password())
+        .transpose()?;
+    let targets = fleet
+        .enroll(
+            &specs,
+            &login.user,
+            password.as_ref(),
+            Duration::from_secs(30),
+        )
+        .await?;
+    let cancel = fleet_core::bulk::Cancel::default();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        shutdown().await;
+        eprintln!("cancelling: routers in progress finish, no new one starts");
+        on_signal.cancel();
+    });
+    let report = fleet_core::bulk::push_all(
+        fleet.shared_store(),
+        targets,
+        std::sync::Arc::new(plan),
+        opts,
+        cancel,
+        move |r| {
+            if json {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("report");
+                }
+                println!("{v}");
+            } else {
+                println!(
+                    "wave {} {:<22} {:<12} {}",
+                    r.wave, r.address, r.status, r.message
+                );
+            }
+        },
+    )
+    .await;
+    let summary = format!(
+        "{} routers: {} succeeded, {} failed, {} not pushed in {:.1} s{}",
+        report.routers,
+        report.succeeded,
+        report.failed,
+        report.skipped,
+        report.seconds,
+        report
+            .stopped
+            .as_deref()
+            .map(|s| format!("; {s}"))
+            .unwrap_or_default()
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"routers": report.routers, "succeeded": report.succeeded, "failed": report.failed,
+                "skipped": report.skipped, "seconds": report.seconds, "stopped": report.stopped})
+        );
+    }
+    eprintln!("{summary}");
+    Ok(if report.failed == 0 && report.skipped == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 async fn discover(

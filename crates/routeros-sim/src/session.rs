@@ -669,22 +669,36 @@ impl Session {
         menu: &str,
         f: impl FnOnce(&mut model::Menu) -> Result<T, Failure>,
     ) -> Result<T, Failure> {
+        // Changes are only worked out for `listen` sessions: with nobody
+        // listening, a mutation costs what the change itself costs.
+        let listening = self.device.changes.receiver_count() > 0;
         let (result, before, after) = self.device.with_config(|c| {
             let m = c
                 .get_mut(menu)
                 .ok_or_else(|| Failure::new(Some(0), "no such command prefix"))?;
-            let before = m.items.clone();
+            let before = if listening {
+                m.items.clone()
+            } else {
+                Vec::new()
+            };
             let r = f(m)?;
-            Ok::<_, Failure>((r, before, m.items.clone()))
+            let after = if listening {
+                m.items.clone()
+            } else {
+                Vec::new()
+            };
+            Ok::<_, Failure>((r, before, after))
         })?;
-        for item in &after {
-            if !before.contains(item) {
-                self.device.notify(menu, item.clone(), false);
+        if listening {
+            for item in &after {
+                if !before.contains(item) {
+                    self.device.notify(menu, item.clone(), false);
+                }
             }
-        }
-        for item in &before {
-            if !after.iter().any(|a| a.id() == item.id()) {
-                self.device.notify(menu, item.clone(), true);
+            for item in &before {
+                if !after.iter().any(|a| a.id() == item.id()) {
+                    self.device.notify(menu, item.clone(), true);
+                }
             }
         }
         Ok(result)
