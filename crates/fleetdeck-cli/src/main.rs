@@ -762,14 +762,37 @@ async fn follow_rows(
     cmd: &Command,
     limit: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
-    use futures::StreamExt;
     let cmd = if cmd.path().ends_with("/print") {
         cmd.clone().attr("follow", "")
     } else {
         cmd.clone()
     };
     let client = connect(login).await?;
-    let mut stream = client.stream(&cmd).await?;
+    let stream = client.stream(&cmd).await?;
+    print_stream(&client, Box::pin(stream), limit, |row: routeros::Row| {
+        let attrs: serde_json::Map<String, serde_json::Value> = row
+            .iter()
+            .map(|(k, v)| (k.to_owned(), String::from_utf8_lossy(v).into_owned().into()))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"reply": "!re", "attributes": attrs})
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// Prints a router stream's items until `limit` or Ctrl-C, then drops the
+/// stream (which sends `/cancel`) and gives the cancel a moment to reach
+/// the router before the process ends.
+async fn print_stream<T, E: Into<anyhow::Error>>(
+    client: &Client,
+    mut stream: std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, E>> + Send + '_>>,
+    limit: Option<Duration>,
+    mut print: impl FnMut(T) -> anyhow::Result<()>,
+) -> anyhow::Result<ExitCode> {
+    use futures::StreamExt;
     let stop = async {
         match limit {
             Some(d) => tokio::time::sleep(d).await,
@@ -782,21 +805,14 @@ async fn follow_rows(
     loop {
         tokio::select! {
             _ = &mut stop => break,
-            row = stream.next() => match row {
+            item = stream.next() => match item {
                 None => break,
                 Some(Err(e)) => return Err(e.into()),
-                Some(Ok(row)) => {
-                    let attrs: serde_json::Map<String, serde_json::Value> = row
-                        .iter()
-                        .map(|(k, v)| (k.to_owned(), String::from_utf8_lossy(v).into_owned().into()))
-                        .collect();
-                    println!("{}", serde_json::json!({"reply": "!re", "attributes": attrs}));
-                }
+                Some(Ok(item)) => print(item)?,
             }
         }
     }
     drop(stream);
-    // Give the /cancel a moment to reach the router before the process ends.
     let _ = tokio::time::timeout(
         Duration::from_millis(500),
         client.run(&Command::new("/system/identity/print")),
@@ -838,13 +854,7 @@ async fn push_cmd(
     opts: fleet_core::bulk::BulkOptions,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let t = read_template(file)?;
-    let rendered = t.render(&read_values(values)?).map_err(|errors| {
-        for e in &errors {
-            eprintln!("{}:{e}", file.display());
-        }
-        anyhow::anyhow!("{} value error(s) for {}", errors.len(), file.display())
-    })?;
+    let rendered = render_template(file, values)?;
     let plan = fleet_core::plan::compile(&rendered.text)
         .with_context(|| format!("{} cannot be pushed as a plan", file.display()))?;
     let specs = fleet_core::targets::parse(targets)?;
@@ -998,6 +1008,21 @@ fn read_template(file: &std::path::Path) -> anyhow::Result<fleet_core::template:
     })
 }
 
+/// Reads a template and its values and renders it; every error is printed
+/// with the template's name, line and column.
+fn render_template(
+    file: &std::path::Path,
+    values: &std::path::Path,
+) -> anyhow::Result<fleet_core::template::Rendered> {
+    let t = read_template(file)?;
+    t.render(&read_values(values)?).map_err(|errors| {
+        for e in &errors {
+            eprintln!("{}:{e}", file.display());
+        }
+        anyhow::anyhow!("{} value error(s) for {}", errors.len(), file.display())
+    })
+}
+
 /// Values by placeholder name, from JSON or TOML; numbers and booleans are
 /// taken as their text.
 fn read_values(
@@ -1048,13 +1073,7 @@ fn template(action: TemplateCmd) -> anyhow::Result<ExitCode> {
             values,
             preview,
         } => {
-            let t = read_template(&file)?;
-            let rendered = t.render(&read_values(&values)?).map_err(|errors| {
-                for e in &errors {
-                    eprintln!("{}:{e}", file.display());
-                }
-                anyhow::anyhow!("{} value error(s) for {}", errors.len(), file.display())
-            })?;
+            let rendered = render_template(&file, &values)?;
             print!(
                 "{}",
                 if preview {
@@ -1184,37 +1203,13 @@ async fn watch(
     interface: &str,
     limit: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
-    use futures::StreamExt;
     let client = connect(login).await?;
-    // Boxed, so dropping it below really drops it (and cancels on the router).
-    let mut stream = Box::pin(fleet_core::live::monitor_traffic(&client, interface).await?);
-    let stop = async {
-        match limit {
-            Some(d) => tokio::time::sleep(d).await,
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    };
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            sample = stream.next() => match sample {
-                None => break,
-                Some(Err(e)) => return Err(e.into()),
-                Some(Ok(s)) => println!("{}", serde_json::to_string(&s)?),
-            }
-        }
-    }
-    drop(stream);
-    // Give the /cancel a moment to reach the router before the process ends.
-    let _ = tokio::time::timeout(
-        Duration::from_millis(500),
-        client.run(&Command::new("/system/identity/print")),
-    )
-    .await;
-    Ok(ExitCode::SUCCESS)
+    let stream = fleet_core::live::monitor_traffic(&client, interface).await?;
+    print_stream(&client, Box::pin(stream), limit, |s| {
+        println!("{}", serde_json::to_string(&s)?);
+        Ok(())
+    })
+    .await
 }
 
 async fn poll(login: &Login, store: Option<&str>) -> anyhow::Result<ExitCode> {
