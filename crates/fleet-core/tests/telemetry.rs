@@ -186,14 +186,7 @@ async fn health_follows_missed_polls_and_recovers() {
         "every successful poll became exactly one stored check-in"
     );
     let store = fleet.store();
-    let total: u64 = store
-        .stats()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|t| t.0 == "checkins")
-        .unwrap()
-        .1;
+    let total: u64 = common::rows(store, "checkins").await;
     assert_eq!(total, c.rows_written);
 
     for i in [0, 1] {
@@ -250,14 +243,7 @@ async fn database_lost_mid_run_loses_no_check_in() {
     let direct = FleetStore::open(&common::db_url(&db).parse().unwrap())
         .await
         .unwrap();
-    let stored: u64 = direct
-        .stats()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|t| t.0 == "checkins")
-        .unwrap()
-        .1;
+    let stored: u64 = common::rows(&direct, "checkins").await;
     assert_eq!(stored, c.polls_ok, "no check-in lost, none stored twice");
     drop(direct);
     drop(fleet);

@@ -221,14 +221,7 @@ async fn outbox_delivers_records_made_on_site_exactly_once() {
         "pulled records are not re-queued"
     );
     // Only the window's raw rows were copied; older hours come as rollups.
-    let copied: u64 = fresh
-        .stats()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|t| t.0 == "checkins")
-        .unwrap()
-        .1;
+    let copied: u64 = common::rows(&fresh, "checkins").await;
     assert_eq!(copied, 240);
     // The full sync (deliver, then snapshot) also works into the first laptop.
     let full = sync::sync(&local, &remote, T0).await.unwrap();
@@ -352,14 +345,7 @@ async fn database_lost_mid_batch_loses_nothing() {
         .await,
         20_000
     );
-    let local_count: u64 = local
-        .stats()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|t| t.0 == "checkins")
-        .unwrap()
-        .1;
+    let local_count: u64 = common::rows(&local, "checkins").await;
     assert_eq!(local_count, 20_000);
     drop(remote);
     drop(proxy);

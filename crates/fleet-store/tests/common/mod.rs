@@ -73,3 +73,15 @@ pub async fn count(db: &str, sql: &str) -> i64 {
     pool.disconnect().await.unwrap();
     n.unwrap()
 }
+
+/// Rows in one table of a store, from its own statistics.
+pub async fn rows(store: &FleetStore, table: &str) -> u64 {
+    store
+        .stats()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.0 == table)
+        .unwrap_or_else(|| panic!("no table {table}"))
+        .1
+}
