@@ -14,6 +14,7 @@ mod fleet;
 pub mod live;
 pub mod plan;
 pub mod poll;
+pub mod preview;
 pub mod push;
 pub mod targets;
 pub mod telemetry;

@@ -262,6 +262,11 @@ pub enum Outcome {
         properties: Vec<String>,
     },
     WouldAdd,
+    WouldRemove {
+        items: usize,
+    },
+    /// A command the plan sends as it is (dry run: not sent).
+    WouldRun,
     Failed {
         message: String,
     },
@@ -429,6 +434,7 @@ async fn run_step(
                     if diff.is_empty() {
                         Outcome::Unchanged
                     } else if dry_run {
+                        item.extend(diff.iter().cloned());
                         Outcome::WouldChange {
                             properties: names(&diff),
                         }
@@ -445,7 +451,14 @@ async fn run_step(
                         }
                     }
                 }
-                None if dry_run => Outcome::WouldAdd,
+                None if dry_run => {
+                    // Kept in the copy so later steps see it, as they will
+                    // on the router.
+                    let mut item: Item = props.iter().cloned().collect();
+                    item.insert(".id".into(), b"(new)".to_vec());
+                    items.push(item);
+                    Outcome::WouldAdd
+                }
                 None => {
                     let r = client
                         .run(&with_props(Command::new(format!("{menu}/add")), props))
@@ -469,16 +482,20 @@ async fn run_step(
                 .map_or_else(|| props.clone(), |r| differing(r, props));
             if diff.is_empty() {
                 Outcome::Unchanged
-            } else if dry_run {
-                Outcome::WouldChange {
-                    properties: names(&diff),
-                }
             } else {
-                client
-                    .run(&with_props(Command::new(format!("{menu}/set")), &diff))
-                    .await?;
-                if let Some(item) = items.first_mut() {
-                    item.extend(diff.iter().cloned());
+                if !dry_run {
+                    client
+                        .run(&with_props(Command::new(format!("{menu}/set")), &diff))
+                        .await?;
+                }
+                match items.first_mut() {
+                    Some(item) => item.extend(diff.iter().cloned()),
+                    None => items.push(diff.iter().cloned().collect()),
+                }
+                if dry_run {
+                    return Ok(Outcome::WouldChange {
+                        properties: names(&diff),
+                    });
                 }
                 Outcome::Changed {
                     items: 1,
@@ -518,8 +535,8 @@ async fn run_step(
                             &diff,
                         ))
                         .await?;
-                    items[i].extend(diff.iter().cloned());
                 }
+                items[i].extend(diff.iter().cloned());
             }
             let properties: Vec<String> = props_changed.into_keys().collect();
             match (changed, dry_run) {
@@ -537,23 +554,26 @@ async fn run_step(
                 .collect();
             if ids.is_empty() {
                 Outcome::Unchanged
-            } else if dry_run {
-                Outcome::WouldChange { properties: vec![] }
             } else {
-                client
-                    .run(&Command::new(format!("{menu}/remove")).attr(".id", ids.join(",")))
-                    .await?;
+                if !dry_run {
+                    client
+                        .run(&Command::new(format!("{menu}/remove")).attr(".id", ids.join(",")))
+                        .await?;
+                }
                 items.retain(|i| !matches(i, find));
-                Outcome::Removed { items: ids.len() }
+                if dry_run {
+                    Outcome::WouldRemove { items: ids.len() }
+                } else {
+                    Outcome::Removed { items: ids.len() }
+                }
             }
         }
+        Action::Run { .. } if dry_run => Outcome::WouldRun,
         Action::Run { path, props } => {
-            if !dry_run {
-                client
-                    .run(&with_props(Command::new(path.clone()), props))
-                    .await?;
-                cache.forget();
-            }
+            client
+                .run(&with_props(Command::new(path.clone()), props))
+                .await?;
+            cache.forget();
             Outcome::Ran
         }
     })

@@ -397,7 +397,11 @@ async fn run(
 
     // 5. Verify: a dry run must find nothing left to do.
     let verify = plan::apply(client, plan, true).await;
-    if let Some(bad) = verify.iter().find(|s| s.outcome != Outcome::Unchanged) {
+    // A plain command (`enable`, …) has nothing to read back.
+    if let Some(bad) = verify
+        .iter()
+        .find(|s| !matches!(s.outcome, Outcome::Unchanged | Outcome::WouldRun))
+    {
         audit
             .event(
                 "push.verify-failed",

@@ -1,6 +1,6 @@
 //! Which routers to poll: a file (one `host[:port]` a line, or the
-//! inventory CSV with a header) or `HOST:PORT+N` for N routers on
-//! consecutive ports (the simulator's layout).
+//! inventory CSV with a header), `HOST:PORT+N` for N routers on
+//! consecutive ports (the simulator's layout), or `HOST[:PORT][,…]` inline.
 
 use crate::FleetError;
 
@@ -34,7 +34,7 @@ impl TargetSpec {
 
 const API_PORT: u16 = 8728;
 
-/// Parses `--targets`: `HOST:PORT+N`, or the path of a file.
+/// Parses `--targets`: `HOST:PORT+N`, `HOST[:PORT][,…]`, or the path of a file.
 pub fn parse(spec: &str) -> Result<Vec<TargetSpec>, FleetError> {
     if let Some((addr, n)) = spec.rsplit_once('+') {
         if let (Ok(n), Ok((host, port))) = (n.parse::<u32>(), split_addr(addr, 1)) {
@@ -48,9 +48,15 @@ pub fn parse(spec: &str) -> Result<Vec<TargetSpec>, FleetError> {
                 .collect());
         }
     }
+    // `10.0.0.1` or `10.0.0.1:8728,10.0.0.2`: routers named inline.
+    if !spec.contains('/') && !std::path::Path::new(spec).exists() {
+        if let Ok(list) = parse_text(&spec.replace(',', "\n")) {
+            return Ok(list);
+        }
+    }
     let text = std::fs::read_to_string(spec).map_err(|e| {
         FleetError::InvalidInput(format!(
-            "--targets {spec:?} is neither HOST:PORT+N nor a readable file: {e}"
+            "--targets {spec:?} is neither HOST[:PORT][,…], HOST:PORT+N nor a readable file: {e}"
         ))
     })?;
     parse_text(&text)

@@ -376,3 +376,147 @@ async fn bulk_pushes_in_waves_and_a_failing_canary_stops_the_rest() {
     );
     assert!(report.stopped.unwrap().contains("before wave 2"));
 }
+
+/// The preview's dry run makes the same decisions the push then executes,
+/// and its diff against the router's export shows those changes; after the
+/// push, a preview finds nothing to change.
+#[tokio::test]
+async fn the_preview_shows_what_the_push_then_does() {
+    use fleet_core::preview;
+    let e = env().await;
+    let client = connect(&e.sim).await;
+    let plan = bootstrap();
+    let p = preview::preview(&client, "(rendered)", &plan)
+        .await
+        .unwrap();
+    assert_eq!(p.steps.len(), plan.steps.len(), "every step is decided");
+    assert!(
+        !p.before.contains("# "),
+        "the header is dropped: {}",
+        p.before
+    );
+    assert!(
+        p.before
+            .contains("/system identity set name=sim-router-0000"),
+        "{}",
+        p.before
+    );
+    let added: Vec<&str> = p
+        .diff
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
+    let removed: Vec<&str> = p
+        .diff
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .collect();
+    assert!(
+        added.contains(&"+/interface bridge add name=bridge1 comment=\"new site\""),
+        "{}",
+        p.diff
+    );
+    assert!(
+        added.contains(&"+/interface bridge port add bridge=bridge1 interface=ether2"),
+        "{}",
+        p.diff
+    );
+    assert!(
+        added.contains(&"+/system identity set name=site-9-core"),
+        "{}",
+        p.diff
+    );
+    assert_eq!(
+        removed,
+        vec!["-/system identity set name=sim-router-0000"],
+        "{}",
+        p.diff
+    );
+    assert!(
+        names(&client, "/interface/bridge").await.is_empty(),
+        "a preview writes nothing"
+    );
+
+    let report = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &plan,
+        &PushOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(report.status, PushStatus::Succeeded, "{}", report.message);
+    for (would, did) in p.steps.iter().zip(&report.steps) {
+        assert_eq!(would.line, did.line);
+        let same = match (&would.outcome, &did.outcome) {
+            (Outcome::WouldAdd, Outcome::Added { .. }) => true,
+            (Outcome::WouldChange { properties: a }, Outcome::Changed { properties: b, .. }) => {
+                a == b
+            }
+            (Outcome::Unchanged, Outcome::Unchanged) => true,
+            _ => false,
+        };
+        assert!(
+            same,
+            "line {}: preview {:?}, push {:?}",
+            would.line, would.outcome, did.outcome
+        );
+    }
+    // The export after the push holds what the preview predicted.
+    let predicted = preview::normalise_export(p.after.as_bytes()).unwrap();
+    let now = preview::normalise_export(
+        &client
+            .export_text(routeros::ExportMethod::Auto)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let now = canonical(&now);
+    for line in added {
+        let want = canonical(&line[1..]);
+        assert!(now.contains(&want), "{line} missing after the push:\n{now}");
+    }
+    assert!(!predicted.is_empty());
+    let again = preview::preview(&client, "(rendered)", &plan)
+        .await
+        .unwrap();
+    assert_eq!(again.changes, 0, "{:?}", again.steps);
+    assert!(again.diff.is_empty(), "{}", again.diff);
+}
+
+/// A dry run sees what earlier steps would add: a set on an item the same
+/// script adds is planned, not refused.
+#[tokio::test]
+async fn a_dry_run_follows_items_added_earlier_in_the_plan() {
+    let e = env().await;
+    let client = connect(&e.sim).await;
+    let plan = plan::compile(
+        "/interface bridge add name=br-new\n/interface bridge set [ find name=br-new ] comment=later\n",
+    )
+    .unwrap();
+    let steps = plan::apply(&client, &plan, true).await;
+    assert_eq!(steps[0].outcome, Outcome::WouldAdd);
+    assert_eq!(
+        steps[1].outcome,
+        Outcome::WouldChange {
+            properties: vec!["comment".into()]
+        }
+    );
+}
+
+/// Script text with each command's properties in name order, for comparing
+/// commands whatever order their properties were written in.
+fn canonical(text: &str) -> String {
+    let mut parsed = routeros_proto::script::parse(text.as_bytes()).unwrap();
+    for c in &mut parsed.commands {
+        if let routeros_proto::script::CommandKind::Menu(m) = &mut c.kind {
+            m.args.sort_by_key(|a| match a {
+                routeros_proto::script::Arg::Named { name, .. } => name.clone(),
+                _ => String::new(),
+            });
+        }
+    }
+    parsed.to_text().unwrap()
+}

@@ -149,6 +149,21 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// What a push of a template would do to one router: the rendered
+    /// script (secrets masked), the plan, each step's decision on the
+    /// router's current state, and a diff against its export. Writes
+    /// nothing to the router.
+    Preview {
+        #[command(flatten)]
+        login: Login,
+        #[arg(long)]
+        template: std::path::PathBuf,
+        /// Placeholder values, JSON or TOML.
+        #[arg(long)]
+        values: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Compile a RouterOS script (e.g. a rendered template) into the plan a
     /// push would run, or say which line cannot be compiled and why.
     Plan {
@@ -632,6 +647,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 json,
             )
             .await
+        }
+        Cmd::Preview {
+            login,
+            template: file,
+            values,
+            json,
+        } => {
+            let rendered = render_template(&file, &values)?;
+            let plan = fleet_core::plan::compile(&rendered.text)
+                .with_context(|| format!("{} cannot be pushed as a plan", file.display()))?;
+            let client = connect(&login).await?;
+            let p = fleet_core::preview::preview(&client, &rendered.preview, &plan).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                println!("# rendered script\n{}", p.rendered.trim_end());
+                println!("\n# plan on this router");
+                for s in &p.steps {
+                    println!("line {:>4}: {}", s.line, serde_json::to_string(&s.outcome)?);
+                }
+                println!("\n# diff against the router's export");
+                if p.diff.is_empty() {
+                    println!("(no change)");
+                } else {
+                    print!("{}", p.diff);
+                }
+            }
+            eprintln!(
+                "{} of {} steps would change the router",
+                p.changes,
+                p.plan.steps.len()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Cmd::Plan { file, json } => {
             let bytes =

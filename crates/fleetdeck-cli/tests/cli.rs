@@ -873,3 +873,108 @@ async fn discover_hears_mndp_and_probes_api_ports() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("larger than a /16"));
 }
+
+/// The on-site flow from the terminal: preview a template on a router (the
+/// diff names the changes, nothing is written), push it (JSON lines per
+/// router and a summary), then preview again: nothing left to change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_push_and_preview_again() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fleet.db", dir.path().display());
+    let tpl = dir.path().join("bootstrap.rsc");
+    std::fs::write(
+        &tpl,
+        "/system identity set name={{ id: name }}\n/interface bridge add name=lan comment={{ note: string }}\n/ip address add address={{ lan: ipv4_cidr }} interface=lan\n",
+    )
+    .unwrap();
+    let values = dir.path().join("v.toml");
+    std::fs::write(
+        &values,
+        "id = \"shop-12\"\nnote = \"Joe's \\\"Café\\\" $[/system reset-configuration]\"\nlan = \"192.168.50.1/24\"\n",
+    )
+    .unwrap();
+    let port = sim.port(0).to_string();
+    let env = || {
+        vec![
+            ("RPW", "s3cret".to_string()),
+            ("FLEETDECK_DATA_DIR", dir.path().display().to_string()),
+        ]
+    };
+    let preview = |json: bool| {
+        let mut a = s(&[
+            "preview",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--password-env",
+            "RPW",
+            "--template",
+            tpl.to_str().unwrap(),
+            "--values",
+            values.to_str().unwrap(),
+        ]);
+        if json {
+            a.push("--json".into());
+        }
+        cli(a, env())
+    };
+    let out = preview(false).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("-/system identity set name=sim-router-0000"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+/system identity set name=shop-12"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"+/interface bridge add name=lan comment="Joe's \"Caf\C3\A9\" \$[/system reset-configuration]""#),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("3 of 3 steps would change"));
+
+    let targets = format!("127.0.0.1:{port}");
+    let out = cli(
+        s(&[
+            "push",
+            "--template",
+            tpl.to_str().unwrap(),
+            "--values",
+            values.to_str().unwrap(),
+            "--targets",
+            &targets,
+            "--password-env",
+            "RPW",
+            "--store",
+            &url,
+            "--json",
+        ]),
+        env(),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["status"], "succeeded", "{lines:?}");
+    assert_eq!(lines[1]["succeeded"], 1);
+
+    let out = preview(true).await;
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["changes"], 0, "{p}");
+    assert_eq!(p["diff"], "");
+    assert!(p["after"]
+        .as_str()
+        .unwrap()
+        .contains(r#"comment="Joe's \"Caf\C3\A9\" \$[/system reset-configuration]""#));
+}
