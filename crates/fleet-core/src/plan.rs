@@ -68,6 +68,11 @@ pub enum Action {
         #[serde(serialize_with = "props_text")]
         props: Props,
     },
+    /// The whole script uploaded as `file` and run by the router's own
+    /// `/import`: for scripts with logic the plan does not model, when the
+    /// user chooses it. RouterOS stops at the first failing line and does
+    /// not undo the lines before it; the push's backup and safety net do.
+    Import { file: String, script: String },
 }
 
 /// One step of a plan.
@@ -96,6 +101,24 @@ fn refuse(line: u32, message: impl Into<String>) -> PlanError {
     PlanError {
         line,
         message: message.into(),
+    }
+}
+
+/// A plan of one step that uploads `text` and runs `/import` on it: what
+/// the user chooses for a script [`compile`] refuses. Nothing about it is
+/// idempotent or verifiable by read-back: the router runs it as it is.
+pub fn import_plan(text: &str) -> Plan {
+    let digest = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    Plan {
+        steps: vec![Step {
+            line: 1,
+            action: Action::Import {
+                file: format!("fleetdeck-import-{digest:016x}.rsc"),
+                script: text.to_owned(),
+            },
+        }],
     }
 }
 
@@ -267,6 +290,18 @@ pub enum Outcome {
     },
     /// A command the plan sends as it is (dry run: not sent).
     WouldRun,
+    /// The router ran the uploaded script; `output` is what `/import`
+    /// said.
+    Imported {
+        output: String,
+    },
+    /// Dry run of an import: `checked` when the router parsed it with
+    /// `/import dry-run=` (RouterOS 7.16+); older versions cannot check a
+    /// script without running it.
+    WouldImport {
+        checked: bool,
+        output: String,
+    },
     Failed {
         message: String,
     },
@@ -357,7 +392,7 @@ impl MenuCache {
                 Action::SetSingleton { menu, props } => (menu, vec![props]),
                 Action::SetItems { menu, find, props } => (menu, vec![find, props]),
                 Action::Remove { menu, find } => (menu, vec![find]),
-                Action::Run { .. } => continue,
+                Action::Run { .. } | Action::Import { .. } => continue,
             };
             let w = wanted.entry(menu.to_owned()).or_default();
             for (n, _) in props.into_iter().flatten() {
@@ -566,6 +601,29 @@ async fn run_step(
                 } else {
                     Outcome::Removed { items: ids.len() }
                 }
+            }
+        }
+        Action::Import { file, script } => {
+            if dry_run && client.version().await? < routeros::Version(7, 16, 0) {
+                return Ok(Outcome::WouldImport {
+                    checked: false,
+                    output: "this RouterOS version has no /import dry-run: the script is checked only when it runs".into(),
+                });
+            }
+            client.upload_file(file, script.as_bytes()).await?;
+            let result = client.import_file(file, dry_run).await;
+            let _ = client
+                .run(&Command::new("/file/remove").attr("numbers", file.as_str()))
+                .await;
+            let output = result?;
+            if dry_run {
+                Outcome::WouldImport {
+                    checked: true,
+                    output,
+                }
+            } else {
+                cache.forget();
+                Outcome::Imported { output }
             }
         }
         Action::Run { .. } if dry_run => Outcome::WouldRun,

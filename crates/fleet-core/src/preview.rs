@@ -41,6 +41,8 @@ pub struct Preview {
     pub after: String,
     /// A unified diff of `before` → `after` (empty: nothing changes).
     pub diff: String,
+    /// What the diff cannot show.
+    pub notes: Vec<String>,
 }
 
 /// Reads the router's export and dry-runs `plan` on it. `rendered` is the
@@ -65,7 +67,19 @@ pub async fn preview(client: &Client, rendered: &str, plan: &Plan) -> Result<Pre
         .iter()
         .filter(|s| !matches!(s.outcome, Outcome::Unchanged))
         .count();
+    let notes = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::Import { .. }))
+        .map(|s| {
+            format!(
+                "line {}: the script is run by the router's /import; what it changes is known only after it runs, so the diff does not show it",
+                s.line
+            )
+        })
+        .collect();
     Ok(Preview {
+        notes,
         rendered: rendered.to_owned(),
         plan: plan.clone(),
         diff: unified_diff(&before, &after),
@@ -301,6 +315,8 @@ fn apply_to_export(model: &mut Vec<MenuCommand>, action: &Action, outcome: &Outc
         Action::Remove { menu, find } => {
             model.retain(|m| !(&menu_of(m) == menu && add_matches(m, find)));
         }
+        // Its effect is known only once the router has run it.
+        Action::Import { .. } => {}
         Action::Run { path, props } => {
             let (menu, verb) = path.rsplit_once('/').unwrap_or(("", path));
             let mut props = props.clone();

@@ -24,7 +24,7 @@ use routeros::{Client, Command};
 use serde::Serialize;
 
 use crate::{
-    plan::{self, Outcome, Plan, StepReport},
+    plan::{self, Action, Outcome, Plan, StepReport},
     poll,
 };
 
@@ -395,13 +395,19 @@ async fn run(
         }
     }
 
-    // 5. Verify: a dry run must find nothing left to do.
-    let verify = plan::apply(client, plan, true).await;
-    // A plain command (`enable`, …) has nothing to read back.
-    if let Some(bad) = verify
-        .iter()
-        .find(|s| !matches!(s.outcome, Outcome::Unchanged | Outcome::WouldRun))
-    {
+    // 5. Verify: a dry run must find nothing left to do. A plain command
+    // (`enable`, …) or an imported script has nothing to read back.
+    let checkable = Plan {
+        steps: plan
+            .steps
+            .iter()
+            .filter(|s| !matches!(s.action, Action::Run { .. } | Action::Import { .. }))
+            .cloned()
+            .collect(),
+    };
+    let unverified = plan.steps.len() - checkable.steps.len();
+    let verify = plan::apply(client, &checkable, true).await;
+    if let Some(bad) = verify.iter().find(|s| s.outcome != Outcome::Unchanged) {
         audit
             .event(
                 "push.verify-failed",
@@ -443,10 +449,14 @@ async fn run(
                 .iter()
                 .filter(|s| !matches!(s.outcome, Outcome::Unchanged))
                 .count();
+            let unverified = match unverified {
+                0 => String::new(),
+                n => format!(" ({n} of them cannot be read back: a command or an imported script)"),
+            };
             finish(
                 report,
                 PushStatus::Succeeded,
-                format!("{changed} of {} steps changed the router; verified and confirmed", plan.steps.len()),
+                format!("{changed} of {} steps changed the router; verified{unverified} and confirmed", plan.steps.len()),
             )
         }
         Ok(n) => finish(

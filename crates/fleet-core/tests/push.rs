@@ -520,3 +520,74 @@ fn canonical(text: &str) -> String {
     }
     parsed.to_text().unwrap()
 }
+
+/// A script with logic the plan does not model is refused as a plan with
+/// its line; pushed as the explicit upload-and-/import step it runs on the
+/// router (dry-run checked first on 7.16+), the uploaded file is removed,
+/// and the report says it could not be verified by reading back. A failing
+/// line stops the import and the backup is restored.
+#[tokio::test]
+async fn a_script_with_logic_is_pushed_by_import_when_chosen() {
+    let e = env().await;
+    let client = connect(&e.sim).await;
+    let script = ":local site \"north\"\n/system identity set name=imported-1\n/interface bridge add name=br-imp\n";
+    let refused = plan::compile(script).unwrap_err();
+    assert_eq!(refused.line, 1);
+    assert!(refused.message.contains("upload-and-/import"), "{refused}");
+
+    let plan = plan::import_plan(script);
+    let dry = plan::apply(&client, &plan, true).await;
+    assert!(
+        matches!(&dry[0].outcome, Outcome::WouldImport { checked: true, output } if output.contains("dry run")),
+        "{dry:?}"
+    );
+    assert_eq!(
+        names(&client, "/system/identity").await,
+        vec!["sim-router-0000"]
+    );
+
+    let report = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &plan,
+        &PushOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(report.status, PushStatus::Succeeded, "{}", report.message);
+    assert!(matches!(&report.steps[0].outcome, Outcome::Imported { .. }));
+    assert!(
+        report.message.contains("cannot be read back"),
+        "{}",
+        report.message
+    );
+    assert_eq!(names(&client, "/system/identity").await, vec!["imported-1"]);
+    assert!(names(&client, "/interface/bridge")
+        .await
+        .contains(&"br-imp".to_owned()));
+    assert!(
+        !names(&client, "/file")
+            .await
+            .iter()
+            .any(|f| f.starts_with("fleetdeck-import")),
+        "the uploaded script is removed"
+    );
+
+    let bad = plan::import_plan(
+        "/system identity set name=half-done\n/interface bridge set no-such-bridge comment=x\n",
+    );
+    let report = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &bad,
+        &PushOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(report.status, PushStatus::RolledBack, "{}", report.message);
+    assert!(report.message.contains("line 2"), "{}", report.message);
+}

@@ -146,6 +146,13 @@ enum Cmd {
         confirm_within: u64,
         #[arg(long)]
         dry_run: bool,
+        /// Send the rendered script as one upload-and-/import step instead
+        /// of a plan: for scripts with logic (:if, loops, variables) the plan
+        /// refuses. The router runs it as it is: not idempotent, checked
+        /// beforehand only on RouterOS 7.16+ (dry-run), not verifiable by
+        /// reading back; the backup and safety net still apply.
+        #[arg(long)]
+        import: bool,
         #[arg(long)]
         json: bool,
     },
@@ -161,6 +168,13 @@ enum Cmd {
         /// Placeholder values, JSON or TOML.
         #[arg(long)]
         values: std::path::PathBuf,
+        /// Send the rendered script as one upload-and-/import step instead
+        /// of a plan: for scripts with logic (:if, loops, variables) the plan
+        /// refuses. The router runs it as it is: not idempotent, checked
+        /// beforehand only on RouterOS 7.16+ (dry-run), not verifiable by
+        /// reading back; the backup and safety net still apply.
+        #[arg(long)]
+        import: bool,
         #[arg(long)]
         json: bool,
     },
@@ -624,6 +638,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             stop_after,
             confirm_within,
             dry_run,
+            import,
             json,
         } => {
             let opts = fleet_core::bulk::BulkOptions {
@@ -644,6 +659,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &targets,
                 store.as_deref(),
                 opts,
+                import,
                 json,
             )
             .await
@@ -652,11 +668,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             login,
             template: file,
             values,
+            import,
             json,
         } => {
             let rendered = render_template(&file, &values)?;
-            let plan = fleet_core::plan::compile(&rendered.text)
-                .with_context(|| format!("{} cannot be pushed as a plan", file.display()))?;
+            let plan = plan_for(&file, &rendered.text, import)?;
             let client = connect(&login).await?;
             let p = fleet_core::preview::preview(&client, &rendered.preview, &plan).await?;
             if json {
@@ -672,6 +688,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("(no change)");
                 } else {
                     print!("{}", p.diff);
+                }
+                for n in &p.notes {
+                    println!("note: {n}");
                 }
             }
             eprintln!(
@@ -900,11 +919,11 @@ async fn push_cmd(
     targets: &str,
     store: Option<&str>,
     opts: fleet_core::bulk::BulkOptions,
+    import: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let rendered = render_template(file, values)?;
-    let plan = fleet_core::plan::compile(&rendered.text)
-        .with_context(|| format!("{} cannot be pushed as a plan", file.display()))?;
+    let plan = plan_for(file, &rendered.text, import)?;
     let specs = fleet_core::targets::parse(targets)?;
     let mut fleet = match store {
         Some(url) => Fleet::open(&url.parse::<StoreUrl>()?).await?,
@@ -1068,6 +1087,24 @@ fn render_template(
             eprintln!("{}:{e}", file.display());
         }
         anyhow::anyhow!("{} value error(s) for {}", errors.len(), file.display())
+    })
+}
+
+/// The plan for a rendered template: compiled, or with `import` one
+/// upload-and-/import step.
+fn plan_for(
+    file: &std::path::Path,
+    rendered: &str,
+    import: bool,
+) -> anyhow::Result<fleet_core::plan::Plan> {
+    if import {
+        return Ok(fleet_core::plan::import_plan(rendered));
+    }
+    fleet_core::plan::compile(rendered).with_context(|| {
+        format!(
+            "{} cannot be pushed as a plan (--import sends it to the router's own /import instead)",
+            file.display()
+        )
     })
 }
 
