@@ -268,8 +268,12 @@ async fn push_one(
             }
         }
         Ok(client) => {
+            let opts = PushOptions {
+                reconnect: Some(target.connect.clone()),
+                ..opts.clone()
+            };
             let report =
-                push::push(store, &client, &target.device_id, None, plan, opts, |_| {}).await;
+                push::push(store, &client, &target.device_id, None, plan, &opts, |_| {}).await;
             let status = match report.status {
                 PushStatus::Succeeded => "succeeded",
                 PushStatus::RolledBack => "rolled-back",

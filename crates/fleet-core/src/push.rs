@@ -40,6 +40,13 @@ pub struct PushOptions {
     pub rollback_on_failure: bool,
     /// Who pushes, for the audit trail.
     pub actor: String,
+    /// How to reach the router again after a lost connection, to report
+    /// what is known (did it restart, which steps are in place, is the
+    /// safety net armed). `None`: report the loss only.
+    pub reconnect: Option<routeros::ConnectOptions>,
+    /// How long to keep trying to reconnect (a reboot takes a minute or
+    /// two on real hardware).
+    pub reconnect_within: Duration,
 }
 
 impl Default for PushOptions {
@@ -50,6 +57,8 @@ impl Default for PushOptions {
             min_free_bytes: 1 << 20,
             rollback_on_failure: true,
             actor: "fleetdeck".into(),
+            reconnect: None,
+            reconnect_within: Duration::from_secs(180),
         }
     }
 }
@@ -136,6 +145,9 @@ impl Audit<'_> {
         }
     }
 }
+
+/// Names of the safety schedulers a push arms.
+pub const SAFETY_PREFIX: &str = "fleetdeck-safety-";
 
 /// Pushes `plan` to the router behind `client` (the device `device_id`).
 /// `progress` sees each step as it finishes.
@@ -247,6 +259,19 @@ async fn run(
             serde_json::json!({"version": version, "freeBytes": free}),
         )
         .await;
+    // A safety net of an earlier, unconfirmed push would load that push's
+    // backup over this one: refuse until it is confirmed or has fired.
+    let pending = pending_safety_nets(client).await.unwrap_or_default();
+    if !pending.is_empty() && !opts.dry_run {
+        return finish(
+            report,
+            PushStatus::Failed,
+            format!(
+                "pre-flight: an earlier push is not confirmed (scheduler {}); it restores that push's backup when it fires. Confirm it or let it revert, then push again; nothing was changed",
+                pending.join(", ")
+            ),
+        );
+    }
     if opts.dry_run {
         report.steps = plan::apply(client, plan, true).await;
         report.steps.iter().for_each(&mut *progress);
@@ -302,7 +327,7 @@ async fn run(
         .await;
 
     // 3. Safety net. The file name is our own token: nothing to escape.
-    let net = format!("fleetdeck-safety-{short}");
+    let net = format!("{SAFETY_PREFIX}{short}");
     let minutes = opts.confirm_within.as_secs().div_ceil(60).max(1);
     let on_event = format!("/system backup load name={backup}.backup password=\"\"");
     if let Err(e) = client
@@ -357,11 +382,21 @@ async fn run(
         if let Outcome::Failed { message } = &r.outcome {
             let lost = message.contains("connection") || message.contains("no answer");
             if lost {
+                let known = match &opts.reconnect {
+                    Some(c) => after_loss(c, opts.reconnect_within, plan, &net, minutes).await,
+                    None => format!("The safety net restores the backup in {minutes} min unless the push is confirmed"),
+                };
+                audit
+                    .event(
+                        "push.connection-lost",
+                        serde_json::json!({"line": r.line, "message": message, "known": known}),
+                    )
+                    .await;
                 return finish(
                     report,
                     PushStatus::Unknown,
                     format!(
-                        "line {}: {message}. What the router did with this step is not known; the safety net restores the backup in {minutes} min unless the push is confirmed",
+                        "line {}: {message}. What the router did with this step is not known. {known}",
                         r.line
                     ),
                 );
@@ -470,4 +505,113 @@ async fn run(
             format!("confirm: {e}; the safety net may still restore the backup in {minutes} min: reconnect and remove scheduler {net}"),
         ),
     }
+}
+
+/// The safety schedulers of unconfirmed pushes on this router.
+pub async fn pending_safety_nets(client: &Client) -> Result<Vec<String>, routeros::Error> {
+    Ok(client
+        .run(&Command::new("/system/scheduler/print").proplist(["name"]))
+        .await?
+        .rows
+        .iter()
+        .filter_map(|r| r.get("name").map(|n| n.into_owned()))
+        .filter(|n| n.starts_with(SAFETY_PREFIX))
+        .collect())
+}
+
+/// Confirms an unconfirmed push by hand: removes its safety scheduler, so
+/// the router keeps its current configuration. `Ok(false)`: no such net.
+pub async fn confirm_safety_net(client: &Client, name: &str) -> Result<bool, routeros::Error> {
+    if !name.starts_with(SAFETY_PREFIX) {
+        return Ok(false);
+    }
+    let found = client
+        .run(
+            &Command::new("/system/scheduler/print")
+                .proplist([".id"])
+                .word(format!("?name={name}")),
+        )
+        .await?;
+    for row in &found.rows {
+        if let Some(id) = row.get(".id") {
+            client
+                .run(&Command::new("/system/scheduler/remove").attr(".id", id.as_ref()))
+                .await?;
+        }
+    }
+    Ok(!found.rows.is_empty())
+}
+
+/// After a lost connection: reconnects (for up to `within`) and says what
+/// is known: whether the router restarted, how many steps are in place,
+/// whether the safety net is still armed. Reads only.
+async fn after_loss(
+    connect: &routeros::ConnectOptions,
+    within: Duration,
+    plan: &Plan,
+    net: &str,
+    minutes: u64,
+) -> String {
+    let lost_at = std::time::Instant::now();
+    let client = loop {
+        match Client::connect(connect).await {
+            Ok(c) => break c,
+            Err(e) if lost_at.elapsed() >= within => {
+                return format!(
+                    "It did not answer again within {} s ({e}); if it comes back, the safety net restores the backup in {minutes} min unless the push is confirmed",
+                    within.as_secs()
+                )
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    };
+    let waited = lost_at.elapsed();
+    let uptime = client
+        .run(&Command::new("/system/resource/print").proplist(["uptime"]))
+        .await
+        .ok()
+        .and_then(|r| {
+            r.first()
+                .and_then(|row| row.get("uptime").map(|u| u.into_owned()))
+        });
+    let restarted = match uptime
+        .as_deref()
+        .and_then(routeros_proto::value::parse_duration_secs)
+    {
+        // Up for less time than we were away (plus a margin): it restarted.
+        Some(up) if up <= waited.as_secs() + 10 => format!("the router restarted (up {up} s)"),
+        Some(up) => format!("the router did not restart (up {up} s)"),
+        None => "whether the router restarted is not known".into(),
+    };
+    let checkable = Plan {
+        steps: plan
+            .steps
+            .iter()
+            .filter(|s| !matches!(s.action, Action::Run { .. } | Action::Import { .. }))
+            .cloned()
+            .collect(),
+    };
+    let in_place = plan::apply(&client, &checkable, true)
+        .await
+        .iter()
+        .filter(|s| s.outcome == Outcome::Unchanged)
+        .count();
+    let armed = client
+        .run(
+            &Command::new("/system/scheduler/print")
+                .proplist(["name"])
+                .word(format!("?name={net}")),
+        )
+        .await
+        .map(|r| !r.rows.is_empty());
+    let net_state = match armed {
+        Ok(true) => format!("the safety net ({net}) is still armed and restores the backup within {minutes} min unless the push is confirmed"),
+        Ok(false) => format!("the safety net ({net}) is gone: the backup may already have been restored"),
+        Err(e) => format!("whether the safety net is armed could not be read ({e})"),
+    };
+    format!(
+        "Reconnected after {:.1} s: {restarted}; {in_place} of {} checkable steps are in place; {net_state}",
+        waited.as_secs_f64(),
+        checkable.steps.len()
+    )
 }

@@ -591,3 +591,83 @@ async fn a_script_with_logic_is_pushed_by_import_when_chosen() {
     assert_eq!(report.status, PushStatus::RolledBack, "{}", report.message);
     assert!(report.message.contains("line 2"), "{}", report.message);
 }
+
+/// A step that reboots the router: the next step finds the connection
+/// gone; the push reconnects and reports what it knows (the router
+/// restarted, which steps are in place, the safety net still armed). The
+/// next push is refused until that net is confirmed.
+#[tokio::test]
+async fn a_reboot_mid_push_is_reported_with_what_is_known() {
+    let e = env().await;
+    // Slow enough answers that the step after the reboot is in flight
+    // when the router goes down, as on real hardware.
+    e.sim.device(0).set_faults(Faults {
+        latency: Duration::from_millis(40),
+        ..Faults::default()
+    });
+    let client = connect(&e.sim).await;
+    let plan = plan::compile(
+        "/system identity set name=before-reboot\n/system reboot\n/interface bridge add name=after-reboot\n",
+    )
+    .unwrap();
+    let mut reach = ConnectOptions::new("127.0.0.1", e.sim.port(0), "admin", "");
+    reach.command_timeout = Duration::from_millis(700);
+    let opts = PushOptions {
+        reconnect: Some(reach),
+        reconnect_within: Duration::from_secs(10),
+        ..PushOptions::default()
+    };
+    let report = push::push(&e.store, &client, &e.device_id, None, &plan, &opts, |_| {}).await;
+    assert_eq!(report.status, PushStatus::Unknown, "{}", report.message);
+    assert!(report.message.starts_with("line 3:"), "{}", report.message);
+    for fact in [
+        "Reconnected after",
+        "the router restarted",
+        "1 of 2 checkable steps are in place",
+        "is still armed",
+    ] {
+        assert!(
+            report.message.contains(fact),
+            "{fact:?} in {}",
+            report.message
+        );
+    }
+    assert!(actions(&e.store, &e.device_id)
+        .await
+        .contains(&"push.connection-lost".to_owned()));
+
+    e.sim.device(0).set_faults(Faults::default());
+    let mut o = ConnectOptions::new("127.0.0.1", e.sim.port(0), "admin", "");
+    o.command_timeout = Duration::from_millis(700);
+    let again = Client::connect(&o).await.unwrap();
+    let refused = push::push(
+        &e.store,
+        &again,
+        &e.device_id,
+        None,
+        &bootstrap(),
+        &PushOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(refused.status, PushStatus::Failed);
+    assert!(
+        refused.message.contains("an earlier push is not confirmed"),
+        "{}",
+        refused.message
+    );
+    let pending = push::pending_safety_nets(&again).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert!(push::confirm_safety_net(&again, &pending[0]).await.unwrap());
+    let ok = push::push(
+        &e.store,
+        &again,
+        &e.device_id,
+        None,
+        &bootstrap(),
+        &PushOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(ok.status, PushStatus::Succeeded, "{}", ok.message);
+}
