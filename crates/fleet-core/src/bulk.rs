@@ -1,25 +1,41 @@
-//! Pushing one plan to many routers: in waves (a canary, then a share,
-//! then the rest), a bounded number at once, stopping when failures pass
-//! the policy. Each router gets the full single-router push (backup,
-//! safety net, verify, confirm) and its own push record and audit trail.
+//! Pushing to many routers: in waves (a canary, then a share, then the
+//! rest), a bounded number at once, stopping when failures pass the
+//! policy; pause, resume and cancel. Each router gets the full
+//! single-router push (backup, safety net, verify, confirm) and its own
+//! push record and audit trail.
+//!
+//! The bulk push itself is a [`PushBatch`] in the store: its routers and
+//! options, a heartbeat while it runs, and its end. A batch whose
+//! heartbeat stopped (the app closed, the laptop slept) is found by
+//! [`recover_interrupted`] and marked interrupted, with the routers that
+//! were mid-push; [`resume`] pushes to every router of it that has not
+//! succeeded.
+//!
+//! A template can be rendered per router, with values read from the router
+//! itself (`router.identity`, `router.serial`, `router.board`,
+//! `router.version`, `router.address`) and its site (`site.name`), besides
+//! the values the user gave.
 
 use std::{
+    collections::{BTreeMap, HashSet},
     sync::{
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicUsize, Ordering},
         Arc,
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 
-use fleet_store::FleetStore;
+use fleet_store::{FleetStore, PushBatch};
 use routeros::Client;
 use serde::Serialize;
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
 
 use crate::{
-    plan::Plan,
+    plan::{self, Plan},
+    poll,
     push::{self, PushOptions, PushReport, PushStatus},
     telemetry::Target,
+    template::Template,
     FleetError,
 };
 
@@ -81,6 +97,20 @@ fn wave_ends(waves: &[Wave], total: usize) -> Vec<usize> {
     ends
 }
 
+/// What is pushed: one plan for every router, or a template rendered per
+/// router with its own facts and site.
+#[derive(Clone)]
+pub enum PlanSource {
+    Plan(Arc<Plan>),
+    Template {
+        template: Arc<Template>,
+        /// The user's values; they win over the router's and site's.
+        values: Arc<BTreeMap<String, String>>,
+        /// Push the rendered script as one upload-and-/import step.
+        import: bool,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub struct BulkOptions {
     pub concurrency: usize,
@@ -89,6 +119,8 @@ pub struct BulkOptions {
     /// many routers failed. `None`: continue whatever fails.
     pub stop_after_failures: Option<usize>,
     pub push: PushOptions,
+    /// How often a running batch refreshes its heartbeat in the store.
+    pub heartbeat: Duration,
 }
 
 impl Default for BulkOptions {
@@ -98,6 +130,7 @@ impl Default for BulkOptions {
             waves: vec![Wave::Count(1), Wave::Percent(10), Wave::Percent(100)],
             stop_after_failures: Some(1),
             push: PushOptions::default(),
+            heartbeat: Duration::from_secs(5),
         }
     }
 }
@@ -117,39 +150,260 @@ pub struct RouterResult {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkReport {
+    /// The batch in the store (for `resume`).
+    pub batch_id: String,
     pub routers: usize,
     pub succeeded: usize,
     pub failed: usize,
     /// Routers not pushed because the push stopped or was cancelled.
     pub skipped: usize,
+    /// Routers a resumed batch had already pushed.
+    pub already_done: usize,
     pub seconds: f64,
     /// Why the push stopped early, if it did.
     pub stopped: Option<String>,
     pub results: Vec<RouterResult>,
 }
 
-/// Cancels a bulk push: running routers finish, no new one starts.
-#[derive(Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RunState {
+    Running,
+    Paused,
+    Cancelled,
+}
 
-impl Cancel {
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
+/// Pauses, resumes or cancels a bulk push. Routers already being pushed
+/// finish (a push is never cut mid-step); no new one starts while paused
+/// or after a cancel.
+#[derive(Clone)]
+pub struct Control(Arc<watch::Sender<RunState>>);
 
-    fn is_set(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+impl Default for Control {
+    fn default() -> Self {
+        Self(Arc::new(watch::channel(RunState::Running).0))
     }
 }
 
-/// Pushes `plan` to every target, wave by wave. `progress` sees each
-/// router's result as it finishes.
+impl Control {
+    pub fn pause(&self) {
+        self.0.send_if_modified(|s| {
+            let change = *s == RunState::Running;
+            if change {
+                *s = RunState::Paused;
+            }
+            change
+        });
+    }
+
+    pub fn resume(&self) {
+        self.0.send_if_modified(|s| {
+            let change = *s == RunState::Paused;
+            if change {
+                *s = RunState::Running;
+            }
+            change
+        });
+    }
+
+    pub fn cancel(&self) {
+        self.0.send_replace(RunState::Cancelled);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        *self.0.borrow() == RunState::Paused
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow() == RunState::Cancelled
+    }
+
+    /// Waits while paused; `false` once cancelled.
+    async fn proceed(&self) -> bool {
+        let mut rx = self.0.subscribe();
+        let state = match rx.wait_for(|s| *s != RunState::Paused).await {
+            Ok(s) => *s,
+            Err(_) => RunState::Cancelled,
+        };
+        state == RunState::Running
+    }
+}
+
+/// Pushes to every target, wave by wave, as a new batch in the store.
+/// `progress` sees each router's result as it finishes.
 pub async fn push_all(
     store: Arc<FleetStore>,
     targets: Vec<Target>,
-    plan: Arc<Plan>,
+    source: PlanSource,
     opts: BulkOptions,
-    cancel: Cancel,
+    control: Control,
+    progress: impl Fn(&RouterResult) + Send + Sync + 'static,
+) -> Result<BulkReport, FleetError> {
+    let now = poll::now_ms();
+    let batch = PushBatch {
+        id: fleet_store::new_id(),
+        started_at: now,
+        finished_at: None,
+        status: "running".into(),
+        actor: opts.push.actor.clone(),
+        options: options_json(&opts),
+        targets: targets.iter().map(|t| t.device_id.clone()).collect(),
+        summary: format!("{} routers", targets.len()),
+        updated_at: now,
+    };
+    store.save_batch(&batch).await?;
+    Ok(run_batch(
+        store,
+        batch,
+        targets,
+        HashSet::new(),
+        source,
+        opts,
+        control,
+        progress,
+    )
+    .await)
+}
+
+/// Resumes a batch that was interrupted, paused, stopped or cancelled:
+/// pushes to each of its routers that has not succeeded, in the original
+/// order and waves. `targets` must reach those routers (the inventory's
+/// targets; extra ones are ignored). A router interrupted mid-push still
+/// carries that push's safety net: its pre-flight refuses it until the net
+/// is confirmed or has restored the backup.
+pub async fn resume(
+    store: Arc<FleetStore>,
+    batch_id: &str,
+    targets: Vec<Target>,
+    source: PlanSource,
+    opts: BulkOptions,
+    control: Control,
+    progress: impl Fn(&RouterResult) + Send + Sync + 'static,
+) -> Result<BulkReport, FleetError> {
+    let mut batch = find_batch(&store, batch_id).await?;
+    if batch.status == "finished" {
+        return Err(FleetError::InvalidInput(format!(
+            "bulk push {batch_id} already finished: every router was pushed"
+        )));
+    }
+    if batch.status == "running"
+        && poll::now_ms() - batch.updated_at < 3 * opts.heartbeat.as_millis() as i64
+    {
+        return Err(FleetError::InvalidInput(format!(
+            "bulk push {batch_id} is still running (its heartbeat is fresh)"
+        )));
+    }
+    let done: HashSet<String> = store
+        .batch_pushes(batch_id)
+        .await?
+        .into_iter()
+        .filter(|p| p.status == "succeeded" || p.status == "dry-run")
+        .map(|p| p.device_id)
+        .collect();
+    let mut by_id: BTreeMap<String, Target> = targets
+        .into_iter()
+        .map(|t| (t.device_id.clone(), t))
+        .collect();
+    let mut ordered = Vec::new();
+    for id in &batch.targets {
+        match by_id.remove(id) {
+            Some(t) => ordered.push(t),
+            None if done.contains(id) => {}
+            None => {
+                return Err(FleetError::InvalidInput(format!(
+                    "bulk push {batch_id}: router {id} is not among the targets given, so it cannot be resumed"
+                )))
+            }
+        }
+    }
+    batch.status = "running".into();
+    batch.updated_at = poll::now_ms().max(batch.updated_at + 1);
+    store.save_batch(&batch).await?;
+    Ok(run_batch(store, batch, ordered, done, source, opts, control, progress).await)
+}
+
+async fn find_batch(store: &FleetStore, id: &str) -> Result<PushBatch, FleetError> {
+    store
+        .push_batches(None, u32::MAX)
+        .await?
+        .into_iter()
+        .find(|b| b.id == id)
+        .ok_or_else(|| FleetError::InvalidInput(format!("no bulk push {id} in this store")))
+}
+
+/// Marks batches whose heartbeat is older than `stale_after` as
+/// interrupted, and their routers that were mid-push too (what those
+/// routers did is not known; their safety nets restore the backups unless
+/// confirmed). Returns the batches marked.
+pub async fn recover_interrupted(
+    store: &FleetStore,
+    stale_after: Duration,
+) -> Result<Vec<PushBatch>, FleetError> {
+    let now = poll::now_ms();
+    let mut marked = Vec::new();
+    for status in ["running", "paused"] {
+        for mut b in store.push_batches(Some(status), u32::MAX).await? {
+            if now - b.updated_at < stale_after.as_millis() as i64 {
+                continue;
+            }
+            let pushes = store.batch_pushes(&b.id).await?;
+            let mut cut = Vec::new();
+            for mut p in pushes.iter().filter(|p| p.status == "running").cloned() {
+                p.status = "interrupted".into();
+                p.summary = "the push was cut short while this router was being pushed: what it did is not known; its safety net restores the backup unless the push is confirmed".into();
+                p.finished_at = Some(now);
+                p.updated_at = now.max(p.updated_at + 1);
+                cut.push(p);
+            }
+            store.save_pushes(&cut).await?;
+            let done = pushes.iter().filter(|p| p.status == "succeeded").count();
+            b.status = "interrupted".into();
+            b.summary = format!(
+                "interrupted: {done} of {} routers succeeded, {} were mid-push; resume with push --resume {}",
+                b.targets.len(),
+                cut.len(),
+                b.id
+            );
+            b.updated_at = now.max(b.updated_at + 1);
+            store.save_batch(&b).await?;
+            let _ = store
+                .record_audit(&[fleet_store::AuditEvent {
+                    id: fleet_store::new_id(),
+                    at: now,
+                    device_id: None,
+                    actor: b.actor.clone(),
+                    action: "bulk.interrupted".into(),
+                    detail: serde_json::json!({"batch": b.id, "summary": b.summary}).to_string(),
+                }])
+                .await;
+            marked.push(b);
+        }
+    }
+    Ok(marked)
+}
+
+fn options_json(opts: &BulkOptions) -> String {
+    serde_json::json!({
+        "concurrency": opts.concurrency,
+        "waves": opts.waves.iter().map(|w| match w {
+            Wave::Count(n) => n.to_string(),
+            Wave::Percent(p) => format!("{p}%"),
+        }).collect::<Vec<_>>().join(","),
+        "stopAfterFailures": opts.stop_after_failures,
+        "confirmWithinSecs": opts.push.confirm_within.as_secs(),
+        "dryRun": opts.push.dry_run,
+    })
+    .to_string()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_batch(
+    store: Arc<FleetStore>,
+    batch: PushBatch,
+    targets: Vec<Target>,
+    done: HashSet<String>,
+    source: PlanSource,
+    opts: BulkOptions,
+    control: Control,
     progress: impl Fn(&RouterResult) + Send + Sync + 'static,
 ) -> BulkReport {
     let started = Instant::now();
@@ -158,15 +412,49 @@ pub async fn push_all(
     let failures = Arc::new(AtomicUsize::new(0));
     let gate = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let progress = Arc::new(progress);
+    let batch = Arc::new(tokio::sync::Mutex::new(batch));
+    let batch_id = batch.lock().await.id.clone();
+    // Tasks end with this future: dropped (the app closing), nothing of
+    // the batch runs on, and its heartbeat stops, as in a crash.
+    let mut heartbeat = tokio::task::JoinSet::new();
+    {
+        let (store, batch, control, every) = (
+            store.clone(),
+            batch.clone(),
+            control.clone(),
+            opts.heartbeat,
+        );
+        heartbeat.spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let mut b = batch.lock().await;
+                b.status = if control.is_paused() {
+                    "paused"
+                } else {
+                    "running"
+                }
+                .into();
+                b.updated_at = poll::now_ms().max(b.updated_at + 1);
+                if let Err(e) = store.save_batch(&b).await {
+                    tracing::warn!(error = %e, "could not record the bulk push's heartbeat");
+                }
+            }
+        });
+    }
+    let push_opts = PushOptions {
+        batch: Some(batch_id.clone()),
+        ..opts.push.clone()
+    };
     let mut results: Vec<RouterResult> = Vec::with_capacity(total);
+    let mut already_done = 0;
     let mut stopped = None;
     let mut start = 0;
     for (wave, &end) in ends.iter().enumerate() {
         let too_many = opts
             .stop_after_failures
             .is_some_and(|k| failures.load(Ordering::SeqCst) >= k);
-        if too_many || cancel.is_set() {
-            stopped = Some(if cancel.is_set() {
+        if too_many || control.is_cancelled() {
+            stopped = Some(if control.is_cancelled() {
                 format!("cancelled before wave {}", wave + 1)
             } else {
                 format!(
@@ -177,119 +465,260 @@ pub async fn push_all(
             });
             break;
         }
-        let mut tasks = Vec::new();
+        let mut tasks = tokio::task::JoinSet::new();
         for target in &targets[start..end] {
-            let (store, plan, gate, failures, progress, cancel) = (
+            if done.contains(&target.device_id) {
+                already_done += 1;
+                continue;
+            }
+            let (store, source, gate, failures, progress, control) = (
                 store.clone(),
-                plan.clone(),
+                source.clone(),
                 gate.clone(),
                 failures.clone(),
                 progress.clone(),
-                cancel.clone(),
+                control.clone(),
             );
             let (target, push_opts, stop_after) =
-                (target.clone(), opts.push.clone(), opts.stop_after_failures);
-            tasks.push(tokio::spawn(async move {
-                let _permit = gate.acquire_owned().await.ok()?;
-                if cancel.is_set()
+                (target.clone(), push_opts.clone(), opts.stop_after_failures);
+            // Taken here, in list order, so routers start in the order given.
+            let Ok(permit) = gate.acquire_owned().await else {
+                break;
+            };
+            tasks.spawn(async move {
+                let _permit = permit;
+                if !control.proceed().await
                     || stop_after.is_some_and(|k| failures.load(Ordering::SeqCst) >= k)
                 {
                     return None;
                 }
-                let result = push_one(&store, &target, &plan, &push_opts, wave + 1).await;
+                let result = push_one(&store, &target, &source, &push_opts, wave + 1).await;
                 if result.status != "succeeded" && result.status != "dry-run" {
                     failures.fetch_add(1, Ordering::SeqCst);
                 }
                 progress(&result);
                 Some(result)
-            }));
+            });
         }
-        for t in tasks {
-            if let Ok(Some(r)) = t.await {
+        while let Some(t) = tasks.join_next().await {
+            if let Ok(Some(r)) = t {
                 results.push(r);
             }
         }
         start = end;
     }
+    heartbeat.abort_all();
+    // In push order, whatever order they finished in.
+    let order: BTreeMap<&str, usize> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.device_id.as_str(), i))
+        .collect();
+    results.sort_by_key(|r| order.get(r.device_id.as_str()).copied());
     let succeeded = results
         .iter()
         .filter(|r| r.status == "succeeded" || r.status == "dry-run")
         .count();
     let failed = results.len() - succeeded;
-    if stopped.is_none() && results.len() < total {
+    let skipped = total - results.len() - already_done;
+    if stopped.is_none() && skipped > 0 {
         stopped = Some(format!(
-            "{} routers were not started: {}",
-            total - results.len(),
-            if cancel.is_set() {
+            "{skipped} routers were not started: {}",
+            if control.is_cancelled() {
                 "cancelled"
             } else {
                 "failure policy"
             }
         ));
     }
-    BulkReport {
+    let report = BulkReport {
+        batch_id,
         routers: total,
         succeeded,
         failed,
-        skipped: total - results.len(),
+        skipped,
+        already_done,
         seconds: started.elapsed().as_secs_f64(),
         stopped,
         results,
+    };
+    let mut b = batch.lock().await;
+    b.status = if control.is_cancelled() {
+        "cancelled"
+    } else if skipped > 0 {
+        "stopped"
+    } else if failed > 0 {
+        "incomplete"
+    } else {
+        "finished"
+    }
+    .into();
+    b.summary = format!(
+        "{} succeeded, {} failed, {} not pushed{}{}",
+        report.succeeded + report.already_done,
+        report.failed,
+        report.skipped,
+        if report.already_done > 0 {
+            format!(" ({} in an earlier run)", report.already_done)
+        } else {
+            String::new()
+        },
+        report
+            .stopped
+            .as_deref()
+            .map(|s| format!("; {s}"))
+            .unwrap_or_default()
+    );
+    b.finished_at = Some(poll::now_ms());
+    b.updated_at = poll::now_ms().max(b.updated_at + 1);
+    if let Err(e) = store.save_batch(&b).await {
+        tracing::error!(error = %e, "could not record the end of bulk push {}", b.id);
+    }
+    report
+}
+
+/// The values a template gets for one router: its own facts and its
+/// site's, overridden by the user's.
+pub async fn router_values(
+    store: &FleetStore,
+    client: &Client,
+    device_id: &str,
+    user: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, FleetError> {
+    let reading = poll::read(client, device_id).await?;
+    let c = &reading.checkin;
+    let mut values = BTreeMap::from([
+        ("router.identity".to_owned(), c.identity.clone()),
+        ("router.board".to_owned(), c.board_name.clone()),
+        ("router.version".to_owned(), c.version.clone()),
+        ("router.address".to_owned(), client.addr().to_owned()),
+    ]);
+    if let Some(serial) = &c.serial {
+        values.insert("router.serial".into(), serial.clone());
+    }
+    let device = store.get_device(device_id).await?;
+    if let Some(site_id) = &device.site_id {
+        if let Some(site) = store
+            .list_sites()
+            .await?
+            .into_iter()
+            .find(|s| &s.id == site_id)
+        {
+            values.insert("site.name".into(), site.name);
+        }
+    }
+    values.extend(user.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(values)
+}
+
+/// The plan for one router: the shared one, or the template rendered with
+/// this router's values. A template error is the router's failure; nothing
+/// is sent.
+async fn plan_for(
+    store: &FleetStore,
+    client: &Client,
+    device_id: &str,
+    source: &PlanSource,
+) -> Result<Arc<Plan>, String> {
+    match source {
+        PlanSource::Plan(p) => Ok(p.clone()),
+        PlanSource::Template {
+            template,
+            values,
+            import,
+        } => {
+            let values = router_values(store, client, device_id, values)
+                .await
+                .map_err(|e| format!("reading the router's facts: {e}"))?;
+            let rendered = template.render(&values).map_err(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })?;
+            if *import {
+                Ok(Arc::new(plan::import_plan(&rendered.text)))
+            } else {
+                plan::compile(&rendered.text)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            }
+        }
     }
 }
 
 async fn push_one(
     store: &FleetStore,
     target: &Target,
-    plan: &Plan,
+    source: &PlanSource,
     opts: &PushOptions,
     wave: usize,
 ) -> RouterResult {
     let address = format!("{}:{}", target.connect.host, target.connect.port);
-    match Client::connect(&target.connect).await {
+    let refuse = |status: &str, action: &str, message: String| {
+        let event = fleet_store::AuditEvent {
+            id: fleet_store::new_id(),
+            at: poll::now_ms(),
+            device_id: Some(target.device_id.clone()),
+            actor: opts.actor.clone(),
+            action: action.into(),
+            detail: serde_json::json!({"message": message, "batch": opts.batch}).to_string(),
+        };
+        let result = RouterResult {
+            device_id: target.device_id.clone(),
+            address: address.clone(),
+            wave,
+            status: status.into(),
+            message: format!("{message}; nothing was changed"),
+            report: None,
+        };
+        (event, result)
+    };
+    let client = match Client::connect(&target.connect).await {
+        Ok(c) => c,
         Err(e) => {
-            let _ = store
-                .record_audit(&[fleet_store::AuditEvent {
-                    id: fleet_store::new_id(),
-                    at: crate::poll::now_ms(),
-                    device_id: Some(target.device_id.clone()),
-                    actor: opts.actor.clone(),
-                    action: "push.unreachable".into(),
-                    detail: serde_json::json!({"message": e.to_string()}).to_string(),
-                }])
-                .await;
-            RouterResult {
-                device_id: target.device_id.clone(),
-                address,
-                wave,
-                status: "unreachable".into(),
-                message: format!("{e}; nothing was changed"),
-                report: None,
-            }
+            let (event, result) = refuse("unreachable", "push.unreachable", e.to_string());
+            let _ = store.record_audit(&[event]).await;
+            return result;
         }
-        Ok(client) => {
-            let opts = PushOptions {
-                reconnect: Some(target.connect.clone()),
-                ..opts.clone()
-            };
-            let report =
-                push::push(store, &client, &target.device_id, None, plan, &opts, |_| {}).await;
-            let status = match report.status {
-                PushStatus::Succeeded => "succeeded",
-                PushStatus::RolledBack => "rolled-back",
-                PushStatus::Failed => "failed",
-                PushStatus::DryRun => "dry-run",
-                PushStatus::Unknown => "unknown",
-            };
-            RouterResult {
-                device_id: target.device_id.clone(),
-                address,
-                wave,
-                status: status.into(),
-                message: report.message.clone(),
-                report: Some(report),
-            }
+    };
+    let plan = match plan_for(store, &client, &target.device_id, source).await {
+        Ok(p) => p,
+        Err(message) => {
+            let (event, result) = refuse("invalid", "push.invalid", message);
+            let _ = store.record_audit(&[event]).await;
+            return result;
         }
+    };
+    let opts = PushOptions {
+        reconnect: Some(target.connect.clone()),
+        ..opts.clone()
+    };
+    let report = push::push(
+        store,
+        &client,
+        &target.device_id,
+        None,
+        &plan,
+        &opts,
+        |_| {},
+    )
+    .await;
+    let status = match report.status {
+        PushStatus::Succeeded => "succeeded",
+        PushStatus::RolledBack => "rolled-back",
+        PushStatus::Failed => "failed",
+        PushStatus::DryRun => "dry-run",
+        PushStatus::Unknown => "unknown",
+    };
+    RouterResult {
+        device_id: target.device_id.clone(),
+        address,
+        wave,
+        status: status.into(),
+        message: report.message.clone(),
+        report: Some(report),
     }
 }
 

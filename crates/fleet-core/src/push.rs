@@ -47,6 +47,8 @@ pub struct PushOptions {
     /// How long to keep trying to reconnect (a reboot takes a minute or
     /// two on real hardware).
     pub reconnect_within: Duration,
+    /// The bulk push this push belongs to.
+    pub batch: Option<String>,
 }
 
 impl Default for PushOptions {
@@ -59,6 +61,7 @@ impl Default for PushOptions {
             actor: "fleetdeck".into(),
             reconnect: None,
             reconnect_within: Duration::from_secs(180),
+            batch: None,
         }
     }
 }
@@ -178,6 +181,7 @@ pub async fn push(
         status: "running".into(),
         summary: format!("{} steps", plan.steps.len()),
         updated_at: poll::now_ms(),
+        batch_id: opts.batch.clone(),
     };
     let _ = store.save_pushes(&[record.clone()]).await;
     audit

@@ -2,7 +2,9 @@
 //! value can ever become code.
 //!
 //! A placeholder is `{{ name: type }}` where it is first used and `{{ name }}`
-//! after. Types: `string`, `secret` (free text; a secret is masked in
+//! after. Names `router.identity`, `router.serial`, `router.board`,
+//! `router.version`, `router.address` and `site.name` are filled by a
+//! push from the router and its site (see `bulk`). Types: `string`, `secret` (free text; a secret is masked in
 //! previews), `name` (an identifier), `ipv4`, `ipv4_cidr`, `ipv6`, `mac`,
 //! `int` or `int(MIN..MAX)`, `bool`, `duration`, `enum(a|b|c)`.
 //!
@@ -181,6 +183,17 @@ fn parse_type(text: &str) -> Result<ValueType, String> {
     })
 }
 
+/// A user value's name, or a dotted one the push fills from the router
+/// (`router.serial`) or its site (`site.name`).
+fn is_placeholder_name(s: &str) -> bool {
+    match s.split_once('.') {
+        None => is_name(s),
+        Some((scope, fact)) => {
+            matches!(scope, "router" | "site") && is_name(fact) && !fact.contains('.')
+        }
+    }
+}
+
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
@@ -252,11 +265,11 @@ impl Template {
                         column,
                         "a placeholder in a comment is never sent; remove it",
                     ));
-                } else if !is_name(name) || name.contains('.') {
+                } else if !is_placeholder_name(name) {
                     errors.push(err(
                         line,
                         column,
-                        format!("placeholder name {name:?}: use letters, digits, _ and -"),
+                        format!("placeholder name {name:?}: use letters, digits, _ and -, or router.<fact> / site.<fact> for values filled from the router or its site"),
                     ));
                 } else {
                     let declared = types.get(name).cloned();

@@ -321,17 +321,18 @@ async fn bulk_pushes_in_waves_and_a_failing_canary_stops_the_rest() {
         concurrency: 4,
         waves: bulk::parse_waves("1,25%,100%").unwrap(),
         stop_after_failures: None,
-        push: PushOptions::default(),
+        ..Default::default()
     };
     let report = bulk::push_all(
         fleet.shared_store(),
         targets.clone(),
-        std::sync::Arc::new(bootstrap()),
+        bulk::PlanSource::Plan(std::sync::Arc::new(bootstrap())),
         opts.clone(),
-        bulk::Cancel::default(),
+        bulk::Control::default(),
         |_| {},
     )
-    .await;
+    .await
+    .unwrap();
     assert_eq!(
         (report.succeeded, report.failed, report.skipped),
         (11, 1, 0),
@@ -361,15 +362,16 @@ async fn bulk_pushes_in_waves_and_a_failing_canary_stops_the_rest() {
     let report = bulk::push_all(
         fleet.shared_store(),
         targets,
-        std::sync::Arc::new(bad),
+        bulk::PlanSource::Plan(std::sync::Arc::new(bad)),
         bulk::BulkOptions {
             stop_after_failures: Some(1),
             ..opts
         },
-        bulk::Cancel::default(),
+        bulk::Control::default(),
         |_| {},
     )
-    .await;
+    .await
+    .unwrap();
     assert_eq!(
         (report.succeeded, report.failed, report.skipped),
         (0, 1, 11)

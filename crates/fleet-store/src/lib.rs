@@ -316,6 +316,27 @@ impl FleetStore {
         dispatch!(self.push_records(device_id, limit))
     }
 
+    /// The push records of one bulk push, in start order.
+    pub async fn batch_pushes(&self, batch_id: &str) -> Result<Vec<PushRecord>, StoreError> {
+        dispatch!(self.batch_pushes(batch_id))
+    }
+
+    /// Saves a bulk push's state; an older update than the stored one is
+    /// ignored. Batches are this store's working state: not queued for
+    /// sync (their push records and audit events are).
+    pub async fn save_batch(&self, batch: &PushBatch) -> Result<bool, StoreError> {
+        dispatch!(self.save_batch(batch.clone()))
+    }
+
+    /// Bulk pushes, newest first, optionally only those in `status`.
+    pub async fn push_batches(
+        &self,
+        status: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PushBatch>, StoreError> {
+        dispatch!(self.push_batches(status, limit))
+    }
+
     // ---- outbox ------------------------------------------------------------
 
     /// Queued entries and the records they hold.

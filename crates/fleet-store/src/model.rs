@@ -196,6 +196,33 @@ pub struct PushRecord {
     pub status: String,
     pub summary: String,
     pub updated_at: i64,
+    /// The bulk push this record belongs to, if any.
+    #[serde(default)]
+    pub batch_id: Option<String>,
+}
+
+/// A bulk push: which routers, with which options, and how far it got.
+/// Kept so that a push cut short (the app closed, the laptop slept) is
+/// found again: resumed, or marked interrupted, never a silent half.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushBatch {
+    pub id: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// `running`, `paused`, `finished` (every router succeeded),
+    /// `incomplete` (some failed), `stopped` (the failure policy),
+    /// `cancelled`, `interrupted` (cut short; see its summary).
+    pub status: String,
+    pub actor: String,
+    /// The options as JSON (waves, concurrency, failure policy, …).
+    pub options: String,
+    /// Device ids in push order.
+    pub targets: Vec<String>,
+    pub summary: String,
+    /// Refreshed while the push runs: a running batch whose heartbeat is
+    /// old was cut short.
+    pub updated_at: i64,
 }
 
 /// One point of a chart series: a bucket's start time and its value.

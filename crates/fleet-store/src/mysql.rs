@@ -854,7 +854,7 @@ impl MysqlStore {
         for p in &pushes {
             c.exec_drop(
                 "INSERT INTO push_records (id, device_id, template_id, started_at, finished_at,
-                    status, summary, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    status, summary, updated_at, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                  ON DUPLICATE KEY UPDATE
                     finished_at = IF(VALUES(updated_at) > updated_at, VALUES(finished_at), finished_at),
                     status = IF(VALUES(updated_at) > updated_at, VALUES(status), status),
@@ -869,6 +869,7 @@ impl MysqlStore {
                     &p.status,
                     &p.summary,
                     p.updated_at,
+                    &p.batch_id,
                 ),
             )
             .await?;
@@ -888,23 +889,83 @@ impl MysqlStore {
             .conn()
             .await?
             .exec(
-                "SELECT id, device_id, template_id, started_at, finished_at, status, summary, updated_at
+                "SELECT id, device_id, template_id, started_at, finished_at, status, summary, updated_at, batch_id
                  FROM push_records WHERE (? IS NULL OR device_id = ?)
                  ORDER BY started_at DESC, id DESC LIMIT ?",
                 (device_id, device_id, limit),
             )
             .await?;
+        rows.into_iter().map(push_row).collect()
+    }
+
+    pub async fn batch_pushes(&self, batch_id: &str) -> Result<Vec<PushRecord>, StoreError> {
+        let rows: Vec<Row> = self
+            .conn()
+            .await?
+            .exec(
+                "SELECT id, device_id, template_id, started_at, finished_at, status, summary, updated_at, batch_id
+                 FROM push_records WHERE batch_id = ? ORDER BY started_at, id",
+                (batch_id,),
+            )
+            .await?;
+        rows.into_iter().map(push_row).collect()
+    }
+
+    pub async fn save_batch(&self, b: PushBatch) -> Result<bool, StoreError> {
+        let mut c = self.conn().await?;
+        c.exec_drop(
+            "INSERT INTO push_batches (id, started_at, finished_at, status, actor, options,
+                targets, summary, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON DUPLICATE KEY UPDATE
+                finished_at = IF(VALUES(updated_at) >= updated_at, VALUES(finished_at), finished_at),
+                status = IF(VALUES(updated_at) >= updated_at, VALUES(status), status),
+                summary = IF(VALUES(updated_at) >= updated_at, VALUES(summary), summary),
+                updated_at = GREATEST(updated_at, VALUES(updated_at))",
+            (
+                &b.id,
+                b.started_at,
+                b.finished_at,
+                &b.status,
+                &b.actor,
+                &b.options,
+                serde_json::to_string(&b.targets).map_err(|e| StoreError::Payload(e.to_string()))?,
+                &b.summary,
+                b.updated_at,
+            ),
+        )
+        .await?;
+        Ok(c.affected_rows() > 0)
+    }
+
+    pub async fn push_batches(
+        &self,
+        status: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PushBatch>, StoreError> {
+        let rows: Vec<Row> = self
+            .conn()
+            .await?
+            .exec(
+                "SELECT id, started_at, finished_at, status, actor, options, targets, summary, updated_at
+                 FROM push_batches WHERE (? IS NULL OR status = ?)
+                 ORDER BY started_at DESC, id DESC LIMIT ?",
+                (status, status, limit),
+            )
+            .await?;
         rows.into_iter()
             .map(|mut r| {
-                Ok(PushRecord {
+                let targets: String = take(&mut r, 6)?;
+                Ok(PushBatch {
                     id: take(&mut r, 0)?,
-                    device_id: take(&mut r, 1)?,
-                    template_id: take(&mut r, 2)?,
-                    started_at: take(&mut r, 3)?,
-                    finished_at: take(&mut r, 4)?,
-                    status: take(&mut r, 5)?,
-                    summary: take(&mut r, 6)?,
-                    updated_at: take(&mut r, 7)?,
+                    started_at: take(&mut r, 1)?,
+                    finished_at: take(&mut r, 2)?,
+                    status: take(&mut r, 3)?,
+                    actor: take(&mut r, 4)?,
+                    options: take(&mut r, 5)?,
+                    targets: serde_json::from_str(&targets)
+                        .map_err(|e| StoreError::Payload(e.to_string()))?,
+                    summary: take(&mut r, 7)?,
+                    updated_at: take(&mut r, 8)?,
                 })
             })
             .collect()
@@ -1456,4 +1517,18 @@ async fn migrate(c: &mut Conn, dialect: Dialect) -> Result<(), StoreError> {
         tracing::info!(version, ?dialect, "fleet database migrated");
     }
     Ok(())
+}
+
+fn push_row(mut r: Row) -> Result<PushRecord, StoreError> {
+    Ok(PushRecord {
+        id: take(&mut r, 0)?,
+        device_id: take(&mut r, 1)?,
+        template_id: take(&mut r, 2)?,
+        started_at: take(&mut r, 3)?,
+        finished_at: take(&mut r, 4)?,
+        status: take(&mut r, 5)?,
+        summary: take(&mut r, 6)?,
+        updated_at: take(&mut r, 7)?,
+        batch_id: take(&mut r, 8)?,
+    })
 }

@@ -52,6 +52,7 @@ pub const TABLES: &[&str] = &[
     "device_latest",
     "audit_events",
     "push_records",
+    "push_batches",
     "outbox",
 ];
 
@@ -79,16 +80,17 @@ pub fn latest_version(dialect: Dialect) -> i64 {
 // that is the difference between a 3 GB and a 5 GB file. Check-ins and
 // rollups are clustered by (device, time), so a device's series is one
 // range read.
-const SQLITE: &[Migration] = &[(
-    1,
-    &[
-        "CREATE TABLE sites (
+const SQLITE: &[Migration] = &[
+    (
+        1,
+        &[
+            "CREATE TABLE sites (
             id TEXT PRIMARY KEY,
             name TEXT NOT NULL UNIQUE,
             poll_interval_secs INTEGER NOT NULL,
             updated_at INTEGER NOT NULL
         )",
-        "CREATE TABLE devices (
+            "CREATE TABLE devices (
             key INTEGER PRIMARY KEY,
             id TEXT NOT NULL UNIQUE,
             site_id TEXT REFERENCES sites(id),
@@ -101,20 +103,20 @@ const SQLITE: &[Migration] = &[(
             updated_at INTEGER NOT NULL,
             UNIQUE (host, port)
         )",
-        "CREATE INDEX devices_site ON devices (site_id)",
-        "CREATE TABLE device_tags (
+            "CREATE INDEX devices_site ON devices (site_id)",
+            "CREATE TABLE device_tags (
             device_id TEXT NOT NULL REFERENCES devices(id),
             tag TEXT NOT NULL,
             PRIMARY KEY (device_id, tag)
         ) WITHOUT ROWID",
-        "CREATE INDEX device_tags_tag ON device_tags (tag)",
-        "CREATE TABLE templates (
+            "CREATE INDEX device_tags_tag ON device_tags (tag)",
+            "CREATE TABLE templates (
             id TEXT PRIMARY KEY,
             name TEXT NOT NULL UNIQUE,
             body TEXT NOT NULL,
             updated_at INTEGER NOT NULL
         )",
-        "CREATE TABLE checkins (
+            "CREATE TABLE checkins (
             device_key INTEGER NOT NULL,
             checked_in_at INTEGER NOT NULL,
             cpu_load INTEGER NOT NULL,
@@ -131,7 +133,7 @@ const SQLITE: &[Migration] = &[(
             tx_bps INTEGER NOT NULL,
             PRIMARY KEY (device_key, checked_in_at)
         ) WITHOUT ROWID",
-        "CREATE TABLE device_hourly (
+            "CREATE TABLE device_hourly (
             device_key INTEGER NOT NULL,
             hour INTEGER NOT NULL,
             checkins INTEGER NOT NULL,
@@ -142,12 +144,12 @@ const SQLITE: &[Migration] = &[(
             tx_bps_sum INTEGER NOT NULL,
             PRIMARY KEY (device_key, hour)
         ) WITHOUT ROWID",
-        "CREATE TABLE fleet_hourly (
+            "CREATE TABLE fleet_hourly (
             hour INTEGER PRIMARY KEY,
             checkins INTEGER NOT NULL,
             cpu_sum INTEGER NOT NULL
         )",
-        "CREATE TABLE device_latest (
+            "CREATE TABLE device_latest (
             device_key INTEGER PRIMARY KEY REFERENCES devices(key),
             checked_in_at INTEGER,
             cpu_load INTEGER,
@@ -167,7 +169,7 @@ const SQLITE: &[Migration] = &[(
             last_error TEXT,
             failures INTEGER NOT NULL DEFAULT 0
         )",
-        "CREATE TABLE audit_events (
+            "CREATE TABLE audit_events (
             id TEXT PRIMARY KEY,
             at INTEGER NOT NULL,
             device_id TEXT,
@@ -175,9 +177,9 @@ const SQLITE: &[Migration] = &[(
             action TEXT NOT NULL,
             detail TEXT NOT NULL
         )",
-        "CREATE INDEX audit_events_device ON audit_events (device_id, at)",
-        "CREATE INDEX audit_events_at ON audit_events (at)",
-        "CREATE TABLE push_records (
+            "CREATE INDEX audit_events_device ON audit_events (device_id, at)",
+            "CREATE INDEX audit_events_at ON audit_events (at)",
+            "CREATE TABLE push_records (
             id TEXT PRIMARY KEY,
             device_id TEXT NOT NULL,
             template_id TEXT,
@@ -187,16 +189,35 @@ const SQLITE: &[Migration] = &[(
             summary TEXT NOT NULL,
             updated_at INTEGER NOT NULL
         )",
-        "CREATE INDEX push_records_device ON push_records (device_id, started_at)",
-        "CREATE TABLE outbox (
+            "CREATE INDEX push_records_device ON push_records (device_id, started_at)",
+            "CREATE TABLE outbox (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             kind TEXT NOT NULL,
             records INTEGER NOT NULL,
             payload TEXT NOT NULL,
             created_at INTEGER NOT NULL
         )",
-    ],
-)];
+        ],
+    ),
+    (
+        2,
+        &[
+            "ALTER TABLE push_records ADD COLUMN batch_id TEXT",
+            "CREATE INDEX push_records_batch ON push_records (batch_id)",
+            "CREATE TABLE push_batches (
+            id TEXT PRIMARY KEY,
+            started_at INTEGER NOT NULL,
+            finished_at INTEGER,
+            status TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            options TEXT NOT NULL,
+            targets TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            updated_at INTEGER NOT NULL
+        )",
+        ],
+    ),
+];
 
 // Ids are ASCII with binary collation: joins and keys on 10,000 routers
 // compare 36 bytes, not 144 under a Unicode collation.
@@ -321,23 +342,42 @@ const MYSQL: &[Migration] = &[(
             created_at BIGINT NOT NULL
         ) DEFAULT CHARSET = utf8mb4",
     ],
+), (
+    2,
+    &[
+        "ALTER TABLE push_records ADD COLUMN batch_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NULL",
+        "ALTER TABLE push_records ADD KEY push_records_batch (batch_id)",
+        "CREATE TABLE push_batches (
+            id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+            started_at BIGINT NOT NULL,
+            finished_at BIGINT NULL,
+            status VARCHAR(32) NOT NULL,
+            actor VARCHAR(255) NOT NULL,
+            options MEDIUMTEXT NOT NULL,
+            targets LONGTEXT NOT NULL,
+            summary MEDIUMTEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            KEY push_batches_started (started_at)
+        ) DEFAULT CHARSET = utf8mb4",
+    ],
 )];
 
 // SingleStore: check-ins and rollups are columnstores sharded by device and
 // sorted by time; small dimension tables are REFERENCE tables (copied to
 // every node, so joins stay local); state that is updated in place is
 // ROWSTORE. No foreign keys; every unique key contains the shard key.
-const SINGLESTORE: &[Migration] = &[(
-    1,
-    &[
-        "CREATE ROWSTORE REFERENCE TABLE sites (
+const SINGLESTORE: &[Migration] = &[
+    (
+        1,
+        &[
+            "CREATE ROWSTORE REFERENCE TABLE sites (
             id CHAR(36) NOT NULL PRIMARY KEY,
             name VARCHAR(255) NOT NULL,
             poll_interval_secs INT NOT NULL,
             updated_at BIGINT NOT NULL,
             UNIQUE KEY sites_name (name)
         )",
-        "CREATE ROWSTORE REFERENCE TABLE devices (
+            "CREATE ROWSTORE REFERENCE TABLE devices (
             id CHAR(36) NOT NULL PRIMARY KEY,
             site_id CHAR(36) NULL,
             host VARCHAR(255) NOT NULL,
@@ -350,20 +390,20 @@ const SINGLESTORE: &[Migration] = &[(
             UNIQUE KEY devices_address (host, port),
             KEY devices_site (site_id)
         )",
-        "CREATE ROWSTORE REFERENCE TABLE device_tags (
+            "CREATE ROWSTORE REFERENCE TABLE device_tags (
             device_id CHAR(36) NOT NULL,
             tag VARCHAR(255) NOT NULL,
             PRIMARY KEY (device_id, tag),
             KEY device_tags_tag (tag)
         )",
-        "CREATE ROWSTORE REFERENCE TABLE templates (
+            "CREATE ROWSTORE REFERENCE TABLE templates (
             id CHAR(36) NOT NULL PRIMARY KEY,
             name VARCHAR(255) NOT NULL,
             body LONGTEXT NOT NULL,
             updated_at BIGINT NOT NULL,
             UNIQUE KEY templates_name (name)
         )",
-        "CREATE TABLE checkins (
+            "CREATE TABLE checkins (
             device_id CHAR(36) NOT NULL,
             checked_in_at BIGINT NOT NULL,
             cpu_load INT NOT NULL,
@@ -382,7 +422,7 @@ const SINGLESTORE: &[Migration] = &[(
             SHARD KEY (device_id),
             UNIQUE KEY checkins_key (device_id, checked_in_at) USING HASH
         )",
-        "CREATE TABLE device_hourly (
+            "CREATE TABLE device_hourly (
             device_id CHAR(36) NOT NULL,
             hour BIGINT NOT NULL,
             checkins BIGINT NOT NULL,
@@ -395,12 +435,12 @@ const SINGLESTORE: &[Migration] = &[(
             SHARD KEY (device_id),
             UNIQUE KEY device_hourly_key (device_id, hour) USING HASH
         )",
-        "CREATE ROWSTORE REFERENCE TABLE fleet_hourly (
+            "CREATE ROWSTORE REFERENCE TABLE fleet_hourly (
             hour BIGINT NOT NULL PRIMARY KEY,
             checkins BIGINT NOT NULL,
             cpu_sum BIGINT NOT NULL
         )",
-        "CREATE ROWSTORE TABLE device_latest (
+            "CREATE ROWSTORE TABLE device_latest (
             device_id CHAR(36) NOT NULL,
             checked_in_at BIGINT NULL,
             cpu_load INT NULL,
@@ -422,7 +462,7 @@ const SINGLESTORE: &[Migration] = &[(
             PRIMARY KEY (device_id),
             SHARD KEY (device_id)
         )",
-        "CREATE TABLE audit_events (
+            "CREATE TABLE audit_events (
             id CHAR(36) NOT NULL,
             at BIGINT NOT NULL,
             device_id CHAR(36) NULL,
@@ -434,7 +474,7 @@ const SINGLESTORE: &[Migration] = &[(
             UNIQUE KEY audit_events_id (id) USING HASH,
             KEY audit_events_device (device_id) USING HASH
         )",
-        "CREATE ROWSTORE TABLE push_records (
+            "CREATE ROWSTORE TABLE push_records (
             id CHAR(36) NOT NULL,
             device_id CHAR(36) NOT NULL,
             template_id CHAR(36) NULL,
@@ -447,7 +487,7 @@ const SINGLESTORE: &[Migration] = &[(
             SHARD KEY (id),
             KEY push_records_device (device_id, started_at)
         )",
-        "CREATE ROWSTORE TABLE outbox (
+            "CREATE ROWSTORE TABLE outbox (
             seq BIGINT NOT NULL AUTO_INCREMENT,
             kind VARCHAR(32) NOT NULL,
             records INT NOT NULL,
@@ -456,8 +496,30 @@ const SINGLESTORE: &[Migration] = &[(
             PRIMARY KEY (seq),
             SHARD KEY (seq)
         )",
-    ],
-)];
+        ],
+    ),
+    (
+        2,
+        &[
+            "ALTER TABLE push_records ADD COLUMN batch_id CHAR(36) NULL",
+            "ALTER TABLE push_records ADD KEY push_records_batch (batch_id)",
+            "CREATE ROWSTORE TABLE push_batches (
+            id CHAR(36) NOT NULL,
+            started_at BIGINT NOT NULL,
+            finished_at BIGINT NULL,
+            status VARCHAR(32) NOT NULL,
+            actor VARCHAR(255) NOT NULL,
+            options LONGTEXT NOT NULL,
+            targets LONGTEXT NOT NULL,
+            summary LONGTEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (id),
+            SHARD KEY (id),
+            KEY push_batches_started (started_at)
+        )",
+        ],
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -729,8 +729,8 @@ impl SqliteStore {
         self.write(move |tx| {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO push_records (id, device_id, template_id, started_at, finished_at,
-                    status, summary, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                    status, summary, updated_at, batch_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at,
                     status = excluded.status, summary = excluded.summary,
                     updated_at = excluded.updated_at
@@ -746,7 +746,8 @@ impl SqliteStore {
                     p.finished_at,
                     p.status,
                     p.summary,
-                    p.updated_at
+                    p.updated_at,
+                    p.batch_id
                 ])? == 1
                 {
                     changed.push(p);
@@ -768,20 +769,81 @@ impl SqliteStore {
         let id = device_id.map(str::to_owned);
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, device_id, template_id, started_at, finished_at, status, summary, updated_at
+                "SELECT id, device_id, template_id, started_at, finished_at, status, summary, updated_at, batch_id
                  FROM push_records WHERE (?1 IS NULL OR device_id = ?1)
                  ORDER BY started_at DESC, id DESC LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![id, limit], |r| {
-                Ok(PushRecord {
+            let rows = stmt.query_map(params![id, limit], push_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn batch_pushes(&self, batch_id: &str) -> Result<Vec<PushRecord>, StoreError> {
+        let id = batch_id.to_owned();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, device_id, template_id, started_at, finished_at, status, summary, updated_at, batch_id
+                 FROM push_records WHERE batch_id = ?1 ORDER BY started_at, id",
+            )?;
+            let rows = stmt.query_map(params![id], push_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn save_batch(&self, b: PushBatch) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            let n = tx.execute(
+                "INSERT INTO push_batches (id, started_at, finished_at, status, actor, options,
+                    targets, summary, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at,
+                    status = excluded.status, summary = excluded.summary,
+                    updated_at = excluded.updated_at
+                 WHERE excluded.updated_at >= push_batches.updated_at",
+                params![
+                    b.id,
+                    b.started_at,
+                    b.finished_at,
+                    b.status,
+                    b.actor,
+                    b.options,
+                    serde_json::to_string(&b.targets)
+                        .map_err(|e| StoreError::Payload(e.to_string()))?,
+                    b.summary,
+                    b.updated_at
+                ],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    pub async fn push_batches(
+        &self,
+        status: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PushBatch>, StoreError> {
+        let status = status.map(str::to_owned);
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, started_at, finished_at, status, actor, options, targets, summary, updated_at
+                 FROM push_batches WHERE (?1 IS NULL OR status = ?1)
+                 ORDER BY started_at DESC, id DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![status, limit], |r| {
+                let targets: String = r.get(6)?;
+                Ok(PushBatch {
                     id: r.get(0)?,
-                    device_id: r.get(1)?,
-                    template_id: r.get(2)?,
-                    started_at: r.get(3)?,
-                    finished_at: r.get(4)?,
-                    status: r.get(5)?,
-                    summary: r.get(6)?,
-                    updated_at: r.get(7)?,
+                    started_at: r.get(1)?,
+                    finished_at: r.get(2)?,
+                    status: r.get(3)?,
+                    actor: r.get(4)?,
+                    options: r.get(5)?,
+                    targets: serde_json::from_str(&targets).unwrap_or_default(),
+                    summary: r.get(7)?,
+                    updated_at: r.get(8)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
@@ -1356,4 +1418,18 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tracing::info!(version, "embedded store migrated");
     }
     Ok(())
+}
+
+fn push_row(r: &Row<'_>) -> rusqlite::Result<PushRecord> {
+    Ok(PushRecord {
+        id: r.get(0)?,
+        device_id: r.get(1)?,
+        template_id: r.get(2)?,
+        started_at: r.get(3)?,
+        finished_at: r.get(4)?,
+        status: r.get(5)?,
+        summary: r.get(6)?,
+        updated_at: r.get(7)?,
+        batch_id: r.get(8)?,
+    })
 }

@@ -336,6 +336,40 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
         .await
         .unwrap()
         .is_empty());
+    let mut batch = fleet_store::PushBatch {
+        id: new_id(),
+        started_at: T0,
+        finished_at: None,
+        status: "running".into(),
+        actor: "tech".into(),
+        options: r#"{"waves":"1,100%"}"#.into(),
+        targets: vec![dev.id.clone(), other.id.clone()],
+        summary: String::new(),
+        updated_at: T0,
+    };
+    assert!(store.save_batch(&batch).await.unwrap());
+    batch.status = "paused".into();
+    batch.updated_at = T0 + 10;
+    store.save_batch(&batch).await.unwrap();
+    let stale = fleet_store::PushBatch {
+        status: "running".into(),
+        updated_at: T0 + 5,
+        ..batch.clone()
+    };
+    store.save_batch(&stale).await.unwrap();
+    assert_eq!(
+        store.push_batches(None, 10).await.unwrap(),
+        vec![batch.clone()]
+    );
+    assert_eq!(
+        store.push_batches(Some("paused"), 10).await.unwrap().len(),
+        1
+    );
+    assert!(store
+        .push_batches(Some("running"), 10)
+        .await
+        .unwrap()
+        .is_empty());
     let mut push = PushRecord {
         id: new_id(),
         device_id: dev.id.clone(),
@@ -345,6 +379,7 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
         status: "running".into(),
         summary: String::new(),
         updated_at: T0,
+        batch_id: Some(batch.id.clone()),
     };
     store.save_pushes(&[push.clone()]).await.unwrap();
     push.status = "succeeded".into();
@@ -359,8 +394,9 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
     store.save_pushes(&[stale_push]).await.unwrap();
     assert_eq!(
         store.push_records(Some(&dev.id), 10).await.unwrap(),
-        vec![push]
+        vec![push.clone()]
     );
+    assert_eq!(store.batch_pushes(&batch.id).await.unwrap(), vec![push]);
 
     let stats: std::collections::HashMap<_, _> = store.stats().await.unwrap().into_iter().collect();
     assert_eq!(stats.len(), fleet_store::TABLES.len());
@@ -373,6 +409,7 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
     assert_eq!(stats["device_latest"], 1);
     assert_eq!(stats["audit_events"], 1);
     assert_eq!(stats["push_records"], 1);
+    assert_eq!(stats["push_batches"], 1);
 }
 
 /// A batch naming a device the store does not know is refused whole.

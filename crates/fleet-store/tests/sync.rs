@@ -139,6 +139,7 @@ async fn outbox_delivers_records_made_on_site_exactly_once() {
             status: "succeeded".into(),
             summary: "3 steps".into(),
             updated_at: T0 + 1,
+            batch_id: Some(new_id()),
         }])
         .await
         .unwrap();
@@ -161,6 +162,11 @@ async fn outbox_delivers_records_made_on_site_exactly_once() {
     assert_eq!(
         dashboards(&remote, &ids, T0).await,
         dashboards(&local, &ids, T0).await
+    );
+    assert_eq!(
+        remote.push_records(None, 10).await.unwrap(),
+        local.push_records(None, 10).await.unwrap(),
+        "push records arrive whole, with their bulk push"
     );
 
     // Delivering again finds nothing; recording the same check-ins again

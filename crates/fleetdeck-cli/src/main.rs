@@ -127,9 +127,14 @@ enum Cmd {
         /// Placeholder values, JSON or TOML.
         #[arg(long)]
         values: std::path::PathBuf,
-        /// A file or HOST:PORT+N (see poll --targets).
+        /// A file, HOST[:PORT][,…] or HOST:PORT+N (see poll --targets).
         #[arg(long)]
         targets: String,
+        /// Resume an interrupted, paused, stopped or cancelled bulk push
+        /// (its id from `pushes`): every router of it that has not
+        /// succeeded is pushed, in the original order and waves.
+        #[arg(long, value_name = "BATCH")]
+        resume: Option<String>,
         #[arg(long, env = "FLEETDECK_STORE")]
         store: Option<String>,
         /// Routers pushed at once.
@@ -177,6 +182,29 @@ enum Cmd {
         import: bool,
         #[arg(long)]
         json: bool,
+    },
+    /// Bulk pushes in the store, newest first. Batches whose heartbeat
+    /// stopped (the app or CLI was closed mid-push) are marked interrupted
+    /// first, with the routers that were mid-push.
+    Pushes {
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+        /// Show this batch's routers.
+        #[arg(long, value_name = "BATCH")]
+        batch: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Confirm an unconfirmed push on a router by hand: removes its safety
+    /// scheduler so the router keeps its current configuration. Without
+    /// --scheduler, lists the unconfirmed pushes.
+    Confirm {
+        #[command(flatten)]
+        login: Login,
+        #[arg(long, value_name = "NAME")]
+        scheduler: Option<String>,
     },
     /// Compile a RouterOS script (e.g. a rendered template) into the plan a
     /// push would run, or say which line cannot be compiled and why.
@@ -632,6 +660,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             template: file,
             values,
             targets,
+            resume,
             store,
             concurrency,
             waves,
@@ -651,18 +680,84 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     actor: std::env::var("USER").unwrap_or_else(|_| "fleetdeck".into()),
                     ..Default::default()
                 },
+                ..Default::default()
             };
             push_cmd(
                 &login,
                 &file,
                 &values,
                 &targets,
+                resume.as_deref(),
                 store.as_deref(),
                 opts,
                 import,
                 json,
             )
             .await
+        }
+        Cmd::Pushes {
+            store,
+            batch,
+            limit,
+            json,
+        } => {
+            let fleet = match store {
+                Some(url) => Fleet::open(&url.parse::<StoreUrl>()?).await?,
+                None => Fleet::open_default().await?,
+            };
+            let store = fleet.shared_store();
+            let stale = Duration::from_secs(60);
+            for b in fleet_core::bulk::recover_interrupted(&store, stale).await? {
+                eprintln!("bulk push {} was cut short: {}", b.id, b.summary);
+            }
+            if let Some(id) = batch {
+                for p in store.batch_pushes(&id).await? {
+                    if json {
+                        println!("{}", serde_json::to_string(&p)?);
+                    } else {
+                        println!("{} {:<12} {}", p.device_id, p.status, p.summary);
+                    }
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            for b in store.push_batches(None, limit).await? {
+                if json {
+                    println!("{}", serde_json::to_string(&b)?);
+                } else {
+                    println!(
+                        "{} {:<12} {:>5} routers  {}",
+                        b.id,
+                        b.status,
+                        b.targets.len(),
+                        b.summary
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Confirm { login, scheduler } => {
+            let client = connect(&login).await?;
+            match scheduler {
+                None => {
+                    let pending = fleet_core::push::pending_safety_nets(&client).await?;
+                    if pending.is_empty() {
+                        eprintln!("no unconfirmed push on this router");
+                    }
+                    for n in pending {
+                        println!("{n}");
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(name) => {
+                    if fleet_core::push::confirm_safety_net(&client, &name).await? {
+                        eprintln!("confirmed: {name} removed, the router keeps its configuration");
+                        Ok(ExitCode::SUCCESS)
+                    } else {
+                        eprintln!("no safety scheduler {name} on this router");
+                        Ok(ExitCode::from(2))
+                    }
+                }
+            }
         }
         Cmd::Preview {
             login,
@@ -917,13 +1012,31 @@ async fn push_cmd(
     file: &std::path::Path,
     values: &std::path::Path,
     targets: &str,
+    resume: Option<&str>,
     store: Option<&str>,
     opts: fleet_core::bulk::BulkOptions,
     import: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let rendered = render_template(file, values)?;
-    let plan = plan_for(file, &rendered.text, import)?;
+    use fleet_core::bulk::PlanSource;
+    let template = read_template(file)?;
+    // A template that reads the router's or site's facts is rendered per
+    // router; any other is rendered and compiled once, here, so a value
+    // error stops the push before it touches a router.
+    let per_router = template
+        .parameters()
+        .iter()
+        .any(|(name, _)| name.starts_with("router.") || name.starts_with("site."));
+    let source = if per_router {
+        PlanSource::Template {
+            template: std::sync::Arc::new(template),
+            values: std::sync::Arc::new(read_values(values)?),
+            import,
+        }
+    } else {
+        let rendered = render_template(file, values)?;
+        PlanSource::Plan(std::sync::Arc::new(plan_for(file, &rendered.text, import)?))
+    };
     let specs = fleet_core::targets::parse(targets)?;
     let mut fleet = match store {
         Some(url) => Fleet::open(&url.parse::<StoreUrl>()?).await?,
@@ -943,41 +1056,69 @@ async fn push_cmd(
             Duration::from_secs(30),
         )
         .await?;
-    let cancel = fleet_core::bulk::Cancel::default();
-    let on_signal = cancel.clone();
+    let control = fleet_core::bulk::Control::default();
+    let on_signal = control.clone();
     tokio::spawn(async move {
         shutdown().await;
         eprintln!("cancelling: routers in progress finish, no new one starts");
         on_signal.cancel();
     });
-    let report = fleet_core::bulk::push_all(
-        fleet.shared_store(),
-        targets,
-        std::sync::Arc::new(plan),
-        opts,
-        cancel,
-        move |r| {
-            if json {
-                let mut v = serde_json::to_value(r).unwrap_or_default();
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("report");
+    #[cfg(unix)]
+    {
+        // SIGUSR1 pauses and resumes: routers in progress finish, no new
+        // one starts while paused.
+        use tokio::signal::unix::{signal, SignalKind};
+        let on_usr1 = control.clone();
+        if let Ok(mut usr1) = signal(SignalKind::user_defined1()) {
+            tokio::spawn(async move {
+                while usr1.recv().await.is_some() {
+                    if on_usr1.is_paused() {
+                        eprintln!("resuming");
+                        on_usr1.resume();
+                    } else {
+                        eprintln!("pausing: routers in progress finish (SIGUSR1 again resumes)");
+                        on_usr1.pause();
+                    }
                 }
-                println!("{v}");
-            } else {
-                println!(
-                    "wave {} {:<22} {:<12} {}",
-                    r.wave, r.address, r.status, r.message
-                );
+            });
+        }
+    }
+    let store = fleet.shared_store();
+    for b in fleet_core::bulk::recover_interrupted(&store, Duration::from_secs(60)).await? {
+        eprintln!("bulk push {} was cut short: {}", b.id, b.summary);
+    }
+    let print = move |r: &fleet_core::bulk::RouterResult| {
+        if json {
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("report");
             }
-        },
-    )
-    .await;
+            println!("{v}");
+        } else {
+            println!(
+                "wave {} {:<22} {:<12} {}",
+                r.wave, r.address, r.status, r.message
+            );
+        }
+    };
+    let report = match resume {
+        Some(batch) => {
+            fleet_core::bulk::resume(store, batch, targets, source, opts, control, print).await?
+        }
+        None => fleet_core::bulk::push_all(store, targets, source, opts, control, print).await?,
+    };
     let summary = format!(
-        "{} routers: {} succeeded, {} failed, {} not pushed in {:.1} s{}",
+        "bulk push {}: {} routers: {} succeeded, {} failed, {} not pushed{} in {:.1} s{}",
+        report.batch_id,
         report.routers,
         report.succeeded,
         report.failed,
         report.skipped,
+        if report.already_done > 0 {
+            format!(", {} done in an earlier run", report.already_done)
+        } else {
+            String::new()
+        },
         report.seconds,
         report
             .stopped
@@ -988,8 +1129,8 @@ async fn push_cmd(
     if json {
         println!(
             "{}",
-            serde_json::json!({"routers": report.routers, "succeeded": report.succeeded, "failed": report.failed,
-                "skipped": report.skipped, "seconds": report.seconds, "stopped": report.stopped})
+            serde_json::json!({"batch": report.batch_id, "routers": report.routers, "succeeded": report.succeeded, "failed": report.failed,
+                "skipped": report.skipped, "alreadyDone": report.already_done, "seconds": report.seconds, "stopped": report.stopped})
         );
     }
     eprintln!("{summary}");

@@ -978,3 +978,122 @@ async fn preview_push_and_preview_again() {
         .unwrap()
         .contains(r#"comment="Joe's \"Caf\C3\A9\" \$[/system reset-configuration]""#));
 }
+
+/// A bulk push stopped by its failure policy is listed by `pushes` and
+/// finished with `push --resume`; `confirm` lists and removes a pending
+/// safety net by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_bulk_push_is_listed_and_resumed() {
+    let sim = SimFleet::start(SimConfig {
+        devices: 3,
+        password: "s3cret".into(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    sim.device(0).set_faults(routeros_sim::Faults {
+        trap: vec![("/system/identity/set".into(), "not allowed here".into())],
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fleet.db", dir.path().display());
+    let tpl = dir.path().join("t.rsc");
+    std::fs::write(&tpl, "/system identity set name={{ id: name }}\n").unwrap();
+    let values = dir.path().join("v.json");
+    std::fs::write(&values, r#"{"id": "edge"}"#).unwrap();
+    let targets = sim
+        .ports()
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let env = || {
+        vec![
+            ("RPW", "s3cret".to_string()),
+            ("FLEETDECK_DATA_DIR", dir.path().display().to_string()),
+        ]
+    };
+    let push = |resume: Option<String>| {
+        let mut a = s(&[
+            "push",
+            "--template",
+            tpl.to_str().unwrap(),
+            "--values",
+            values.to_str().unwrap(),
+            "--targets",
+            &targets,
+            "--password-env",
+            "RPW",
+            "--store",
+            &url,
+            "--json",
+        ]);
+        if let Some(b) = resume {
+            a.extend(["--resume".to_string(), b]);
+        }
+        cli(a, env())
+    };
+    let out = push(None).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["status"], "rolled-back", "{lines:?}");
+    let batch = lines.last().unwrap()["batch"].as_str().unwrap().to_owned();
+    assert_eq!(lines.last().unwrap()["skipped"], 2);
+
+    let listed = cli(s(&["pushes", "--store", &url, "--json"]), env()).await;
+    let b = &json_lines(&listed)[0];
+    assert_eq!(b["id"], batch.as_str());
+    assert_eq!(b["status"], "stopped");
+
+    sim.device(0).set_faults(routeros_sim::Faults::default());
+    let out = push(Some(batch.clone())).await;
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.last().unwrap()["batch"], batch.as_str());
+    assert_eq!(lines.last().unwrap()["succeeded"], 3, "{lines:?}");
+    let listed = cli(s(&["pushes", "--store", &url, "--json"]), env()).await;
+    assert_eq!(json_lines(&listed)[0]["status"], "finished");
+    let routers = cli(
+        s(&["pushes", "--store", &url, "--batch", &batch, "--json"]),
+        env(),
+    )
+    .await;
+    let statuses: Vec<String> = json_lines(&routers)
+        .iter()
+        .map(|p| p["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "succeeded").count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| *s == "rolled-back").count(), 1);
+
+    // No pending safety net after confirmed pushes.
+    let port = sim.port(1).to_string();
+    let out = cli(
+        s(&[
+            "confirm",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--password-env",
+            "RPW",
+        ]),
+        env(),
+    )
+    .await;
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no unconfirmed push"));
+}

@@ -1,0 +1,408 @@
+//! Bulk pushes against simulated routers: a template rendered per router
+//! with its own facts and site; pause, resume and cancel; a bulk push cut
+//! short (as when the app closes) found again, marked interrupted and
+//! resumed.
+
+use std::{sync::Arc, time::Duration};
+
+use fleet_core::{
+    bulk::{self, BulkOptions, Control, PlanSource},
+    credentials::{CredentialStore, Sensitive},
+    plan, push,
+    telemetry::Target,
+    template::Template,
+    Fleet,
+};
+use fleet_store::{FleetStore, StoreUrl};
+use routeros::{Client, Command, ConnectOptions};
+use routeros_sim::{Faults, SimConfig, SimFleet};
+
+struct Env {
+    _dir: tempfile::TempDir,
+    fleet: Fleet,
+    sim: SimFleet,
+    targets: Vec<Target>,
+}
+
+async fn env(devices: usize, sites: &[Option<&str>]) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FleetStore::open(&StoreUrl::Sqlite(dir.path().join("f.db")))
+        .await
+        .unwrap();
+    let fleet = Fleet::new(store, CredentialStore::file(dir.path().join("c.json")));
+    let sim = SimFleet::start(SimConfig {
+        devices,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut specs = fleet_core::targets::parse_text(
+        &sim.ports()
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    for (spec, site) in specs.iter_mut().zip(sites) {
+        spec.site = site.map(str::to_owned);
+    }
+    let targets = fleet
+        .enroll(
+            &specs,
+            "admin",
+            Some(&Sensitive::new(String::new())),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    Env {
+        _dir: dir,
+        fleet,
+        sim,
+        targets,
+    }
+}
+
+async fn identity(sim: &SimFleet, i: usize) -> String {
+    let c = Client::connect(&ConnectOptions::new("127.0.0.1", sim.port(i), "admin", ""))
+        .await
+        .unwrap();
+    c.run(&Command::new("/system/identity/print"))
+        .await
+        .unwrap()
+        .first()
+        .and_then(|r| r.get("name").map(|n| n.into_owned()))
+        .unwrap()
+}
+
+fn plan_of(text: &str) -> PlanSource {
+    PlanSource::Plan(Arc::new(plan::compile(text).unwrap()))
+}
+
+/// `router.serial` and `site.name` are filled per router; the user's values
+/// are the same for all; a router whose facts do not fit a placeholder's
+/// type fails alone, with the template's line, and is not touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_is_rendered_per_router_with_its_facts_and_site() {
+    let e = env(3, &[Some("North Depot"), Some("North Depot"), None]).await;
+    let template = Template::parse(
+        "/system identity set name={{ router.serial: name }}\n/interface bridge add name=lan comment={{ site.name: string }}\n/ip dns set servers={{ dns: ipv4 }}\n",
+    )
+    .unwrap();
+    let serials: Vec<String> = {
+        let mut out = Vec::new();
+        for i in 0..3 {
+            let c = Client::connect(&ConnectOptions::new(
+                "127.0.0.1",
+                e.sim.port(i),
+                "admin",
+                "",
+            ))
+            .await
+            .unwrap();
+            let r = c
+                .run(&Command::new("/system/routerboard/print"))
+                .await
+                .unwrap();
+            out.push(
+                r.first()
+                    .unwrap()
+                    .get("serial-number")
+                    .unwrap()
+                    .into_owned(),
+            );
+        }
+        out
+    };
+    let report = bulk::push_all(
+        e.fleet.shared_store(),
+        e.targets.clone(),
+        PlanSource::Template {
+            template: Arc::new(template),
+            values: Arc::new([("dns".to_owned(), "9.9.9.9".to_owned())].into()),
+            import: false,
+        },
+        BulkOptions {
+            waves: bulk::parse_waves("100%").unwrap(),
+            stop_after_failures: None,
+            ..Default::default()
+        },
+        Control::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    // The third router has no site: site.name has no value.
+    assert_eq!((report.succeeded, report.failed), (2, 1), "{report:?}");
+    let third = &report.results[2];
+    assert_eq!(third.status, "invalid");
+    assert!(
+        third.message.contains("line 2") && third.message.contains("no value for site.name"),
+        "{}",
+        third.message
+    );
+    assert!(third.message.ends_with("nothing was changed"));
+    for (i, serial) in serials.iter().enumerate().take(2) {
+        assert_eq!(&identity(&e.sim, i).await, serial);
+    }
+    assert_eq!(identity(&e.sim, 2).await, "sim-router-0002");
+    let c = Client::connect(&ConnectOptions::new(
+        "127.0.0.1",
+        e.sim.port(0),
+        "admin",
+        "",
+    ))
+    .await
+    .unwrap();
+    let bridges = c
+        .run(&Command::new("/interface/bridge/print"))
+        .await
+        .unwrap();
+    assert_eq!(
+        bridges.first().unwrap().get("comment").unwrap(),
+        "North Depot"
+    );
+}
+
+/// Paused: routers in progress finish, no new one starts, the batch is
+/// recorded as paused; resumed, the rest follow; the batch ends finished.
+/// Cancelled: the rest are not pushed and the batch says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_resume_and_cancel() {
+    let e = env(6, &[]).await;
+    let store = e.fleet.shared_store();
+    let control = Control::default();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let run = tokio::spawn({
+        let (store, targets, control) = (store.clone(), e.targets.clone(), control.clone());
+        async move {
+            bulk::push_all(
+                store,
+                targets,
+                plan_of("/system identity set name=paused-and-resumed\n"),
+                BulkOptions {
+                    concurrency: 1,
+                    waves: bulk::parse_waves("100%").unwrap(),
+                    heartbeat: Duration::from_millis(50),
+                    ..Default::default()
+                },
+                control,
+                move |r| {
+                    let _ = tx.send(r.device_id.clone());
+                },
+            )
+            .await
+            .unwrap()
+        }
+    });
+    rx.recv().await.unwrap();
+    control.pause();
+    // At most the router already started finishes after the pause.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut done_while_paused = 1;
+    while rx.try_recv().is_ok() {
+        done_while_paused += 1;
+    }
+    assert!(done_while_paused <= 2, "{done_while_paused} finished");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(rx.try_recv().is_err(), "nothing starts while paused");
+    let batches = store.push_batches(None, 10).await.unwrap();
+    assert_eq!(batches[0].status, "paused", "the pause is recorded");
+    control.resume();
+    let report = run.await.unwrap();
+    assert_eq!(report.succeeded, 6, "{report:?}");
+    let batch = &store.push_batches(None, 10).await.unwrap()[0];
+    assert_eq!(batch.status, "finished");
+    assert_eq!(store.batch_pushes(&batch.id).await.unwrap().len(), 6);
+
+    let control = Control::default();
+    let stop = control.clone();
+    let report = bulk::push_all(
+        store.clone(),
+        e.targets.clone(),
+        plan_of("/system identity set name=cancelled\n"),
+        BulkOptions {
+            concurrency: 1,
+            waves: bulk::parse_waves("100%").unwrap(),
+            ..Default::default()
+        },
+        control,
+        move |_| stop.cancel(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.succeeded, report.skipped), (1, 5), "{report:?}");
+    assert!(report.stopped.unwrap().contains("cancelled"));
+    assert_eq!(
+        store.push_batches(None, 1).await.unwrap()[0].status,
+        "cancelled"
+    );
+}
+
+/// The process stops mid-push (the future is dropped, as when the app
+/// closes): the batch and the router being pushed are left "running" with
+/// a stale heartbeat. Recovery marks both interrupted; the router mid-push
+/// still has its safety net, so resuming refuses it until the net is
+/// confirmed; resumed after that, every router that had not succeeded is
+/// pushed and the batch finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_push_cut_short_is_marked_interrupted_and_resumes() {
+    let e = env(5, &[]).await;
+    let store = e.fleet.shared_store();
+    // One router hangs at its second step, so the push is caught in the
+    // middle of it.
+    e.sim.device(2).set_faults(Faults {
+        stall: vec!["/interface/bridge/print".into()],
+        ..Faults::default()
+    });
+    let opts = BulkOptions {
+        concurrency: 1,
+        waves: bulk::parse_waves("100%").unwrap(),
+        stop_after_failures: None,
+        heartbeat: Duration::from_millis(50),
+        ..Default::default()
+    };
+    let source = plan_of("/system identity set name=resumed\n/interface bridge add name=lan\n");
+    let run = tokio::spawn({
+        let (store, targets, source, opts) = (
+            store.clone(),
+            e.targets.clone(),
+            source.clone(),
+            opts.clone(),
+        );
+        async move { bulk::push_all(store, targets, source, opts, Control::default(), |_| {}).await }
+    });
+    // Wait until that router is stuck past its safety net, then
+    // "close the app".
+    let at = e
+        .targets
+        .iter()
+        .position(|t| t.connect.port == e.sim.port(2))
+        .unwrap();
+    let stuck = e.targets[at].device_id.clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let (batch_id, done) = loop {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let Some(b) = store.push_batches(None, 1).await.unwrap().pop() else {
+            continue;
+        };
+        let pushes = store.batch_pushes(&b.id).await.unwrap();
+        let done = pushes.iter().filter(|p| p.status == "succeeded").count();
+        let armed = store
+            .audit_events(Some(&stuck), 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|ev| ev.action == "push.safety-net");
+        if armed {
+            break (b.id, done);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the router never got stuck: {:?}",
+            pushes.iter().map(|p| &p.status).collect::<Vec<_>>()
+        );
+    };
+    assert_eq!(done, at, "the routers before it were pushed");
+    run.abort();
+    let _ = run.await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let marked = bulk::recover_interrupted(&store, Duration::from_millis(150))
+        .await
+        .unwrap();
+    assert_eq!(marked.len(), 1);
+    assert_eq!(marked[0].id, batch_id);
+    assert!(
+        marked[0]
+            .summary
+            .contains(&format!("{at} of 5 routers succeeded, 1 were mid-push")),
+        "{}",
+        marked[0].summary
+    );
+    let pushes = store.batch_pushes(&batch_id).await.unwrap();
+    let cut: Vec<_> = pushes
+        .iter()
+        .filter(|p| p.status == "interrupted")
+        .collect();
+    assert_eq!(cut.len(), 1, "{pushes:?}");
+    assert!(cut[0].summary.contains("not known"));
+    assert_eq!(
+        store.push_batches(None, 1).await.unwrap()[0].status,
+        "interrupted"
+    );
+
+    // Resumed at once: the router cut mid-push is refused (its safety net
+    // is armed), the other two are pushed.
+    e.sim.device(2).set_faults(Faults::default());
+    let report = bulk::resume(
+        store.clone(),
+        &batch_id,
+        e.targets.clone(),
+        source.clone(),
+        opts.clone(),
+        Control::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.already_done, report.succeeded, report.failed),
+        (at, 4 - at, 1),
+        "{report:?}"
+    );
+    let refused = report
+        .results
+        .iter()
+        .find(|r| r.status == "failed")
+        .unwrap();
+    assert_eq!(refused.device_id, cut[0].device_id);
+    assert!(refused.message.contains("an earlier push is not confirmed"));
+
+    // The technician confirms it; the next resume completes the batch.
+    let c = Client::connect(&ConnectOptions::new(
+        "127.0.0.1",
+        e.sim.port(2),
+        "admin",
+        "",
+    ))
+    .await
+    .unwrap();
+    for net in push::pending_safety_nets(&c).await.unwrap() {
+        assert!(push::confirm_safety_net(&c, &net).await.unwrap());
+    }
+    let report = bulk::resume(
+        store.clone(),
+        &batch_id,
+        e.targets.clone(),
+        source,
+        opts,
+        Control::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.already_done, report.succeeded),
+        (4, 1),
+        "{report:?}"
+    );
+    assert_eq!(
+        store.push_batches(None, 1).await.unwrap()[0].status,
+        "finished"
+    );
+    for i in 0..5 {
+        assert_eq!(identity(&e.sim, i).await, "resumed");
+    }
+    let again = bulk::resume(
+        store.clone(),
+        &batch_id,
+        e.targets.clone(),
+        plan_of("/system identity set name=x\n"),
+        BulkOptions::default(),
+        Control::default(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(again.to_string().contains("already finished"), "{again}");
+}
