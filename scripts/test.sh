@@ -2,7 +2,7 @@
 # Runs Fleetdeck's whole test suite: formatting, clippy, every Rust test
 # (nextest, under Xvfb for the end-to-end test), doctests and the UI unit
 # tests. Installs what it needs first (system packages, npm packages, MariaDB
-# if nothing answers on 127.0.0.1:3306, the Python librouteros peer and
+# if nothing answers on 127.0.0.1:3306, the Python peers librouteros and routeros-diff and
 # tauri-driver into target/). Safe to re-run.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
@@ -17,10 +17,10 @@ command -v cargo-nextest >/dev/null || { log "Installing cargo-nextest"; cargo i
 ensure_mariadb
 
 # --- Test-only tools, into the build folder.
-if ! "$TARGET/peer-venv/bin/python" -c 'import librouteros' 2>/dev/null; then
-  log "Installing the Python librouteros peer into $TARGET/peer-venv"
+if ! "$TARGET/peer-venv/bin/python" -c 'import librouteros, routeros_diff' 2>/dev/null; then
+  log "Installing the Python peers (librouteros, routeros-diff) into $TARGET/peer-venv"
   python3 -m venv "$TARGET/peer-venv"
-  "$TARGET/peer-venv/bin/pip" install --quiet --disable-pip-version-check 'librouteros==4.2.2'
+  "$TARGET/peer-venv/bin/pip" install --quiet --disable-pip-version-check 'librouteros==4.2.2' 'routeros-diff==0.5.3'
 fi
 if [ ! -x "$TARGET/tools/bin/tauri-driver" ]; then
   log "Installing tauri-driver into $TARGET/tools"

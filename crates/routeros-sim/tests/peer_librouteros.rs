@@ -6,33 +6,11 @@
 //! test: it is how we know the simulator speaks the protocol as real clients
 //! expect.
 
-use std::{path::PathBuf, process::Command};
+use std::process::Command;
 
-use routeros_sim::{SimConfig, SimFleet};
+use routeros_sim::{peer_python, SimConfig, SimFleet};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-fn peer_python() -> PathBuf {
-    if let Some(p) = std::env::var_os("FLEETDECK_PEER_PYTHON") {
-        return p.into();
-    }
-    // The build folder's venv; with a separate CARGO_TARGET_DIR (a second
-    // checkout's build, say) the workspace's own `target/` is tried too.
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let candidates: Vec<PathBuf> = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([root.join("target")])
-        .map(|t| t.join("peer-venv/bin/python"))
-        .collect();
-    match candidates.iter().find(|p| p.exists()) {
-        Some(python) => python.clone(),
-        None => panic!(
-            "librouteros peer not installed at {}: run scripts/test.sh (or python3 -m venv target/peer-venv && target/peer-venv/bin/pip install librouteros==4.2.2)",
-            candidates[0].display()
-        ),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn librouteros_logs_in_and_reads_the_simulator() {
