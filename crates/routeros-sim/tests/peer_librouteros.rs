@@ -6,7 +6,7 @@
 //! test: it is how we know the simulator speaks the protocol as real clients
 //! expect.
 
-use std::process::Command;
+use std::{path::PathBuf, process::Command};
 
 use routeros_sim::{peer_python, SimConfig, SimFleet};
 use serde_json::Value;
