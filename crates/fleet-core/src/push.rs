@@ -356,25 +356,10 @@ async fn run(
         )
         .await;
 
-    // 4. Steps, one by one.
+    // 4. Steps, one by one, sharing one read of each menu.
+    let mut applier = plan::Applier::new(plan);
     for step in &plan.steps {
-        let outcome = plan::apply(
-            client,
-            &Plan {
-                steps: vec![step.clone()],
-            },
-            false,
-        )
-        .await
-        .pop()
-        .map(|r| r.outcome)
-        .unwrap_or(Outcome::Failed {
-            message: "no report".into(),
-        });
-        let r = StepReport {
-            line: step.line,
-            outcome,
-        };
+        let r = applier.step(client, step, false).await;
         progress(&r);
         audit
             .event(
