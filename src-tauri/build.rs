@@ -8,6 +8,14 @@ const COMMANDS: &[&str] = &[
     "add_device",
     "poll_device",
     "cpu_chart",
+    "fleet_overview",
+    "overview_csv",
+    "save_export",
+    "demo_status",
+    "start_demo",
+    "stop_demo",
+    "get_settings",
+    "save_settings",
 ];
 
 fn main() {

@@ -19,6 +19,16 @@ impl From<FleetError> for CommandError {
     }
 }
 
+impl CommandError {
+    /// A request the app refuses, with the reason.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::InvalidInput,
+            message: capitalise(&message.into()),
+        }
+    }
+}
+
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {

@@ -18,6 +18,14 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
             commands::devices::add_device,
             commands::devices::poll_device,
             commands::devices::cpu_chart,
+            commands::dashboard::fleet_overview,
+            commands::dashboard::overview_csv,
+            commands::dashboard::save_export,
+            commands::demo::demo_status,
+            commands::demo::start_demo,
+            commands::demo::stop_demo,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
         ])
 }
 

@@ -7,12 +7,15 @@ use crate::CommandError;
 /// What every command reaches: the fleet, or why it could not be opened.
 pub struct AppState {
     fleet: Result<Arc<Fleet>, CommandError>,
+    /// The demo fleet, while it runs.
+    pub demo: tokio::sync::Mutex<Option<fleet_core::demo::Demo>>,
 }
 
 impl AppState {
     pub fn new(fleet: Fleet) -> Self {
         Self {
             fleet: Ok(Arc::new(fleet)),
+            demo: Default::default(),
         }
     }
 
@@ -23,6 +26,7 @@ impl AppState {
                 tracing::error!("could not open the fleet store: {e}");
                 Self {
                     fleet: Err(CommandError::from(e)),
+                    demo: Default::default(),
                 }
             }
         }

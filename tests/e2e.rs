@@ -159,21 +159,10 @@ async fn add_device(c: &Client, port: u16, password: &str) {
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn add_poll_and_chart_a_router_in_the_real_window() {
-    assert!(
-        std::env::var_os("DISPLAY").is_some(),
-        "the end-to-end test needs a display: run it under xvfb-run (scripts/test.sh does)"
-    );
-    let sim = SimFleet::start(SimConfig {
-        devices: 2,
-        password: "site-pass".into(),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-
-    let run_dir = target_dir().join(format!("e2e/run-{}", std::process::id()));
+/// Starts tauri-driver (and through it the app) on a fresh data folder
+/// and opens a WebDriver session to the window.
+async fn launch(name: &str) -> (Driver, Client) {
+    let run_dir = target_dir().join(format!("e2e/run-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&run_dir);
     std::fs::create_dir_all(&run_dir).unwrap();
     let (port, native_port) = (free_port(), free_port());
@@ -190,12 +179,39 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
         .env("XDG_DATA_HOME", run_dir.join("xdg-data"))
         .env("XDG_CACHE_HOME", run_dir.join("xdg-cache"))
         .env("XDG_CONFIG_HOME", run_dir.join("xdg-config"))
+        .env("XDG_DOWNLOAD_DIR", run_dir.join("downloads"))
+        .env("HOME", run_dir.join("home"))
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(run_dir.join("tauri-driver.log")).unwrap())
         .spawn()
         .expect("start tauri-driver");
-    let _driver = Driver(driver);
+    let driver = Driver(driver);
     let c = connect(port, env!("CARGO_BIN_EXE_fleetdeck")).await;
+    (driver, c)
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    let shot = target_dir().join(format!("e2e/{name}.png"));
+    std::fs::write(&shot, png).unwrap();
+    eprintln!("[e2e] screenshot: {}", shot.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_poll_and_chart_a_router_in_the_real_window() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "the end-to-end test needs a display: run it under xvfb-run (scripts/test.sh does)"
+    );
+    let sim = SimFleet::start(SimConfig {
+        devices: 2,
+        password: "site-pass".into(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+
+    let (_driver, c) = launch("add-poll").await;
 
     // The app opened on the embedded store with no configuration.
     wait_text(&c, "[data-testid=store-status]", "fleet.db").await;
@@ -260,9 +276,113 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
         .unwrap();
     css(&c, "[data-testid=cpu-chart]").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let png = c.screenshot().await.unwrap();
-    let shot = target_dir().join("e2e/fleetdeck.png");
-    std::fs::write(&shot, png).unwrap();
-    eprintln!("[e2e] screenshot: {}", shot.display());
+    screenshot(&c, "fleetdeck").await;
+    c.close().await.unwrap();
+}
+
+/// First launch on an empty store, then the demo fleet: simulated routers
+/// appear labelled as such, are polled, and the overview's counts and
+/// charts fill in; a chart's data is saved as CSV into the downloads
+/// folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_launch_then_demo_fleet_to_dashboard() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "the end-to-end test needs a display: run it under xvfb-run (scripts/test.sh does)"
+    );
+    let (_driver, c) = launch("demo").await;
+    wait_text(&c, "[data-testid=store-status]", "fleet.db").await;
+    wait_text(
+        &c,
+        "[data-testid=overview-empty]",
+        "No routers in the inventory yet",
+    )
+    .await;
+    wait_text(&c, "[data-testid=device-list]", "No routers yet").await;
+    screenshot(&c, "first-launch").await;
+
+    css(&c, "[data-testid=demo-toggle]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "[data-testid=demo-panel]", "25 simulated routers").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let rows = c
+            .find_all(Locator::Css("[data-testid=device-row]"))
+            .await
+            .unwrap();
+        let badges = c
+            .find_all(Locator::Css("[data-testid=simulated-badge]"))
+            .await
+            .unwrap();
+        if rows.len() == 25 && badges.len() == 25 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} rows, {} badges",
+            rows.len(),
+            badges.len()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // Every demo router is polled within one 10 s interval; the overview
+    // reloads every 10 s.
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let online = wait_text(&c, "[data-testid=stat-online]", "online").await;
+        let n: u32 = online
+            .trim()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0);
+        if n == 25 {
+            break;
+        }
+        if Instant::now() >= deadline {
+            save_failure(&c).await;
+            panic!("only {n} of 25 demo routers online: {online}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    wait_text(&c, "[data-testid=stat-total]", "25").await;
+    // The list shows what the polls found.
+    wait_text(&c, "[data-testid=device-list]", "sim-router-0024").await;
+    for chart in ["states", "versions", "cpu", "checkins"] {
+        let img = css(&c, &format!("[data-testid=chart-{chart}] img")).await;
+        let src = img.attr("src").await.unwrap().unwrap_or_default();
+        assert!(
+            src.starts_with("data:image/svg+xml"),
+            "{chart}: {}",
+            &src[..src.len().min(60)]
+        );
+    }
+    let versions = css(&c, "[data-testid=chart-versions] img").await;
+    let src = versions.attr("src").await.unwrap().unwrap_or_default();
+    assert!(
+        src.contains("7.16.2"),
+        "the versions chart names the simulated versions"
+    );
+    wait_text(&c, "[data-testid=top-cpu]", "sim-router-").await;
+
+    css(&c, "[aria-label='Save RouterOS versions data as CSV']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let saved = wait_text(&c, "[data-testid=export-saved]", "fleetdeck-versions-").await;
+    let path = saved.trim().trim_start_matches("Saved to ").to_owned();
+    let csv = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert!(csv.starts_with("version,routers\n"), "{csv}");
+    assert!(
+        csv.contains("7.16.2 (stable),10"),
+        "10 of 25 routers run 7.16.2: {csv}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    screenshot(&c, "overview-demo").await;
     c.close().await.unwrap();
 }

@@ -1,4 +1,7 @@
 //! One module per domain; each command delegates to `fleet-core`.
 
+pub mod dashboard;
+pub mod demo;
 pub mod devices;
+pub mod settings;
 pub mod store;

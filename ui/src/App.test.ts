@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import App from './App.svelte';
-import { setInvoke, type Checkin, type Device, type StoreInfo } from './lib/api';
+import { setInvoke, type Checkin, type DemoStatus, type Device, type Overview, type StoreInfo } from './lib/api';
 import { device } from './lib/test-fixtures';
 
 const NOW = Date.now();
@@ -18,8 +18,31 @@ const storeInfo: StoreInfo = {
 
 type Handler = (args: Record<string, unknown> | undefined) => unknown;
 
-/** A scripted stand-in for the Rust side, recording every call. */
-function fakeBackend(handlers: Record<string, Handler>) {
+export const emptyOverview: Overview = {
+  overview: {
+    at: NOW,
+    summary: { total: 0, online: 0, degraded: 0, offline: 0, neverSeen: 0 },
+    versions: [],
+    cpu: [],
+    topCpu: [],
+    pressure: { memoryHigh: 0, storageHigh: 0, thresholdPct: 90, topMemory: [], topStorage: [] },
+    checkinsPerHour: [],
+  },
+  charts: { states: '<svg/>', versions: '<svg/>', cpu: '<svg/>', checkins: '<svg/>' },
+  source: 'live',
+};
+
+const demoOff: DemoStatus = { running: false, routers: 0, site: 'Demo (simulated)', tag: 'simulated' };
+
+/** A scripted stand-in for the Rust side, recording every call. The
+ * overview's commands answer "empty fleet, no demo" unless overridden. */
+function fakeBackend(overrides: Record<string, Handler>) {
+  const handlers: Record<string, Handler> = {
+    fleet_overview: () => emptyOverview,
+    demo_status: () => demoOff,
+    get_settings: () => ({ theme: 'light', pollIntervalSecs: 60, pushConcurrency: 32, codepage: 'windows-1252' }),
+    ...overrides,
+  };
   const calls: Array<[string, Record<string, unknown> | undefined]> = [];
   setInvoke((async (cmd: string, args?: Record<string, unknown>) => {
     calls.push([cmd, args]);
@@ -33,7 +56,7 @@ function fakeBackend(handlers: Record<string, Handler>) {
 afterEach(() => setInvoke());
 
 describe('App', () => {
-  it('loads store info and devices, and selects the first device', async () => {
+  it('opens on the fleet overview; a router opens its detail', async () => {
     const calls = fakeBackend({
       store_info: () => storeInfo,
       list_devices: () => [
@@ -49,7 +72,10 @@ describe('App', () => {
       'Embedded store · /home/tech/.local/share/fleetdeck/fleet.db',
     );
     expect(screen.getByTestId('credentials-warning').textContent).toContain(storeInfo.credentials.warning);
+    expect(screen.getByTestId('overview')).toBeTruthy();
+    expect(calls.some(([c]) => c === 'cpu_chart')).toBe(false);
 
+    await fireEvent.click(screen.getAllByTestId('device-row')[0]);
     await vi.waitFor(() => expect(screen.getByTestId('cpu-chart')).toBeTruthy());
     expect(screen.getByTestId('detail-title').textContent).toBe('edge-1');
     expect(calls).toContainEqual(['cpu_chart', { deviceId: 'a' }]);
@@ -101,6 +127,8 @@ describe('App', () => {
       cpu_chart: () => (polled ? { svg: '<svg><text>ok</text></svg>', points: 1 } : { svg: '', points: 0 }),
     });
     render(App);
+    await vi.waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(1));
+    await fireEvent.click(screen.getByTestId('device-row'));
 
     await vi.waitFor(() => expect(screen.getByTestId('chart-empty')).toBeTruthy());
     const button = screen.getByTestId('poll-now') as HTMLButtonElement;
@@ -134,6 +162,8 @@ describe('App', () => {
       },
     });
     render(App);
+    await vi.waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(1));
+    await fireEvent.click(screen.getByTestId('device-row'));
     await vi.waitFor(() => expect(screen.getByTestId('poll-now')).toBeTruthy());
     await fireEvent.click(screen.getByTestId('poll-now'));
 
@@ -209,5 +239,53 @@ describe('App', () => {
     expect(screen.getByTestId('add-device-form')).toBeTruthy();
     expect(screen.getByTestId('device-list')).toBeTruthy();
     expect(screen.getByTestId('store-status').textContent?.trim()).toBe('Store unavailable');
+  });
+
+  it('starts the demo fleet from the overview and lists its routers as simulated', async () => {
+    let running = false;
+    const calls = fakeBackend({
+      store_info: () => storeInfo,
+      list_devices: () =>
+        running ? [device({ id: 's1', identity: 'sim-router-0000', tags: ['simulated'] })] : [],
+      start_demo: (args) => {
+        running = true;
+        return { ...demoOff, running: true, routers: args?.routers as number };
+      },
+    });
+    render(App);
+    const toggle = await vi.waitFor(() => screen.getByTestId('demo-toggle'));
+    await vi.waitFor(() => expect(screen.getByTestId('overview-empty')).toBeTruthy());
+    await fireEvent.click(toggle);
+    await vi.waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(1));
+    expect(calls).toContainEqual(['start_demo', { routers: 25 }]);
+    expect(screen.getByTestId('simulated-badge').textContent).toBe('simulated');
+    expect(screen.getByTestId('demo-panel').textContent).toContain('25 simulated routers');
+    expect(screen.getByTestId('demo-toggle').textContent).toContain('Stop demo fleet');
+  });
+
+  it('saves settings: the theme applies at once and the overview uses the interval', async () => {
+    const calls = fakeBackend({
+      store_info: () => storeInfo,
+      list_devices: () => [],
+      save_settings: (args) => args?.settings,
+    });
+    render(App);
+    await vi.waitFor(() => expect(calls.some(([c]) => c === 'fleet_overview')).toBe(true));
+    await fireEvent.click(screen.getByTestId('open-settings'));
+    await fireEvent.click(screen.getByTestId('theme-dark'));
+    await fireEvent.input(screen.getByTestId('poll-interval'), { target: { value: '2' } });
+    expect((screen.getByTestId('settings-save') as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByTestId('settings').textContent).toContain('Between 5 seconds and one day');
+    await fireEvent.input(screen.getByTestId('poll-interval'), { target: { value: '30' } });
+    await fireEvent.click(screen.getByTestId('settings-save'));
+    await vi.waitFor(() => expect(screen.queryByTestId('settings')).toBeNull());
+    expect(calls).toContainEqual([
+      'save_settings',
+      { settings: { theme: 'dark', pollIntervalSecs: 30, pushConcurrency: 32, codepage: 'windows-1252' } },
+    ]);
+    expect(document.documentElement.dataset.theme).toBe('dark');
+    await vi.waitFor(() =>
+      expect(calls).toContainEqual(['fleet_overview', { theme: 'dark', intervalSecs: 30 }]),
+    );
   });
 });

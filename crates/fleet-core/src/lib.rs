@@ -8,6 +8,8 @@
 pub mod bulk;
 pub mod chart;
 pub mod credentials;
+pub mod dashboard;
+pub mod demo;
 pub mod discover;
 mod error;
 mod fleet;
@@ -23,3 +25,4 @@ pub mod template;
 pub use error::{ErrorKind, FleetError};
 pub use fleet::{AddDevice, CpuChart, Fleet};
 pub use fleet_store::{Checkin, Device, FleetStore, StoreUrl};
+pub use routeros_proto::value::Codepage;

@@ -167,7 +167,7 @@ fn unexpected(what: &str) -> FleetError {
     FleetError::UnexpectedReply(format!("the router's reply was not as expected: {what}"))
 }
 
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -436,21 +436,21 @@ async fn store(action: StoreCmd) -> anyhow::Result<ExitCode> {
             let s = open_store(store.as_deref()).await?;
             let interval = duration_arg("--interval", &interval)?;
             let window = duration_arg("--window", &window)?;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_millis() as i64;
-            let thresholds = fleet_store::HealthThresholds::for_interval_secs(
-                interval.as_secs().clamp(1, u64::from(u32::MAX)) as u32,
+            let o = fleet_core::dashboard::FleetOverview::load(
+                &s,
+                fleet_core::poll::now_ms(),
+                interval,
+                window,
+            )
+            .await?;
+            let (summary, versions, cpu, top, pressure, hours) = (
+                &o.summary,
+                &o.versions,
+                &o.cpu,
+                &o.top_cpu,
+                &o.pressure,
+                &o.checkins_per_hour,
             );
-            let since = now - thresholds.offline_after_ms;
-            let summary = s.fleet_summary(now, thresholds).await?;
-            let versions = s.version_distribution().await?;
-            let cpu = s.cpu_distribution(since).await?;
-            let top = s.top_cpu(since, 5).await?;
-            let pressure = s.pressure(since, 90.0, 5).await?;
-            let hours = s
-                .checkins_per_hour(now - window.as_millis() as i64, now)
-                .await?;
             if json {
                 println!(
                     "{}",
@@ -469,21 +469,24 @@ async fn store(action: StoreCmd) -> anyhow::Result<ExitCode> {
                     summary.never_seen
                 );
                 println!("versions:");
-                for v in &versions {
+                for v in versions {
                     println!("  {:<24} {:>8}", v.key, v.devices);
                 }
                 println!("CPU load of routers online:");
-                for b in &cpu {
+                for b in cpu {
                     let top = if b.key == 90 { 100 } else { b.key + 9 };
                     println!("  {:>3}-{:<3}% {:>8}", b.key, top, b.devices);
                 }
                 println!("busiest:");
-                for d in &top {
+                for d in top {
                     println!("  {:<32} {:>5.0} %", d.name, d.value);
                 }
                 println!(
-                    "memory >= 90 %: {} routers; storage >= 90 %: {} routers",
-                    pressure.memory_high, pressure.storage_high
+                    "memory >= {} %: {} routers; storage >= {} %: {} routers",
+                    pressure.threshold_pct,
+                    pressure.memory_high,
+                    pressure.threshold_pct,
+                    pressure.storage_high
                 );
                 let total: u64 = hours.iter().map(|h| h.checkins).sum();
                 println!(

@@ -54,6 +54,9 @@ export interface Device {
   lastCheckinAt: number | null;
   cpuLoad: number | null;
   lastError: string | null;
+  /** Labels such as `simulated` (demo routers). */
+  tags: string[];
+  siteId: string | null;
 }
 
 export interface NewDevice {
@@ -166,4 +169,97 @@ export function pollDevice(deviceId: string): Promise<Checkin> {
 
 export function cpuChart(deviceId: string): Promise<CpuChart> {
   return call<CpuChart>('cpu_chart', { deviceId });
+}
+
+export type Theme = 'light' | 'dark';
+
+export interface Count<K> {
+  key: K;
+  devices: number;
+}
+
+export interface DeviceMetric {
+  deviceId: string;
+  name: string;
+  value: number;
+  checkedInAt: number | null;
+}
+
+export interface FleetOverview {
+  /** When it was read, ms since the epoch. */
+  at: number;
+  summary: { total: number; online: number; degraded: number; offline: number; neverSeen: number };
+  versions: Count<string>[];
+  cpu: Count<number>[];
+  topCpu: DeviceMetric[];
+  pressure: {
+    memoryHigh: number;
+    storageHigh: number;
+    thresholdPct: number;
+    topMemory: DeviceMetric[];
+    topStorage: DeviceMetric[];
+  };
+  checkinsPerHour: { hour: number; checkins: number; avgCpu: number }[];
+}
+
+export type ChartName = 'states' | 'versions' | 'cpu' | 'checkins';
+
+export interface Overview {
+  overview: FleetOverview;
+  charts: Record<ChartName, string>;
+  source: 'live' | 'cached';
+}
+
+export interface DemoStatus {
+  running: boolean;
+  routers: number;
+  site: string;
+  tag: string;
+}
+
+export function fleetOverview(theme: Theme, intervalSecs: number): Promise<Overview> {
+  return call<Overview>('fleet_overview', { theme, intervalSecs });
+}
+
+export function overviewCsv(chart: ChartName, intervalSecs: number): Promise<string> {
+  return call<string>('overview_csv', { chart, intervalSecs });
+}
+
+/** Saves an export into the downloads folder; resolves to its path. */
+export function saveExport(fileName: string, contents: Uint8Array): Promise<string> {
+  return call<string>('save_export', { fileName, contents: Array.from(contents) });
+}
+
+export function demoStatus(): Promise<DemoStatus> {
+  return call<DemoStatus>('demo_status');
+}
+
+export function startDemo(routers: number): Promise<DemoStatus> {
+  return call<DemoStatus>('start_demo', { routers });
+}
+
+export function stopDemo(): Promise<DemoStatus> {
+  return call<DemoStatus>('stop_demo');
+}
+
+export interface Settings {
+  theme: Theme;
+  pollIntervalSecs: number;
+  pushConcurrency: number;
+  codepage: string;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  theme: 'light',
+  pollIntervalSecs: 60,
+  pushConcurrency: 32,
+  codepage: 'windows-1252',
+};
+
+export function getSettings(): Promise<Settings> {
+  return call<Settings>('get_settings');
+}
+
+export function saveSettings(settings: Settings): Promise<Settings> {
+  return call<Settings>('save_settings', { settings });
 }

@@ -14,6 +14,8 @@ export function device(overrides: Partial<Device> = {}): Device {
     lastCheckinAt: null,
     cpuLoad: null,
     lastError: null,
+    tags: [],
+    siteId: null,
     ...overrides,
   };
 }
