@@ -16,6 +16,12 @@ const COMMANDS: &[&str] = &[
     "stop_demo",
     "get_settings",
     "save_settings",
+    "discover_routers",
+    "check_template",
+    "preview_push",
+    "push_template",
+    "control_push",
+    "confirm_push",
 ];
 
 fn main() {

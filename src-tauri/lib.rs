@@ -26,6 +26,12 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
             commands::demo::stop_demo,
             commands::settings::get_settings,
             commands::settings::save_settings,
+            commands::provision::discover_routers,
+            commands::provision::check_template,
+            commands::provision::preview_push,
+            commands::provision::push_template,
+            commands::provision::control_push,
+            commands::provision::confirm_push,
         ])
 }
 

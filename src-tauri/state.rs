@@ -9,6 +9,8 @@ pub struct AppState {
     fleet: Result<Arc<Fleet>, CommandError>,
     /// The demo fleet, while it runs.
     pub demo: tokio::sync::Mutex<Option<fleet_core::demo::Demo>>,
+    /// The running push's pause/resume/cancel handle.
+    pub push: tokio::sync::Mutex<Option<fleet_core::bulk::Control>>,
 }
 
 impl AppState {
@@ -16,6 +18,7 @@ impl AppState {
         Self {
             fleet: Ok(Arc::new(fleet)),
             demo: Default::default(),
+            push: Default::default(),
         }
     }
 
@@ -27,6 +30,7 @@ impl AppState {
                 Self {
                     fleet: Err(CommandError::from(e)),
                     demo: Default::default(),
+                    push: Default::default(),
                 }
             }
         }

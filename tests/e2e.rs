@@ -144,7 +144,9 @@ async fn save_failure(c: &Client) {
 async fn fill(c: &Client, selector: &str, value: &str) {
     let el = css(c, selector).await;
     el.clear().await.unwrap();
-    el.send_keys(value).await.unwrap();
+    if !value.is_empty() {
+        el.send_keys(value).await.unwrap();
+    }
 }
 
 async fn add_device(c: &Client, port: u16, password: &str) {
@@ -162,8 +164,15 @@ async fn add_device(c: &Client, port: u16, password: &str) {
 /// Starts tauri-driver (and through it the app) on a fresh data folder
 /// and opens a WebDriver session to the window.
 async fn launch(name: &str) -> (Driver, Client) {
+    launch_in(name, true).await
+}
+
+/// As [`launch`]; `fresh: false` keeps a data folder the test prepared.
+async fn launch_in(name: &str, fresh: bool) -> (Driver, Client) {
     let run_dir = target_dir().join(format!("e2e/run-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&run_dir);
+    if fresh {
+        let _ = std::fs::remove_dir_all(&run_dir);
+    }
     std::fs::create_dir_all(&run_dir).unwrap();
     let (port, native_port) = (free_port(), free_port());
     let driver = Command::new(tauri_driver())
@@ -188,6 +197,17 @@ async fn launch(name: &str) -> (Driver, Client) {
     let driver = Driver(driver);
     let c = connect(port, env!("CARGO_BIN_EXE_fleetdeck")).await;
     (driver, c)
+}
+
+/// Scrolls an element into view (for the screenshot).
+async fn show(c: &Client, selector: &str) {
+    c.execute(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
+        vec![serde_json::Value::String(selector.into())],
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
 async fn screenshot(c: &Client, name: &str) {
@@ -384,5 +404,228 @@ async fn first_launch_then_demo_fleet_to_dashboard() {
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     screenshot(&c, "overview-demo").await;
+    c.close().await.unwrap();
+}
+
+/// The on-site flow in the window: a factory-default router (admin, no
+/// password) added by address, a template filled in, the preview's diff,
+/// the push with live steps, verified and left for the technician to
+/// confirm, then confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_a_factory_default_router_end_to_end() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "the end-to-end test needs a display: run it under xvfb-run (scripts/test.sh does)"
+    );
+    let sim = SimFleet::start(SimConfig {
+        devices: 1,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let (_driver, c) = launch("provision").await;
+    wait_text(&c, "[data-testid=store-status]", "fleet.db").await;
+    add_device(&c, sim.port(0), "").await;
+    css(&c, "[data-testid=device-detail]").await;
+
+    css(&c, "[data-testid=nav-provision]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&c, "[data-testid=provision]").await;
+    // The router open in the detail view is preselected.
+    wait_text(&c, "[data-testid=push-selected]", "1 selected").await;
+    fill(&c, "[data-testid=value-identity]", "shop-12").await;
+    fill(
+        &c,
+        "[data-testid=value-site_note]",
+        "Joe's \"Café\" $[/system reset-configuration]",
+    )
+    .await;
+    fill(&c, "[data-testid=value-lan_address]", "192.168.50.1/24").await;
+    fill(&c, "[data-testid=value-dns]", "9.9.9.9").await;
+    css(&c, "[data-testid=preview]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(
+        &c,
+        "[data-testid=preview-summary]",
+        "5 of 5 steps would change",
+    )
+    .await;
+    let diff = wait_text(
+        &c,
+        "[data-testid=preview-diff]",
+        "+/system identity set name=shop-12",
+    )
+    .await;
+    assert!(
+        diff.contains("-/system identity set name=sim-router-0000"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains(r#"comment="Joe's \"Caf\C3\A9\" \$[/system reset-configuration]""#),
+        "the hostile value is escaped in the diff: {diff}"
+    );
+    show(&c, "[data-testid=preview-diff]").await;
+    screenshot(&c, "provision-preview").await;
+
+    css(&c, "[data-testid=push]").await.click().await.unwrap();
+    let summary = wait_text(&c, "[data-testid=push-summary]", "routers went through").await;
+    assert!(summary.contains("1 of 1 routers went through"), "{summary}");
+    let row = wait_text(&c, "[data-testid=push-row]", "awaiting-confirmation").await;
+    let cells = c
+        .find_all(Locator::Css("[data-testid=push-row] td"))
+        .await
+        .unwrap();
+    let steps = cells[1]
+        .prop("textContent")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(steps.trim(), "5", "every step was reported live");
+    assert!(row.contains("unless you confirm"), "{row}");
+    css(&c, "[data-testid=confirm]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "[data-testid=confirmed]", "keeps its new configuration").await;
+    show(&c, "[data-testid=push-progress]").await;
+    screenshot(&c, "provision-pushed").await;
+
+    // The router has the new configuration and no safety net left.
+    let client = routeros::Client::connect(&routeros::ConnectOptions::new(
+        "127.0.0.1",
+        sim.port(0),
+        "admin",
+        "",
+    ))
+    .await
+    .unwrap();
+    let identity = client
+        .run(&routeros::Command::new("/system/identity/print"))
+        .await
+        .unwrap();
+    assert_eq!(identity.first().unwrap().get("name").unwrap(), "shop-12");
+    let bridges = client
+        .run(&routeros::Command::new("/interface/bridge/print"))
+        .await
+        .unwrap();
+    assert_eq!(
+        bridges.first().unwrap().get("comment").unwrap(),
+        "Joe's \"Café\" $[/system reset-configuration]",
+        "the value arrived exactly, never executed"
+    );
+    let nets = client
+        .run(&routeros::Command::new("/system/scheduler/print"))
+        .await
+        .unwrap();
+    assert!(nets.rows.is_empty(), "confirmed: no safety net left");
+    c.close().await.unwrap();
+}
+
+/// A bulk push from the window to 20 routers of the inventory, one of
+/// which refuses a step: the others go through, the report counts the
+/// failure, and that router's row carries the router's own words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_push_to_twenty_routers_reports_the_one_that_failed() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "the end-to-end test needs a display: run it under xvfb-run (scripts/test.sh does)"
+    );
+    let sim = SimFleet::start(SimConfig {
+        devices: 20,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    sim.device(19).set_faults(routeros_sim::Faults {
+        trap: vec![(
+            "/system/identity/set".into(),
+            "failure: not allowed by policy".into(),
+        )],
+        ..Default::default()
+    });
+    // The inventory as an import would leave it, before the app starts.
+    let data = target_dir().join(format!("e2e/run-bulk-{}/data", std::process::id()));
+    let _ = std::fs::remove_dir_all(data.parent().unwrap());
+    std::fs::create_dir_all(&data).unwrap();
+    {
+        let store =
+            fleet_core::FleetStore::open(&fleet_core::StoreUrl::Sqlite(data.join("fleet.db")))
+                .await
+                .unwrap();
+        let fleet = fleet_core::Fleet::new(
+            store,
+            fleet_core::credentials::CredentialStore::file(data.join("credentials.json")),
+        );
+        let specs = fleet_core::targets::parse_text(
+            &sim.ports()
+                .iter()
+                .map(|p| format!("127.0.0.1:{p}\n"))
+                .collect::<String>(),
+        )
+        .unwrap();
+        let empty = fleet_core::credentials::Sensitive::new(String::new());
+        let targets = fleet
+            .enroll(&specs, "admin", Some(&empty), Duration::from_secs(60))
+            .await
+            .unwrap();
+        for t in &targets {
+            fleet.credentials().set(&t.device_id, &empty).unwrap();
+        }
+    }
+    let (_driver, c) = launch_in("bulk", false).await;
+    wait_text(&c, "[data-testid=device-list]", "127.0.0.1").await;
+    css(&c, "[data-testid=nav-provision]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&c, "[data-testid=select-shown]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "[data-testid=push-selected]", "20 selected").await;
+    fill(&c, "[data-testid=value-identity]", "branch").await;
+    fill(&c, "[data-testid=value-site_note]", "wave test").await;
+    fill(&c, "[data-testid=value-lan_address]", "192.168.60.1/24").await;
+    fill(&c, "[data-testid=value-dns]", "1.1.1.1").await;
+    css(&c, "[data-testid=manual-confirm]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    fill(&c, "[data-testid=stop-after]", "0").await;
+    css(&c, "[data-testid=push]").await.click().await.unwrap();
+    let summary = wait_text(&c, "[data-testid=push-summary]", "routers went through").await;
+    assert!(
+        summary.contains("19 of 20 routers went through, 1 failed"),
+        "{summary}"
+    );
+    let rows = c
+        .find_all(Locator::Css("[data-testid=push-row]"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 20);
+    let mut failed = Vec::new();
+    for r in rows {
+        if r.attr("data-status").await.unwrap().as_deref() == Some("rolled-back") {
+            failed.push(r.prop("textContent").await.unwrap().unwrap_or_default());
+        }
+    }
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].contains("not allowed by policy") && failed[0].contains("line 2"),
+        "{}",
+        failed[0]
+    );
+    show(&c, "[data-testid=push-progress]").await;
+    screenshot(&c, "bulk-push").await;
     c.close().await.unwrap();
 }

@@ -3,5 +3,6 @@
 pub mod dashboard;
 pub mod demo;
 pub mod devices;
+pub mod provision;
 pub mod settings;
 pub mod store;

@@ -33,7 +33,7 @@ use tokio::sync::{watch, Semaphore};
 use crate::{
     plan::{self, Plan},
     poll,
-    push::{self, PushOptions, PushReport, PushStatus},
+    push::{self, PushOptions, PushReport},
     telemetry::Target,
     template::Template,
     FleetError,
@@ -97,6 +97,12 @@ fn wave_ends(waves: &[Wave], total: usize) -> Vec<usize> {
     ends
 }
 
+/// A router's push went as asked: applied and verified (confirmed or
+/// awaiting confirmation), or a dry run.
+fn went_through(status: &str) -> bool {
+    matches!(status, "succeeded" | "dry-run" | "awaiting-confirmation")
+}
+
 /// What is pushed: one plan for every router, or a template rendered per
 /// router with its own facts and site.
 #[derive(Clone)]
@@ -111,6 +117,19 @@ pub enum PlanSource {
     },
 }
 
+/// A callback given `(device id, step)`.
+pub type StepFn = dyn Fn(&str, &plan::StepReport) + Send + Sync;
+
+/// Sees each step of each router as it finishes.
+#[derive(Clone)]
+pub struct StepHook(pub Arc<StepFn>);
+
+impl std::fmt::Debug for StepHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StepHook")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BulkOptions {
     pub concurrency: usize,
@@ -121,6 +140,8 @@ pub struct BulkOptions {
     pub push: PushOptions,
     /// How often a running batch refreshes its heartbeat in the store.
     pub heartbeat: Duration,
+    /// Per-step progress, for a window that shows each step live.
+    pub on_step: Option<StepHook>,
 }
 
 impl Default for BulkOptions {
@@ -131,6 +152,7 @@ impl Default for BulkOptions {
             stop_after_failures: Some(1),
             push: PushOptions::default(),
             heartbeat: Duration::from_secs(5),
+            on_step: None,
         }
     }
 }
@@ -479,8 +501,12 @@ async fn run_batch(
                 progress.clone(),
                 control.clone(),
             );
-            let (target, push_opts, stop_after) =
-                (target.clone(), push_opts.clone(), opts.stop_after_failures);
+            let (target, push_opts, stop_after, on_step) = (
+                target.clone(),
+                push_opts.clone(),
+                opts.stop_after_failures,
+                opts.on_step.clone(),
+            );
             // Taken here, in list order, so routers start in the order given.
             let Ok(permit) = gate.acquire_owned().await else {
                 break;
@@ -492,8 +518,9 @@ async fn run_batch(
                 {
                     return None;
                 }
-                let result = push_one(&store, &target, &source, &push_opts, wave + 1).await;
-                if result.status != "succeeded" && result.status != "dry-run" {
+                let result =
+                    push_one(&store, &target, &source, &push_opts, wave + 1, on_step).await;
+                if !went_through(&result.status) {
                     failures.fetch_add(1, Ordering::SeqCst);
                 }
                 progress(&result);
@@ -515,10 +542,7 @@ async fn run_batch(
         .map(|(i, t)| (t.device_id.as_str(), i))
         .collect();
     results.sort_by_key(|r| order.get(r.device_id.as_str()).copied());
-    let succeeded = results
-        .iter()
-        .filter(|r| r.status == "succeeded" || r.status == "dry-run")
-        .count();
+    let succeeded = results.iter().filter(|r| went_through(&r.status)).count();
     let failed = results.len() - succeeded;
     let skipped = total - results.len() - already_done;
     if stopped.is_none() && skipped > 0 {
@@ -654,6 +678,7 @@ async fn push_one(
     source: &PlanSource,
     opts: &PushOptions,
     wave: usize,
+    on_step: Option<StepHook>,
 ) -> RouterResult {
     let address = format!("{}:{}", target.connect.host, target.connect.port);
     let refuse = |status: &str, action: &str, message: String| {
@@ -702,16 +727,14 @@ async fn push_one(
         None,
         &plan,
         &opts,
-        |_| {},
+        |step| {
+            if let Some(hook) = &on_step {
+                (hook.0)(&target.device_id, step)
+            }
+        },
     )
     .await;
-    let status = match report.status {
-        PushStatus::Succeeded => "succeeded",
-        PushStatus::RolledBack => "rolled-back",
-        PushStatus::Failed => "failed",
-        PushStatus::DryRun => "dry-run",
-        PushStatus::Unknown => "unknown",
-    };
+    let status = report.status.as_str();
     RouterResult {
         device_id: target.device_id.clone(),
         address,

@@ -191,6 +191,51 @@ impl Fleet {
         Ok(targets)
     }
 
+    /// Push targets for inventory routers, with their stored passwords
+    /// and TLS settings, in the order given.
+    pub async fn targets_of(&self, device_ids: &[String]) -> Result<Vec<Target>, FleetError> {
+        let records: HashMap<String, DeviceRecord> = self
+            .store
+            .device_records()
+            .await?
+            .into_iter()
+            .map(|d| (d.id.clone(), d))
+            .collect();
+        device_ids
+            .iter()
+            .map(|id| {
+                let d = records.get(id).ok_or_else(|| {
+                    FleetError::InvalidInput(format!("no router {id} in the inventory"))
+                })?;
+                let password = self
+                    .credentials
+                    .get(&d.id)?
+                    .ok_or_else(|| CredentialError::Missing(format!("{}:{}", d.host, d.port)))?;
+                let mut connect =
+                    ConnectOptions::new(&d.host, d.port, &d.username, password.expose().as_str());
+                connect.connect_timeout = self.poll_timeout.min(Duration::from_secs(5));
+                connect.login_timeout = self.poll_timeout;
+                connect.command_timeout = self.poll_timeout;
+                connect.tls = tls_mode(d)?;
+                Ok(Target {
+                    device_id: d.id.clone(),
+                    connect,
+                    interval: Duration::from_secs(60),
+                })
+            })
+            .collect()
+    }
+
+    /// A logged-in session to an inventory router.
+    pub async fn connect(&self, device_id: &str) -> Result<routeros::Client, FleetError> {
+        let target = self
+            .targets_of(&[device_id.to_owned()])
+            .await?
+            .pop()
+            .expect("one id, one target");
+        Ok(routeros::Client::connect(&target.connect).await?)
+    }
+
     pub fn credentials(&self) -> &CredentialStore {
         &self.credentials
     }

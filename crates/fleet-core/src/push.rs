@@ -49,6 +49,10 @@ pub struct PushOptions {
     pub reconnect_within: Duration,
     /// The bulk push this push belongs to.
     pub batch: Option<String>,
+    /// Remove the safety net once verified. Off: the push stops verified
+    /// but unconfirmed, and the technician confirms (after checking they
+    /// can still reach the router) or lets the net restore the backup.
+    pub auto_confirm: bool,
 }
 
 impl Default for PushOptions {
@@ -62,6 +66,7 @@ impl Default for PushOptions {
             reconnect: None,
             reconnect_within: Duration::from_secs(180),
             batch: None,
+            auto_confirm: true,
         }
     }
 }
@@ -76,6 +81,9 @@ pub enum PushStatus {
     Failed,
     /// Nothing was written (dry run).
     DryRun,
+    /// Applied and verified; the safety net is still armed until someone
+    /// confirms (`auto_confirm` off).
+    AwaitingConfirmation,
     /// The connection was lost or a step did not answer: the router's
     /// state is not known; the safety net restores the backup unless
     /// someone confirms.
@@ -83,12 +91,13 @@ pub enum PushStatus {
 }
 
 impl PushStatus {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             PushStatus::Succeeded => "succeeded",
             PushStatus::RolledBack => "rolled-back",
             PushStatus::Failed => "failed",
             PushStatus::DryRun => "dry-run",
+            PushStatus::AwaitingConfirmation => "awaiting-confirmation",
             PushStatus::Unknown => "unknown",
         }
     }
@@ -102,6 +111,8 @@ pub struct PushReport {
     pub steps: Vec<StepReport>,
     /// The backup file on the router.
     pub backup: Option<String>,
+    /// The safety scheduler left armed (awaiting confirmation).
+    pub safety_net: Option<String>,
     /// What happened, in a technician's words.
     pub message: String,
 }
@@ -195,6 +206,7 @@ pub async fn push(
         status: PushStatus::Unknown,
         steps: Vec::new(),
         backup: None,
+        safety_net: None,
         message: String::new(),
     };
     let finish = |report: &mut PushReport, status: PushStatus, message: String| {
@@ -445,6 +457,14 @@ async fn run(
         );
     }
     audit.event("push.verified", serde_json::json!({})).await;
+    if !opts.auto_confirm {
+        report.safety_net = Some(net.clone());
+        return finish(
+            report,
+            PushStatus::AwaitingConfirmation,
+            format!("applied and verified; the safety net ({net}) restores the backup in {minutes} min unless you confirm"),
+        );
+    }
 
     // 6. Confirm: remove the safety net.
     let removed = async {

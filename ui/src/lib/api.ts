@@ -1,7 +1,7 @@
 // The single place the UI talks to the Rust side. Every command name and
 // argument key here is part of the IPC contract; keep them in sync with
 // src-tauri's #[tauri::command] handlers.
-import { invoke as tauriInvoke } from '@tauri-apps/api/core';
+import { Channel, invoke as tauriInvoke } from '@tauri-apps/api/core';
 
 export type ErrorKind =
   | 'auth'
@@ -262,4 +262,177 @@ export function getSettings(): Promise<Settings> {
 
 export function saveSettings(settings: Settings): Promise<Settings> {
   return call<Settings>('save_settings', { settings });
+}
+
+// ---- provisioning and pushes ----------------------------------------------
+
+export interface Found {
+  identity: string;
+  address: string | null;
+  version: string | null;
+  board: string | null;
+  macs: string[];
+  uptimeSecs: number | null;
+  hint: string | null;
+}
+
+export interface ProbeHit {
+  address: string;
+  port: number;
+}
+
+export interface Discovered {
+  found: Found[];
+  probed: ProbeHit[];
+}
+
+export interface TemplateError {
+  line: number;
+  column: number;
+  message: string;
+}
+
+export interface Parameter {
+  name: string;
+  type: string;
+  /** Filled from the router or its site at push time. */
+  automatic: boolean;
+}
+
+export interface TemplateCheck {
+  parameters: Parameter[];
+  errors: TemplateError[];
+}
+
+export type Outcome =
+  | { outcome: 'added'; id: string }
+  | { outcome: 'changed'; items: number; properties: string[] }
+  | { outcome: 'unchanged' }
+  | { outcome: 'removed'; items: number }
+  | { outcome: 'ran' }
+  | { outcome: 'wouldChange'; properties: string[] }
+  | { outcome: 'wouldAdd' }
+  | { outcome: 'wouldRemove'; items: number }
+  | { outcome: 'wouldRun' }
+  | { outcome: 'imported'; output: string }
+  | { outcome: 'wouldImport'; checked: boolean; output: string }
+  | { outcome: 'failed'; message: string };
+
+export interface StepReport {
+  line: number;
+  outcome: Outcome;
+}
+
+export interface Preview {
+  rendered: string;
+  plan: { steps: { line: number; action: Record<string, unknown> }[] };
+  steps: StepReport[];
+  changes: number;
+  before: string;
+  after: string;
+  diff: string;
+  notes: string[];
+}
+
+export interface PreviewResult {
+  errors: TemplateError[];
+  preview: Preview | null;
+}
+
+export interface PushReport {
+  pushId: string;
+  status: string;
+  steps: StepReport[];
+  backup: string | null;
+  safetyNet: string | null;
+  message: string;
+}
+
+export interface RouterResult {
+  deviceId: string;
+  address: string;
+  wave: number;
+  status: string;
+  message: string;
+  report: PushReport | null;
+}
+
+export interface BulkReport {
+  batchId: string;
+  routers: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  alreadyDone: number;
+  seconds: number;
+  stopped: string | null;
+  results: RouterResult[];
+}
+
+export type PushEvent =
+  | { event: 'started'; batch: string | null; routers: number }
+  | { event: 'step'; deviceId: string; step: StepReport }
+  | { event: 'router'; result: RouterResult }
+  | { event: 'finished'; report: BulkReport };
+
+export interface PushRequest {
+  deviceIds: string[];
+  template: string;
+  values: Record<string, string>;
+  import: boolean;
+  waves: string;
+  concurrency: number;
+  stopAfter: number;
+  confirmWithinMinutes: number;
+  manualConfirm: boolean;
+  dryRun: boolean;
+}
+
+type ChannelFactory = (onEvent: (e: PushEvent) => void) => unknown;
+
+let channelFactory: ChannelFactory = (onEvent) => {
+  const ch = new Channel<PushEvent>();
+  ch.onmessage = onEvent;
+  return ch;
+};
+
+/** Test hook: how the event channel of a push is made. */
+export function setChannelFactory(f?: ChannelFactory): void {
+  channelFactory =
+    f ??
+    ((onEvent) => {
+      const ch = new Channel<PushEvent>();
+      ch.onmessage = onEvent;
+      return ch;
+    });
+}
+
+export function discoverRouters(listenSecs: number, probe: string | null): Promise<Discovered> {
+  return call<Discovered>('discover_routers', { listenSecs, probe });
+}
+
+export function checkTemplate(text: string): Promise<TemplateCheck> {
+  return call<TemplateCheck>('check_template', { text });
+}
+
+export function previewPush(
+  deviceId: string,
+  template: string,
+  values: Record<string, string>,
+  importScript: boolean,
+): Promise<PreviewResult> {
+  return call<PreviewResult>('preview_push', { deviceId, template, values, import: importScript });
+}
+
+/** Starts a push; `onEvent` sees every step and router as it finishes. */
+export function pushTemplate(request: PushRequest, onEvent: (e: PushEvent) => void): Promise<BulkReport> {
+  return call<BulkReport>('push_template', { request, onEvent: channelFactory(onEvent) });
+}
+
+export function controlPush(action: 'pause' | 'resume' | 'cancel'): Promise<boolean> {
+  return call<boolean>('control_push', { action });
+}
+
+export function confirmPush(deviceId: string, scheduler: string): Promise<boolean> {
+  return call<boolean>('confirm_push', { deviceId, scheduler });
 }

@@ -1,0 +1,117 @@
+import { fireEvent, render, screen } from '@testing-library/svelte';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import Provision from './Provision.svelte';
+import { setChannelFactory, setInvoke, type PushEvent, type RouterResult } from './api';
+import { device } from './test-fixtures';
+
+type Handler = (args: Record<string, unknown> | undefined) => unknown;
+
+function backend(handlers: Record<string, Handler>) {
+  const calls: Array<[string, Record<string, unknown> | undefined]> = [];
+  setInvoke((async (cmd: string, args?: Record<string, unknown>) => {
+    calls.push([cmd, args]);
+    const h = handlers[cmd];
+    if (!h) throw { kind: 'internal', message: `unexpected ${cmd}` };
+    return h(args);
+  }) as never);
+  return calls;
+}
+
+// The push's event channel: the fake backend calls `send` on it.
+setChannelFactory((onEvent) => ({ send: onEvent }));
+
+afterEach(() => setInvoke());
+
+const routers = [
+  device({ id: 'r1', identity: 'shop-1', tags: ['simulated'] }),
+  device({ id: 'r2', identity: 'shop-2', host: '10.0.0.2' }),
+];
+
+const check = () => ({
+  parameters: [
+    { name: 'identity', type: 'name', automatic: false },
+    { name: 'router.serial', type: 'string', automatic: true },
+  ],
+  errors: [],
+});
+
+describe('Provision', () => {
+  it('checks the template as it is typed and shows errors with line and column', async () => {
+    backend({
+      check_template: (a) =>
+        (a?.text as string).includes('{{ bad')
+          ? { parameters: [], errors: [{ line: 2, column: 5, message: 'unclosed placeholder' }] }
+          : check(),
+    });
+    render(Provision, { props: { devices: routers, initialSelection: ['r1'], onerror: vi.fn() } });
+    await vi.waitFor(() => expect(screen.getByTestId('value-identity')).toBeTruthy());
+    expect(screen.getByText(/Filled from each router: router.serial/)).toBeTruthy();
+    await fireEvent.input(screen.getByTestId('template-text'), { target: { value: 'x\n/a {{ bad' } });
+    await vi.waitFor(() =>
+      expect(screen.getByTestId('template-errors').textContent).toContain('Line 2, column 5: unclosed placeholder'),
+    );
+    expect((screen.getByTestId('push') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('previews the diff, pushes with live steps, and confirms by hand', async () => {
+    const result: RouterResult = {
+      deviceId: 'r1',
+      address: '10.0.0.1:8728',
+      wave: 1,
+      status: 'awaiting-confirmation',
+      message: 'applied and verified; the safety net (fleetdeck-safety-abc) restores the backup in 10 min unless you confirm',
+      report: {
+        pushId: 'p1',
+        status: 'awaiting-confirmation',
+        steps: [],
+        backup: 'fleetdeck-abc.backup',
+        safetyNet: 'fleetdeck-safety-abc',
+        message: '',
+      },
+    };
+    const calls = backend({
+      check_template: check,
+      preview_push: () => ({
+        errors: [],
+        preview: {
+          rendered: '/system identity set name=shop-9',
+          plan: { steps: [] },
+          steps: [{ line: 1, outcome: { outcome: 'wouldChange', properties: ['name'] } }],
+          changes: 1,
+          before: '',
+          after: '',
+          diff: '--- router export\n+++ after the push\n-/system identity set name=MikroTik\n+/system identity set name=shop-9\n',
+          notes: [],
+        },
+      }),
+      push_template: (a) => {
+        const ch = a?.onEvent as { send: (e: PushEvent) => void };
+        ch.send({ event: 'started', batch: null, routers: 1 });
+        ch.send({ event: 'step', deviceId: 'r1', step: { line: 1, outcome: { outcome: 'changed', items: 1, properties: ['name'] } } });
+        ch.send({ event: 'router', result });
+        return { batchId: 'b1', routers: 1, succeeded: 1, failed: 0, skipped: 0, alreadyDone: 0, seconds: 1.2, stopped: null, results: [result] };
+      },
+      confirm_push: () => true,
+    });
+    render(Provision, { props: { devices: routers, initialSelection: ['r1'], onerror: vi.fn() } });
+    const input = await vi.waitFor(() => screen.getByTestId('value-identity'));
+    await fireEvent.input(input, { target: { value: 'shop-9' } });
+    await fireEvent.click(screen.getByTestId('preview'));
+    await vi.waitFor(() => expect(screen.getByTestId('preview-summary').textContent).toContain('1 of 1 steps would change shop-1'));
+    const diff = screen.getByTestId('preview-diff');
+    expect(diff.querySelector('.add')!.textContent).toContain('+/system identity set name=shop-9');
+    expect(diff.querySelector('.del')!.textContent).toContain('-/system identity set name=MikroTik');
+    expect(calls).toContainEqual(['preview_push', { deviceId: 'r1', template: expect.any(String), values: { identity: 'shop-9' }, import: false }]);
+
+    await fireEvent.click(screen.getByTestId('push'));
+    await vi.waitFor(() => expect(screen.getByTestId('push-summary').textContent).toContain('1 of 1 routers went through'));
+    const row = screen.getByTestId('push-row');
+    expect(row.dataset.status).toBe('awaiting-confirmation');
+    expect(row.textContent).toContain('restores the backup in 10 min unless you confirm');
+    const req = calls.find(([c]) => c === 'push_template')![1]!.request as Record<string, unknown>;
+    expect(req).toMatchObject({ deviceIds: ['r1'], values: { identity: 'shop-9' }, manualConfirm: true, confirmWithinMinutes: 10 });
+    await fireEvent.click(screen.getByTestId('confirm'));
+    await vi.waitFor(() => expect(screen.getByTestId('confirmed')).toBeTruthy());
+    expect(calls).toContainEqual(['confirm_push', { deviceId: 'r1', scheduler: 'fleetdeck-safety-abc' }]);
+  });
+});
