@@ -45,8 +45,10 @@ log "UI unit tests"
 (cd ui && npm test --silent)
 log "Doctests"
 cargo test --workspace --doc --locked
+log "Debian package (debug), for the test that unpacks and launches it"
+bash scripts/package.sh --debug >/dev/null
 log "Rust tests (nextest, end-to-end under Xvfb)"
 FLEETDECK_CREDENTIALS=file xvfb-run -a -s "-screen 0 1280x800x24" \
   cargo nextest run --workspace --locked --no-fail-fast
 
-log "All tests passed in $(( $(date +%s) - started )) s; screenshot: $TARGET/e2e/fleetdeck.png"
+log "All tests passed in $(( $(date +%s) - started )) s; screenshots in $TARGET/e2e/"

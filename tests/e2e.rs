@@ -169,6 +169,11 @@ async fn launch(name: &str) -> (Driver, Client) {
 
 /// As [`launch`]; `fresh: false` keeps a data folder the test prepared.
 async fn launch_in(name: &str, fresh: bool) -> (Driver, Client) {
+    launch_app(name, fresh, env!("CARGO_BIN_EXE_fleetdeck")).await
+}
+
+/// As [`launch_in`], for the binary at `app`.
+async fn launch_app(name: &str, fresh: bool, app: &str) -> (Driver, Client) {
     let run_dir = target_dir().join(format!("e2e/run-{name}-{}", std::process::id()));
     if fresh {
         let _ = std::fs::remove_dir_all(&run_dir);
@@ -195,7 +200,7 @@ async fn launch_in(name: &str, fresh: bool) -> (Driver, Client) {
         .spawn()
         .expect("start tauri-driver");
     let driver = Driver(driver);
-    let c = connect(port, env!("CARGO_BIN_EXE_fleetdeck")).await;
+    let c = connect(port, app).await;
     (driver, c)
 }
 
@@ -627,5 +632,60 @@ async fn bulk_push_to_twenty_routers_reports_the_one_that_failed() {
     );
     show(&c, "[data-testid=push-progress]").await;
     screenshot(&c, "bulk-push").await;
+    c.close().await.unwrap();
+}
+
+/// The Debian package built by the Tauri CLI (`scripts/package.sh
+/// --debug`, which the test script runs first): it unpacks, holds the
+/// binary, a desktop entry and icons, and the packaged binary starts under
+/// Xvfb and paints its first screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deb_unpacks_and_its_binary_paints_the_first_screen() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "the package test needs a display: run it under xvfb-run (scripts/test.sh does)"
+    );
+    let deb = std::env::var_os("FLEETDECK_DEB")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let dir = target_dir().join("debug/bundle/deb");
+            std::fs::read_dir(&dir)
+                .ok()?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+                .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+        })
+        .expect("no .deb under target/debug/bundle/deb: run scripts/package.sh --debug (scripts/test.sh does)");
+    let root = tempfile::tempdir().unwrap();
+    let out = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&deb)
+        .arg(root.path())
+        .output()
+        .expect("dpkg-deb");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = root.path().join("usr/bin/fleetdeck");
+    assert!(bin.exists(), "the package holds usr/bin/fleetdeck");
+    let desktop =
+        std::fs::read_to_string(root.path().join("usr/share/applications/Fleetdeck.desktop"))
+            .expect("a desktop entry");
+    assert!(desktop.contains("Exec=fleetdeck"), "{desktop}");
+    assert!(desktop.contains("Name=Fleetdeck"), "{desktop}");
+    let icons = root.path().join("usr/share/icons/hicolor");
+    assert!(
+        std::fs::read_dir(&icons)
+            .map(|d| d.count() > 0)
+            .unwrap_or(false),
+        "icons under {}",
+        icons.display()
+    );
+    let (_driver, c) = launch_app("packaged", true, bin.to_str().unwrap()).await;
+    wait_text(&c, "[data-testid=store-status]", "fleet.db").await;
+    css(&c, "[data-testid=overview]").await;
+    screenshot(&c, "packaged").await;
     c.close().await.unwrap();
 }
