@@ -75,6 +75,11 @@ describe('App', () => {
     expect(screen.getByTestId('overview')).toBeTruthy();
     expect(calls.some(([c]) => c === 'cpu_chart')).toBe(false);
 
+    // Sorted by name: the address-only router first.
+    expect(screen.getAllByTestId('device-row')[0].textContent).toContain('10.0.0.2:8728');
+    await fireEvent.input(screen.getByTestId('device-search'), { target: { value: 'EDGE' } });
+    await vi.waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(1));
+    expect(screen.getByTestId('device-shown').textContent).toBe('1 of 2 shown');
     await fireEvent.click(screen.getAllByTestId('device-row')[0]);
     await vi.waitFor(() => expect(screen.getByTestId('cpu-chart')).toBeTruthy());
     expect(screen.getByTestId('detail-title').textContent).toBe('edge-1');

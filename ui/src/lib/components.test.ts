@@ -27,6 +27,22 @@ const checkin: Checkin = {
 };
 
 describe('DeviceList', () => {
+  it('draws only the rows in view of a long list, and follows the scroll', async () => {
+    const many = Array.from({ length: 10_000 }, (_, i) => device({ id: `d${i}`, identity: `rtr-${i}` }));
+    render(DeviceList, { devices: many, selectedId: null, now: NOW, onselect: () => {} });
+    const rows = screen.getAllByTestId('device-row');
+    expect(rows.length).toBeLessThan(60);
+    expect(rows[0].textContent).toContain('rtr-0');
+    const list = screen.getByTestId('device-list');
+    expect(list.querySelector('ul')!.style.height).toBe('800000px');
+    list.scrollTop = 80 * 5_000;
+    await fireEvent.scroll(list);
+    const titles = screen.getAllByTestId('device-row').map((r) => r.querySelector('.title')!.textContent);
+    expect(titles).toContain('rtr-5000');
+    expect(titles).not.toContain('rtr-0');
+    expect(titles.length).toBeLessThan(60);
+  });
+
   it('shows the empty-state text', () => {
     render(DeviceList, { devices: [], selectedId: null, now: NOW, onselect: () => {} });
     expect(screen.getByTestId('device-list').textContent).toContain(

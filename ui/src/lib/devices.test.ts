@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { filterDevices, NO_FILTER } from './devices';
+import { device } from './test-fixtures';
+
+const list = [
+  device({ id: 'a', identity: 'core-10', host: '10.0.0.10', cpuLoad: 5, lastCheckinAt: 3_000, version: '7.16.2' }),
+  device({ id: 'b', identity: 'core-2', host: '10.0.0.2', cpuLoad: 80, lastCheckinAt: 1_000, tags: ['north'] }),
+  device({ id: 'c', host: '10.0.1.1', lastError: 'refused the login' }),
+  device({ id: 'd', identity: 'edge-1', host: '192.168.88.1', tags: ['simulated'] }),
+];
+
+const ids = (ds: { id: string }[]) => ds.map((d) => d.id);
+
+describe('filterDevices', () => {
+  it('sorts names naturally, addresses, busiest and stalest first', () => {
+    expect(ids(filterDevices(list, NO_FILTER))).toEqual(['c', 'b', 'a', 'd']);
+    expect(ids(filterDevices(list, { ...NO_FILTER, sort: 'cpu' }))).toEqual(['b', 'a', 'c', 'd']);
+    expect(ids(filterDevices(list, { ...NO_FILTER, sort: 'checkin' })).slice(0, 2)).toEqual(['c', 'd']);
+    expect(ids(filterDevices(list, { ...NO_FILTER, sort: 'checkin' })).slice(2)).toEqual(['b', 'a']);
+  });
+
+  it('finds by every word across name, address, version and tags', () => {
+    expect(ids(filterDevices(list, { ...NO_FILTER, query: 'CORE 7.16' }))).toEqual(['a']);
+    expect(ids(filterDevices(list, { ...NO_FILTER, query: 'north' }))).toEqual(['b']);
+    expect(ids(filterDevices(list, { ...NO_FILTER, query: 'simulated' }))).toEqual(['d']);
+    expect(filterDevices(list, { ...NO_FILTER, query: 'nothing-like-this' })).toEqual([]);
+  });
+
+  it('filters by state', () => {
+    expect(ids(filterDevices(list, { ...NO_FILTER, status: 'error' }))).toEqual(['c']);
+    expect(ids(filterDevices(list, { ...NO_FILTER, status: 'never' }))).toEqual(['d']);
+  });
+
+  it('leaves the input alone', () => {
+    const copy = [...list];
+    filterDevices(list, { ...NO_FILTER, sort: 'cpu' });
+    expect(list).toEqual(copy);
+  });
+});

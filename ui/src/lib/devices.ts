@@ -1,0 +1,49 @@
+// Filtering and sorting the router list: pure functions, fast on tens of
+// thousands of rows (see devices.bench.ts).
+import type { Device } from './api';
+import { deviceStatus, deviceTitle, hostPort, type DeviceStatus } from './format';
+
+export type SortKey = 'name' | 'address' | 'cpu' | 'checkin';
+
+export interface DeviceFilter {
+  /** Words that must all appear in the name, address, version or tags. */
+  query: string;
+  status: DeviceStatus | 'all';
+  sort: SortKey;
+}
+
+export const NO_FILTER: DeviceFilter = { query: '', status: 'all', sort: 'name' };
+
+// Search text per device object, built once (devices are replaced, not
+// mutated, when the list reloads).
+const searchText = new WeakMap<Device, string>();
+
+function haystack(d: Device): string {
+  let s = searchText.get(d);
+  if (s === undefined) {
+    s = [deviceTitle(d), hostPort(d), d.version ?? '', d.board ?? '', ...(d.tags ?? [])].join(' ').toLowerCase();
+    searchText.set(d, s);
+  }
+  return s;
+}
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
+export function filterDevices(devices: readonly Device[], f: DeviceFilter): Device[] {
+  const words = f.query.toLowerCase().split(/\s+/).filter(Boolean);
+  const out = devices.filter(
+    (d) => (f.status === 'all' || deviceStatus(d) === f.status) && words.every((w) => haystack(d).includes(w)),
+  );
+  switch (f.sort) {
+    case 'name':
+      return out.sort((a, b) => collator.compare(deviceTitle(a), deviceTitle(b)));
+    case 'address':
+      return out.sort((a, b) => collator.compare(hostPort(a), hostPort(b)));
+    case 'cpu':
+      // Busiest first; routers without a reading last.
+      return out.sort((a, b) => (b.cpuLoad ?? -1) - (a.cpuLoad ?? -1));
+    case 'checkin':
+      // Stalest first: what needs attention; never polled on top.
+      return out.sort((a, b) => (a.lastCheckinAt ?? -Infinity) - (b.lastCheckinAt ?? -Infinity));
+  }
+}
