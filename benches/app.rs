@@ -1,0 +1,156 @@
+//! The desktop app's figures (issue 7), printed, never asserted: cold start
+//! to first paint, to the router list drawn, idle memory with the store's
+//! routers loaded, and filter latency on the router list in the real
+//! webview. `scripts/bench-app.sh` prepares a store of 10,000 routers and
+//! runs it under Xvfb; `FLEETDECK_BENCH_APP` names the binary (default:
+//! target/debug/fleetdeck), `FLEETDECK_BENCH_RUN` the prepared run folder.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use fantoccini::{Client, Locator};
+
+#[path = "../tests/support/webdriver.rs"]
+mod webdriver;
+
+fn main() {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run());
+}
+
+async fn wait_for(c: &Client, selector: &str, timeout: Duration) {
+    c.wait()
+        .at_most(timeout)
+        .for_element(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector} did not appear: {e}"));
+}
+
+/// Resident memory (KiB) of the processes whose command line names `needle`.
+fn rss_kib(needle: &str) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let dir = entry.path();
+        let Ok(cmd) = std::fs::read(dir.join("cmdline")) else {
+            continue;
+        };
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if !cmd.contains(needle) {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        if let Some(kib) = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+        {
+            out.push((cmd.chars().take(60).collect(), kib));
+        }
+    }
+    out
+}
+
+async fn run() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "run under Xvfb: scripts/bench-app.sh"
+    );
+    let app = std::env::var("FLEETDECK_BENCH_APP").unwrap_or_else(|_| {
+        webdriver::target_dir()
+            .join("debug/fleetdeck")
+            .display()
+            .to_string()
+    });
+    let run_dir: PathBuf = std::env::var_os("FLEETDECK_BENCH_RUN")
+        .map(PathBuf::from)
+        .expect(
+            "FLEETDECK_BENCH_RUN: a run folder with data/fleet.db (scripts/bench-app.sh makes it)",
+        );
+    println!("app: {app}");
+
+    let started = Instant::now();
+    let (_driver, c) = webdriver::launch(&run_dir, &app).await;
+    wait_for(&c, "[data-testid=store-status]", Duration::from_secs(60)).await;
+    let first_paint = started.elapsed();
+    wait_for(&c, "[data-testid=device-row]", Duration::from_secs(60)).await;
+    let listed = started.elapsed();
+    wait_for(&c, "[data-testid=stat-total]", Duration::from_secs(60)).await;
+    let overview = started.elapsed();
+    let routers: u64 = c
+        .execute(
+            "return document.querySelectorAll('[data-testid=device-row]').length + ' rows of ' + document.querySelector('[data-testid=stat-total] .n').textContent",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    println!(
+        "cold start (WebDriver session + app launch) to first paint: {:.2} s; router list drawn: {:.2} s; overview with figures: {:.2} s; routers in the store: {routers}",
+        first_paint.as_secs_f64(),
+        listed.as_secs_f64(),
+        overview.as_secs_f64()
+    );
+
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let app_rss: u64 = rss_kib(&app).iter().map(|p| p.1).sum();
+    let web: Vec<(String, u64)> = rss_kib("WebKitWebProcess")
+        .into_iter()
+        .chain(rss_kib("WebKitNetworkProcess"))
+        .collect();
+    let web_rss: u64 = web.iter().map(|p| p.1).sum();
+    println!(
+        "idle RSS after 10 s: app process {:.0} MiB; WebKit web and network processes {:.0} MiB ({} processes); together {:.0} MiB",
+        app_rss as f64 / 1024.0,
+        web_rss as f64 / 1024.0,
+        web.len(),
+        (app_rss + web_rss) as f64 / 1024.0
+    );
+
+    // Filter latency: from the keystroke's input event to the second
+    // animation frame after it (the list re-rendered and painted).
+    let queries = [
+        "rtr-9", "7.18", "site-12 ", "zzz", "", "core", "10.0.3", "edge", "", "rtr-1234",
+    ];
+    let mut ms = Vec::new();
+    for round in 0..3 {
+        for q in queries {
+            let v = c
+                .execute_async(
+                    r#"const [q, done] = arguments;
+                       const input = document.querySelector('[data-testid=device-search]');
+                       const t0 = performance.now();
+                       input.value = q;
+                       input.dispatchEvent(new Event('input', { bubbles: true }));
+                       requestAnimationFrame(() => requestAnimationFrame(() =>
+                         done([performance.now() - t0, document.querySelectorAll('[data-testid=device-row]').length])));"#,
+                    vec![serde_json::Value::String(q.into())],
+                )
+                .await
+                .unwrap();
+            if round > 0 {
+                ms.push(v[0].as_f64().unwrap_or(f64::NAN));
+            }
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "filter latency on the router list ({} keystrokes): median {:.1} ms, p90 {:.1} ms, max {:.1} ms",
+        ms.len(),
+        ms[ms.len() / 2],
+        ms[ms.len() * 9 / 10],
+        ms[ms.len() - 1]
+    );
+    c.close().await.unwrap();
+}
