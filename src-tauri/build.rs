@@ -8,6 +8,7 @@ const COMMANDS: &[&str] = &[
     "add_device",
     "poll_device",
     "cpu_chart",
+    "device_history",
     "fleet_overview",
     "overview_csv",
     "save_export",

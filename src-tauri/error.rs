@@ -19,6 +19,12 @@ impl From<FleetError> for CommandError {
     }
 }
 
+impl From<fleet_core::fleet_store::StoreError> for CommandError {
+    fn from(e: fleet_core::fleet_store::StoreError) -> Self {
+        FleetError::from(e).into()
+    }
+}
+
 impl CommandError {
     /// A request the app refuses, with the reason.
     pub fn invalid(message: impl Into<String>) -> Self {

@@ -18,6 +18,7 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
             commands::devices::add_device,
             commands::devices::poll_device,
             commands::devices::cpu_chart,
+            commands::devices::device_history,
             commands::dashboard::fleet_overview,
             commands::dashboard::overview_csv,
             commands::dashboard::save_export,

@@ -404,6 +404,16 @@ async fn provision_a_factory_default_router_end_to_end() {
     show(&c, "[data-testid=push-progress]").await;
     screenshot(&c, "provision-pushed").await;
 
+    // The router's history: the push, confirmed by hand, and its backup.
+    css(&c, "[data-testid=device-row]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let history = wait_text(&c, "[data-testid=history-push]", "confirmed by").await;
+    assert!(history.contains("succeeded"), "{history}");
+    wait_text(&c, "[data-testid=history-backup]", ".backup").await;
+
     // The router has the new configuration and no safety net left.
     let client = routeros::Client::connect(&routeros::ConnectOptions::new(
         "127.0.0.1",

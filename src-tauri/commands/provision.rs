@@ -309,9 +309,7 @@ pub async fn confirm_push(
 ) -> Result<bool, CommandError> {
     let fleet = state.fleet()?;
     let client = fleet.connect(&device_id).await?;
-    Ok(push::confirm_safety_net(&client, &scheduler)
-        .await
-        .map_err(fleet_core::FleetError::from)?)
+    Ok(push::confirm(fleet.store(), &client, &device_id, &scheduler, &whoami()).await?)
 }
 
 fn whoami() -> String {

@@ -41,6 +41,7 @@ function fakeBackend(overrides: Record<string, Handler>) {
     fleet_overview: () => emptyOverview,
     demo_status: () => demoOff,
     get_settings: () => ({ theme: 'light', pollIntervalSecs: 60, pushConcurrency: 32, codepage: 'windows-1252' }),
+    device_history: () => ({ pushes: [], events: [], backups: [] }),
     ...overrides,
   };
   const calls: Array<[string, Record<string, unknown> | undefined]> = [];

@@ -24,5 +24,5 @@ pub mod template;
 
 pub use error::{ErrorKind, FleetError};
 pub use fleet::{AddDevice, CpuChart, Fleet};
-pub use fleet_store::{Checkin, Device, FleetStore, StoreUrl};
+pub use fleet_store::{self, Checkin, Device, FleetStore, StoreUrl};
 pub use routeros_proto::value::Codepage;

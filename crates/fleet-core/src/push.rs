@@ -551,6 +551,46 @@ pub async fn confirm_safety_net(client: &Client, name: &str) -> Result<bool, rou
     Ok(!found.rows.is_empty())
 }
 
+/// Confirms a push left awaiting confirmation by the technician: removes
+/// its safety net, marks its push record succeeded and records who
+/// confirmed. `Ok(false)`: no such safety net on the router (it may have
+/// fired already).
+pub async fn confirm(
+    store: &FleetStore,
+    client: &Client,
+    device_id: &str,
+    scheduler: &str,
+    actor: &str,
+) -> Result<bool, crate::FleetError> {
+    if !confirm_safety_net(client, scheduler).await? {
+        return Ok(false);
+    }
+    let now = poll::now_ms();
+    if let Some(mut record) = store
+        .push_records(Some(device_id), 50)
+        .await?
+        .into_iter()
+        .find(|p| p.status == PushStatus::AwaitingConfirmation.as_str())
+    {
+        record.status = PushStatus::Succeeded.as_str().into();
+        record.summary = format!("{}; confirmed by {actor}", record.summary);
+        record.finished_at = Some(now);
+        record.updated_at = now.max(record.updated_at + 1);
+        store.save_pushes(&[record]).await?;
+    }
+    store
+        .record_audit(&[AuditEvent {
+            id: fleet_store::new_id(),
+            at: now,
+            device_id: Some(device_id.to_owned()),
+            actor: actor.to_owned(),
+            action: "push.confirmed".into(),
+            detail: serde_json::json!({"scheduler": scheduler, "by": "hand"}).to_string(),
+        }])
+        .await?;
+    Ok(true)
+}
+
 /// After a lost connection: reconnects (for up to `within`) and says what
 /// is known: whether the router restarted, how many steps are in place,
 /// whether the safety net is still armed. Reads only.

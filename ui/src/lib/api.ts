@@ -436,3 +436,40 @@ export function controlPush(action: 'pause' | 'resume' | 'cancel'): Promise<bool
 export function confirmPush(deviceId: string, scheduler: string): Promise<boolean> {
   return call<boolean>('confirm_push', { deviceId, scheduler });
 }
+
+export interface AuditEvent {
+  id: string;
+  at: number;
+  deviceId: string | null;
+  actor: string;
+  action: string;
+  detail: string;
+}
+
+export interface PushRecord {
+  id: string;
+  deviceId: string;
+  templateId: string | null;
+  startedAt: number;
+  finishedAt: number | null;
+  status: string;
+  summary: string;
+  updatedAt: number;
+  batchId: string | null;
+}
+
+export interface Backup {
+  at: number;
+  file: string;
+  export: string;
+}
+
+export interface DeviceHistory {
+  pushes: PushRecord[];
+  events: AuditEvent[];
+  backups: Backup[];
+}
+
+export function deviceHistory(deviceId: string): Promise<DeviceHistory> {
+  return call<DeviceHistory>('device_history', { deviceId });
+}
