@@ -23,6 +23,12 @@ const COMMANDS: &[&str] = &[
     "push_template",
     "control_push",
     "confirm_push",
+    "list_templates",
+    "save_template",
+    "test_render",
+    "sync_status",
+    "set_shared_store",
+    "sync_now",
 ];
 
 fn main() {

@@ -33,6 +33,12 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
             commands::provision::push_template,
             commands::provision::control_push,
             commands::provision::confirm_push,
+            commands::templates::list_templates,
+            commands::templates::save_template,
+            commands::templates::test_render,
+            commands::sync::sync_status,
+            commands::sync::set_shared_store,
+            commands::sync::sync_now,
         ])
 }
 

@@ -13,6 +13,9 @@ use tauri::{
     WebviewWindow, WebviewWindowBuilder,
 };
 
+#[path = "../crates/fleet-store/tests/common/mod.rs"]
+mod store_common;
+
 struct Harness {
     window: WebviewWindow<tauri::test::MockRuntime>,
     sim: SimFleet,
@@ -27,6 +30,10 @@ fn harness() -> Harness {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    // The settings file goes to the app's data folder: keep it in the test's
+    // own (nextest runs each test in its own process).
+    std::env::set_var("XDG_DATA_HOME", dir.path().join("xdg-data"));
+    std::env::set_var("XDG_CONFIG_HOME", dir.path().join("xdg-config"));
     let (fleet, sim) = rt.block_on(async {
         let store = FleetStore::open(&StoreUrl::Sqlite(dir.path().join("fleet.db")))
             .await
@@ -148,4 +155,193 @@ fn the_window_may_call_only_what_its_capability_grants() {
     let err = invoke(&h, "plugin:store|load", json!({"path": "x.json"})).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("not allowed"), "{text}");
+}
+
+#[test]
+fn templates_are_checked_saved_listed_and_test_rendered() {
+    let h = harness();
+    let check = invoke(
+        &h,
+        "check_template",
+        json!({"text": "/system identity set name={{ id: name }} comment={{ router.serial: string }}\n"}),
+    )
+    .unwrap();
+    assert_eq!(check["parameters"][0]["name"], "id");
+    assert_eq!(check["parameters"][1]["automatic"], true);
+    let bad = invoke(
+        &h,
+        "check_template",
+        json!({"text": "/x set a={{ b: nosuchtype }}\n"}),
+    )
+    .unwrap();
+    assert_eq!(bad["errors"][0]["line"], 1);
+
+    let err = invoke(
+        &h,
+        "save_template",
+        json!({"id": "", "name": "broken", "body": "/x set a={{ b: nosuchtype }}\n"}),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "invalid_input");
+    let saved = invoke(
+        &h,
+        "save_template",
+        json!({"id": "", "name": "Branch", "body": "/system identity set name={{ id: name }}\n"}),
+    )
+    .unwrap();
+    let list = invoke(&h, "list_templates", json!({})).unwrap();
+    assert_eq!(list[0]["id"], saved["id"]);
+    assert_eq!(list[0]["name"], "Branch");
+
+    let ok = invoke(
+        &h,
+        "test_render",
+        json!({"body": "/system identity set name={{ id: name }} comment={{ pw: secret }}\n", "values": {"id": "core-1", "pw": "s3cret"}}),
+    )
+    .unwrap();
+    let text = ok["rendered"].as_str().unwrap();
+    assert!(text.contains("name=core-1"), "{text}");
+    assert!(!text.contains("s3cret"), "secrets are masked: {text}");
+    let bad = invoke(
+        &h,
+        "test_render",
+        json!({"body": "/system identity set name={{ id: name }}\n", "values": {"id": "two words"}}),
+    )
+    .unwrap();
+    assert!(bad["rendered"].is_null());
+    assert_eq!(bad["errors"][0]["line"], 1);
+}
+
+#[test]
+fn settings_are_validated_saved_and_read_back() {
+    let h = harness();
+    let defaults = invoke(&h, "get_settings", json!({})).unwrap();
+    assert_eq!(defaults["pollIntervalSecs"], 60);
+    assert_eq!(defaults["theme"], "light");
+    let err = invoke(
+        &h,
+        "save_settings",
+        json!({"settings": {"theme": "dark", "pollIntervalSecs": 1, "pushConcurrency": 8, "codepage": "windows-1251"}}),
+    )
+    .unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("poll interval"),
+        "{err}"
+    );
+    let err = invoke(
+        &h,
+        "save_settings",
+        json!({"settings": {"theme": "dark", "pollIntervalSecs": 30, "pushConcurrency": 8, "codepage": "klingon"}}),
+    )
+    .unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("codepage"),
+        "{err}"
+    );
+    invoke(
+        &h,
+        "save_settings",
+        json!({"settings": {"theme": "dark", "pollIntervalSecs": 30, "pushConcurrency": 8, "codepage": "windows-1251"}}),
+    )
+    .unwrap();
+    let back = invoke(&h, "get_settings", json!({})).unwrap();
+    assert_eq!(back["theme"], "dark");
+    assert_eq!(back["pollIntervalSecs"], 30);
+    assert_eq!(back["codepage"], "windows-1251");
+}
+
+#[test]
+fn the_overview_answers_in_either_theme_and_exports_csv() {
+    let h = harness();
+    for theme in ["light", "dark"] {
+        let o = invoke(
+            &h,
+            "fleet_overview",
+            json!({"theme": theme, "intervalSecs": 60}),
+        )
+        .unwrap();
+        assert_eq!(o["overview"]["summary"]["total"], 0);
+        assert!(o["charts"]["versions"]
+            .as_str()
+            .unwrap()
+            .starts_with("<svg"));
+    }
+    let csv = invoke(
+        &h,
+        "overview_csv",
+        json!({"chart": "states", "intervalSecs": 60}),
+    )
+    .unwrap();
+    assert!(
+        csv.as_str().unwrap().starts_with("state,routers\n"),
+        "{csv}"
+    );
+    let err = invoke(
+        &h,
+        "overview_csv",
+        json!({"chart": "nope", "intervalSecs": 60}),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "invalid_input");
+    // Exports go only under names the app makes.
+    let err = invoke(
+        &h,
+        "save_export",
+        json!({"fileName": "../../.bashrc", "contents": [35]}),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "invalid_input");
+}
+
+/// The shared database on the real MariaDB: its address saved (the
+/// password refused in the URL, kept for the keyring), records made here
+/// sent up by "sync now", the outbox emptied, the last sync recorded.
+#[test]
+fn a_shared_database_is_set_and_synced_with() {
+    let h = harness();
+    let db = h._rt.block_on(store_common::create_db());
+    let url = store_common::db_url(&db);
+    let err = invoke(
+        &h,
+        "set_shared_store",
+        json!({"url": url.replace("root@", "root:secret@"), "password": ""}),
+    )
+    .unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("keyring"),
+        "{err}"
+    );
+    let t = invoke(&h, "set_shared_store", json!({"url": url, "password": ""})).unwrap();
+    assert_eq!(t["devices"], 0);
+
+    let port = h.sim.port(0);
+    invoke(
+        &h,
+        "add_device",
+        json!({"input": {"host": "127.0.0.1", "port": port, "username": "admin", "password": "pw"}}),
+    )
+    .unwrap();
+    let before = invoke(&h, "sync_status", json!({})).unwrap();
+    assert!(before["outboxRecords"].as_u64().unwrap() >= 1, "{before}");
+    assert_eq!(before["sharedUrl"], url.as_str());
+    assert!(before["lastSync"].is_null());
+
+    let report = invoke(&h, "sync_now", json!({})).unwrap();
+    assert!(
+        report["recordsDelivered"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
+    let after = invoke(&h, "sync_status", json!({})).unwrap();
+    assert_eq!(after["outboxRecords"], 0, "{after}");
+    assert!(after["lastSync"]["at"].as_i64().unwrap() > 0);
+    let shared = h._rt.block_on(async {
+        FleetStore::open(&url.parse().unwrap())
+            .await
+            .unwrap()
+            .list_devices()
+            .await
+            .unwrap()
+    });
+    assert_eq!(shared.len(), 1, "the router reached the shared database");
+    assert_eq!(shared[0].port, port);
 }

@@ -6,3 +6,5 @@ pub mod devices;
 pub mod provision;
 pub mod settings;
 pub mod store;
+pub mod sync;
+pub mod templates;

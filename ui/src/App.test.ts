@@ -42,6 +42,7 @@ function fakeBackend(overrides: Record<string, Handler>) {
     demo_status: () => demoOff,
     get_settings: () => ({ theme: 'light', pollIntervalSecs: 60, pushConcurrency: 32, codepage: 'windows-1252' }),
     device_history: () => ({ pushes: [], events: [], backups: [] }),
+    list_templates: () => [],
     ...overrides,
   };
   const calls: Array<[string, Record<string, unknown> | undefined]> = [];

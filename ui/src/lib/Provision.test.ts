@@ -8,9 +8,10 @@ type Handler = (args: Record<string, unknown> | undefined) => unknown;
 
 function backend(handlers: Record<string, Handler>) {
   const calls: Array<[string, Record<string, unknown> | undefined]> = [];
+  const all: Record<string, Handler> = { list_templates: () => [], ...handlers };
   setInvoke((async (cmd: string, args?: Record<string, unknown>) => {
     calls.push([cmd, args]);
-    const h = handlers[cmd];
+    const h = all[cmd];
     if (!h) throw { kind: 'internal', message: `unexpected ${cmd}` };
     return h(args);
   }) as never);

@@ -473,3 +473,64 @@ export interface DeviceHistory {
 export function deviceHistory(deviceId: string): Promise<DeviceHistory> {
   return call<DeviceHistory>('device_history', { deviceId });
 }
+
+export interface StoredTemplate {
+  id: string;
+  name: string;
+  body: string;
+  updatedAt: number;
+}
+
+export interface TestRender {
+  rendered: string | null;
+  errors: TemplateError[];
+}
+
+export function listTemplates(): Promise<StoredTemplate[]> {
+  return call<StoredTemplate[]>('list_templates');
+}
+
+/** Saves a template (`id` empty: a new one). */
+export function saveTemplate(id: string, name: string, body: string): Promise<StoredTemplate> {
+  return call<StoredTemplate>('save_template', { id, name, body });
+}
+
+export function testRender(body: string, values: Record<string, string>): Promise<TestRender> {
+  return call<TestRender>('test_render', { body, values });
+}
+
+export interface SyncReport {
+  entriesDelivered: number;
+  recordsDelivered: number;
+  alreadyThere: number;
+  sites: number;
+  templates: number;
+  devices: number;
+  latest: number;
+  rollups: number;
+  checkins: number;
+  auditEvents: number;
+  pushes: number;
+}
+
+export interface SyncStatus {
+  backend: 'sqlite' | 'mysql';
+  location: string;
+  outboxEntries: number;
+  outboxRecords: number;
+  sharedUrl: string | null;
+  lastSync: { at: number; report: SyncReport } | null;
+}
+
+export function syncStatus(): Promise<SyncStatus> {
+  return call<SyncStatus>('sync_status');
+}
+
+/** Connects once, then saves the address (and the password, to the keyring). */
+export function setSharedStore(url: string, password: string): Promise<{ backend: string; devices: number }> {
+  return call<{ backend: string; devices: number }>('set_shared_store', { url, password });
+}
+
+export function syncNow(): Promise<SyncReport> {
+  return call<SyncReport>('sync_now');
+}

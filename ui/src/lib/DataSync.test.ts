@@ -1,0 +1,51 @@
+import { fireEvent, render, screen } from '@testing-library/svelte';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import DataSync from './DataSync.svelte';
+import { setInvoke, type SyncStatus } from './api';
+
+afterEach(() => setInvoke());
+
+describe('DataSync', () => {
+  it('saves the shared address with its password, then syncs and says when', async () => {
+    let status: SyncStatus = {
+      backend: 'sqlite',
+      location: '/home/tech/.local/share/fleetdeck/fleet.db',
+      outboxEntries: 3,
+      outboxRecords: 120,
+      sharedUrl: null,
+      lastSync: null,
+    };
+    const calls: Array<[string, Record<string, unknown> | undefined]> = [];
+    const handlers: Record<string, (a?: Record<string, unknown>) => unknown> = {
+      sync_status: () => status,
+      set_shared_store: (a) => {
+        status = { ...status, sharedUrl: a?.url as string };
+        return { backend: 'mysql', devices: 42 };
+      },
+      sync_now: () => {
+        status = { ...status, outboxEntries: 0, outboxRecords: 0, lastSync: { at: Date.UTC(2026, 10, 29, 18), report: {} as never } };
+        return { entriesDelivered: 3, recordsDelivered: 120, alreadyThere: 0, sites: 1, templates: 0, devices: 42, latest: 42, rollups: 10, checkins: 500, auditEvents: 7, pushes: 2 };
+      },
+    };
+    setInvoke((async (cmd: string, args?: Record<string, unknown>) => {
+      calls.push([cmd, args]);
+      return handlers[cmd](args);
+    }) as never);
+    render(DataSync, { props: { onerror: vi.fn() } });
+    await vi.waitFor(() => expect(screen.getByTestId('outbox').textContent).toContain('120 records in 3 batches'));
+    expect(screen.getByTestId('last-sync').textContent).toContain('Never synced');
+    expect((screen.getByTestId('sync-now') as HTMLButtonElement).disabled).toBe(true);
+
+    await fireEvent.input(screen.getByTestId('shared-url'), { target: { value: 'mysql://fleet@db:3306/fleet' } });
+    await fireEvent.input(screen.getByTestId('shared-password'), { target: { value: 'pw' } });
+    await fireEvent.click(screen.getByTestId('shared-test'));
+    await vi.waitFor(() => expect(screen.getByTestId('shared-tested').textContent).toContain('42 routers there'));
+    expect(calls).toContainEqual(['set_shared_store', { url: 'mysql://fleet@db:3306/fleet', password: 'pw' }]);
+    expect((screen.getByTestId('shared-password') as HTMLInputElement).value).toBe('');
+
+    await fireEvent.click(screen.getByTestId('sync-now'));
+    await vi.waitFor(() => expect(screen.getByTestId('synced').textContent).toContain('Sent 120 records up'));
+    await vi.waitFor(() => expect(screen.getByTestId('last-sync').textContent).toContain('Last sync:'));
+    expect(screen.getByTestId('outbox').textContent).toContain('0 records');
+  });
+});
