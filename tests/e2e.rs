@@ -311,6 +311,64 @@ async fn first_launch_then_demo_fleet_to_dashboard() {
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     screenshot(&c, "overview-demo").await;
+
+    // Every screen is reachable from here.
+    css(&c, "[data-testid=nav-templates]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&c, "[data-testid=templates]").await;
+    css(&c, "[data-testid=nav-sync]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "[data-testid=last-sync]", "Never synced").await;
+    wait_text(&c, "[data-testid=outbox]", "records").await;
+    screenshot(&c, "data-sync").await;
+    css(&c, "[data-testid=open-settings]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&c, "[data-testid=theme-dark]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&c, "[data-testid=settings-save]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&c, "[data-testid=nav-overview]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let theme = c
+        .execute("return document.documentElement.dataset.theme", vec![])
+        .await
+        .unwrap();
+    assert_eq!(theme, "dark");
+    // The charts are drawn again in the dark palette.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let src = css(&c, "[data-testid=chart-versions] img")
+            .await
+            .attr("src")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        if src.contains("151C24") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the charts never turned dark");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    screenshot(&c, "overview-dark").await;
     c.close().await.unwrap();
 }
 
