@@ -2,7 +2,11 @@
 //! on one router, push with live progress (an `ipc::Channel` of typed
 //! events), pause, resume, cancel, confirm.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use fleet_core::{
     bulk::{self, BulkOptions, BulkReport, Control, PlanSource, RouterResult, StepHook},
@@ -136,6 +140,9 @@ pub async fn preview_push(
     })
 }
 
+/// Step events per router are sent at most this often.
+const STEP_EVERY: Duration = Duration::from_millis(100);
+
 /// What a push reports as it goes.
 #[derive(Clone, Serialize)]
 #[serde(
@@ -148,9 +155,14 @@ pub enum PushEvent {
         batch: Option<String>,
         routers: usize,
     },
+    /// A router's latest step and how many it has done. Throttled: at most
+    /// one every [`STEP_EVERY`] per router (a failure always), so a bulk
+    /// push of a thousand routers cannot flood the window; the `Router`
+    /// event carries every step.
     Step {
         device_id: String,
         step: StepReport,
+        done: usize,
     },
     Router {
         result: Box<RouterResult>,
@@ -233,14 +245,25 @@ pub async fn push_template(
                 actor: whoami(),
                 ..Default::default()
             },
-            on_step: Some(StepHook(Arc::new(
+            on_step: Some(StepHook(Arc::new({
+                let seen: std::sync::Mutex<HashMap<String, (usize, Instant)>> = Default::default();
                 move |device_id: &str, step: &StepReport| {
-                    let _ = events.send(PushEvent::Step {
-                        device_id: device_id.to_owned(),
-                        step: step.clone(),
-                    });
-                },
-            ))),
+                    let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                    let entry = seen
+                        .entry(device_id.to_owned())
+                        .or_insert((0, Instant::now() - STEP_EVERY));
+                    entry.0 += 1;
+                    let failed = matches!(step.outcome, fleet_core::plan::Outcome::Failed { .. });
+                    if failed || entry.1.elapsed() >= STEP_EVERY {
+                        entry.1 = Instant::now();
+                        let _ = events.send(PushEvent::Step {
+                            device_id: device_id.to_owned(),
+                            step: step.clone(),
+                            done: entry.0,
+                        });
+                    }
+                }
+            }))),
             ..Default::default()
         };
         let _ = on_event.send(PushEvent::Started {

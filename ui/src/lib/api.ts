@@ -371,7 +371,7 @@ export interface BulkReport {
 
 export type PushEvent =
   | { event: 'started'; batch: string | null; routers: number }
-  | { event: 'step'; deviceId: string; step: StepReport }
+  | { event: 'step'; deviceId: string; step: StepReport; done: number }
   | { event: 'router'; result: RouterResult }
   | { event: 'finished'; report: BulkReport };
 
