@@ -987,6 +987,7 @@ async fn a_stopped_bulk_push_is_listed_and_resumed() {
     let sim = SimFleet::start(SimConfig {
         devices: 3,
         password: "s3cret".into(),
+        reboot_delay: std::time::Duration::from_millis(300),
         ..SimConfig::default()
     })
     .await
@@ -1051,6 +1052,46 @@ async fn a_stopped_bulk_push_is_listed_and_resumed() {
     assert_eq!(b["status"], "stopped");
 
     sim.device(0).set_faults(routeros_sim::Faults::default());
+    // The rolled-back router loaded its backup and reboots, as RouterOS
+    // does: wait until it answers again with a fresh uptime.
+    let port0 = sim.port(0).to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let out = cli(
+            s(&[
+                "ros",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port0,
+                "--password-env",
+                "RPW",
+                "--",
+                "/system/resource/print",
+                ".proplist=uptime",
+            ]),
+            env(),
+        )
+        .await;
+        let up = out
+            .status
+            .success()
+            .then(|| {
+                json_lines(&out)[0]["attributes"]["uptime"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .flatten()
+            .unwrap_or_default();
+        if !up.is_empty() && !up.contains(['m', 'h', 'd', 'w']) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rolled-back router did not come back: {up:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let out = push(Some(batch.clone())).await;
     assert!(
         out.status.success(),
