@@ -21,6 +21,20 @@ pub struct Overview {
     source: &'static str,
 }
 
+/// The overview as of now, health judged against `interval_secs`.
+async fn load(
+    state: &State<'_, AppState>,
+    interval_secs: u32,
+) -> Result<FleetOverview, CommandError> {
+    Ok(FleetOverview::load(
+        state.fleet()?.store(),
+        fleet_core::poll::now_ms(),
+        Duration::from_secs(u64::from(interval_secs.max(5))),
+        WINDOW,
+    )
+    .await?)
+}
+
 /// The fleet overview and its charts in the UI's theme. Health is judged
 /// against the poll interval the user set.
 #[tauri::command]
@@ -29,14 +43,7 @@ pub async fn fleet_overview(
     theme: Theme,
     interval_secs: u32,
 ) -> Result<Overview, CommandError> {
-    let fleet = state.fleet()?;
-    let overview = FleetOverview::load(
-        fleet.store(),
-        fleet_core::poll::now_ms(),
-        Duration::from_secs(u64::from(interval_secs.max(5))),
-        WINDOW,
-    )
-    .await?;
+    let overview = load(&state, interval_secs).await?;
     Ok(Overview {
         charts: overview.charts(theme)?,
         overview,
@@ -51,14 +58,7 @@ pub async fn overview_csv(
     chart: String,
     interval_secs: u32,
 ) -> Result<String, CommandError> {
-    let fleet = state.fleet()?;
-    let overview = FleetOverview::load(
-        fleet.store(),
-        fleet_core::poll::now_ms(),
-        Duration::from_secs(u64::from(interval_secs.max(5))),
-        WINDOW,
-    )
-    .await?;
+    let overview = load(&state, interval_secs).await?;
     Ok(overview.csv(&chart)?)
 }
 

@@ -467,24 +467,7 @@ async fn run(
     }
 
     // 6. Confirm: remove the safety net.
-    let removed = async {
-        let found = client
-            .run(
-                &Command::new("/system/scheduler/print")
-                    .proplist([".id"])
-                    .word(format!("?name={net}")),
-            )
-            .await?;
-        for row in &found.rows {
-            if let Some(id) = row.get(".id") {
-                client
-                    .run(&Command::new("/system/scheduler/remove").attr(".id", id.as_ref()))
-                    .await?;
-            }
-        }
-        Ok::<usize, routeros::Error>(found.rows.len())
-    }
-    .await;
+    let removed = remove_schedulers(client, &net).await;
     match removed {
         Ok(1) => {
             audit.event("push.confirmed", serde_json::json!({"scheduler": net})).await;
@@ -534,6 +517,11 @@ pub async fn confirm_safety_net(client: &Client, name: &str) -> Result<bool, rou
     if !name.starts_with(SAFETY_PREFIX) {
         return Ok(false);
     }
+    Ok(remove_schedulers(client, name).await? > 0)
+}
+
+/// Removes every scheduler named `name`; how many there were.
+async fn remove_schedulers(client: &Client, name: &str) -> Result<usize, routeros::Error> {
     let found = client
         .run(
             &Command::new("/system/scheduler/print")
@@ -548,7 +536,7 @@ pub async fn confirm_safety_net(client: &Client, name: &str) -> Result<bool, rou
                 .await?;
         }
     }
-    Ok(!found.rows.is_empty())
+    Ok(found.rows.len())
 }
 
 /// Confirms a push left awaiting confirmation by the technician: removes
