@@ -5,6 +5,7 @@ mod commands;
 mod error;
 mod state;
 
+pub use commands::polling::start as start_background_polling;
 pub use error::CommandError;
 pub use state::AppState;
 use tauri::{Builder, Runtime};
@@ -17,7 +18,13 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
             commands::devices::list_devices,
             commands::devices::add_device,
             commands::devices::poll_device,
-            commands::devices::cpu_chart,
+            commands::devices::device_charts,
+            commands::devices::import_inventory,
+            commands::devices::list_sites,
+            commands::devices::list_interfaces,
+            commands::devices::start_monitor,
+            commands::devices::stop_monitor,
+            commands::polling::polling_status,
             commands::devices::device_history,
             commands::dashboard::fleet_overview,
             commands::dashboard::overview_csv,
@@ -54,6 +61,17 @@ pub fn run() {
     let state = tauri::async_runtime::block_on(AppState::open_default());
     builder(Builder::default())
         .manage(state)
+        .setup(|app| {
+            // Background polling starts with the window, not in the
+            // command tests (which build the app without `run`).
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = start_background_polling(&handle).await {
+                    tracing::warn!("background polling did not start: {e}");
+                }
+            });
+            Ok(())
+        })
         .run(tauri::generate_context!())
         .expect("error while running Fleetdeck");
 }

@@ -1,4 +1,7 @@
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{atomic::AtomicU64, Arc},
+};
 
 use fleet_core::Fleet;
 
@@ -11,7 +14,17 @@ pub struct AppState {
     pub demo: tokio::sync::Mutex<Option<fleet_core::demo::Demo>>,
     /// The running push's pause/resume/cancel handle.
     pub push: tokio::sync::Mutex<Option<fleet_core::bulk::Control>>,
+    /// Background polling of the inventory, restarted when it changes.
+    pub polling: tokio::sync::Mutex<crate::commands::polling::Polling>,
+    /// Live traffic monitors by id: the task and its channel.
+    pub monitors: tokio::sync::Mutex<HashMap<u64, Monitor>>,
+    pub next_monitor: AtomicU64,
 }
+
+pub type Monitor = (
+    tauri::async_runtime::JoinHandle<()>,
+    tauri::ipc::Channel<crate::commands::devices::MonitorEvent>,
+);
 
 impl AppState {
     pub fn new(fleet: Fleet) -> Self {
@@ -19,6 +32,9 @@ impl AppState {
             fleet: Ok(Arc::new(fleet)),
             demo: Default::default(),
             push: Default::default(),
+            polling: Default::default(),
+            monitors: Default::default(),
+            next_monitor: AtomicU64::new(1),
         }
     }
 
@@ -31,6 +47,9 @@ impl AppState {
                     fleet: Err(CommandError::from(e)),
                     demo: Default::default(),
                     push: Default::default(),
+                    polling: Default::default(),
+                    monitors: Default::default(),
+                    next_monitor: AtomicU64::new(1),
                 }
             }
         }

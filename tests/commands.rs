@@ -10,7 +10,7 @@ use tauri::{
     ipc::{CallbackFn, InvokeBody},
     test::{get_ipc_response, mock_builder, INVOKE_KEY},
     webview::InvokeRequest,
-    WebviewWindow, WebviewWindowBuilder,
+    Manager, WebviewWindow, WebviewWindowBuilder,
 };
 
 #[path = "../crates/fleet-store/tests/common/mod.rs"]
@@ -110,9 +110,200 @@ fn add_poll_and_chart_through_ipc_with_camel_case_payloads() {
     assert!(list[0]["lastCheckinAt"].as_i64().is_some());
     assert_eq!(list[0]["cpuLoad"], k["cpuLoad"].as_f64().unwrap());
 
-    let chart = invoke(&h, "cpu_chart", json!({"deviceId": id})).unwrap();
-    assert_eq!(chart["points"], 1);
-    assert!(chart["svg"].as_str().unwrap().starts_with("<svg"));
+    let charts = invoke(
+        &h,
+        "device_charts",
+        json!({"deviceId": id, "windowSecs": 3600, "theme": "dark"}),
+    )
+    .unwrap();
+    assert_eq!(charts["points"], 1);
+    assert_eq!(charts["resolution"], "raw");
+    for key in ["cpuSvg", "memorySvg", "trafficSvg"] {
+        let svg = charts[key].as_str().unwrap();
+        assert!(svg.starts_with("<svg"), "{key}");
+        assert!(
+            svg.contains("sim-router-0000"),
+            "{key} is titled by identity"
+        );
+        assert!(svg.contains("#151C24"), "{key} follows the dark theme");
+    }
+    assert!(charts["trafficSvg"].as_str().unwrap().contains("received"));
+    let err = invoke(
+        &h,
+        "device_charts",
+        json!({"deviceId": id, "windowSecs": 1, "theme": "light"}),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "invalid_input");
+
+    // The live monitor's interface list comes from the router itself.
+    let ifaces = invoke(&h, "list_interfaces", json!({"deviceId": id})).unwrap();
+    let names: Vec<&str> = ifaces
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"ether1"), "{ifaces}");
+    assert_eq!(ifaces[0]["running"], true, "running interfaces first");
+}
+
+/// An inventory CSV adds routers and their sites, keeps the ones already
+/// known, stores the password for the new ones (they can be polled at
+/// once), and a bad row is refused with its line number, adding nothing.
+#[test]
+fn an_inventory_csv_is_imported() {
+    let h = harness();
+    let port = h.sim.port(0);
+    let csv = format!(
+        "host,port,username,site,tags\n127.0.0.1,{port},admin,Lisbon POP,core;edge\n10.9.0.2,8728,,Porto,\n"
+    );
+    let r = invoke(
+        &h,
+        "import_inventory",
+        json!({"request": {"text": csv, "username": "admin", "password": "pw"}}),
+    )
+    .unwrap();
+    assert_eq!(r["rows"], 2);
+    assert_eq!(r["added"], 2);
+    assert_eq!(r["sitesAdded"], 2);
+    assert_eq!(r["passwordStored"], true);
+    let again = invoke(
+        &h,
+        "import_inventory",
+        json!({"request": {"text": csv, "username": "admin", "password": ""}}),
+    )
+    .unwrap();
+    assert_eq!(again["added"], 0);
+    assert_eq!(again["alreadyKnown"], 2);
+
+    let sites = invoke(&h, "list_sites", json!({})).unwrap();
+    let names: Vec<&str> = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Lisbon POP", "Porto"]);
+    let list = invoke(&h, "list_devices", json!({})).unwrap();
+    let sim = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["port"] == port)
+        .unwrap();
+    assert_eq!(sim["tags"], json!(["core", "edge"]));
+    assert_eq!(sim["siteId"], sites[0]["id"]);
+    // The stored password works: the imported router polls.
+    let k = invoke(&h, "poll_device", json!({"deviceId": sim["id"]})).unwrap();
+    assert_eq!(k["identity"], "sim-router-0000");
+
+    let err = invoke(
+        &h,
+        "import_inventory",
+        json!({"request": {"text": "host,port\n10.9.0.3,notaport\n", "username": "admin", "password": ""}}),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "invalid_input");
+    assert!(err["message"].as_str().unwrap().contains("line 2"), "{err}");
+    assert_eq!(
+        invoke(&h, "list_devices", json!({}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+/// Background polling (started as the window does) covers routers with a
+/// stored password, and a router that stops accepting the login gets a
+/// health alert in its history, then "back online" when it recovers.
+#[test]
+fn background_polling_records_health_alerts() {
+    let h = harness();
+    invoke(
+        &h,
+        "save_settings",
+        json!({"settings": {"theme": "light", "pollIntervalSecs": 5, "backgroundPolling": true, "pushConcurrency": 8, "codepage": "windows-1252"}}),
+    )
+    .unwrap();
+    let dev = invoke(
+        &h,
+        "add_device",
+        json!({"input": {"host": "127.0.0.1", "port": h.sim.port(0), "username": "admin", "password": "pw"}}),
+    )
+    .unwrap();
+    let id = dev["id"].as_str().unwrap().to_owned();
+    let before = invoke(&h, "polling_status", json!({})).unwrap();
+    assert_eq!(
+        before["routers"], 0,
+        "not started before the window starts it"
+    );
+
+    let handle = h.window.app_handle().clone();
+    let status = h
+        ._rt
+        .block_on(fleetdeck_app::start_background_polling(&handle))
+        .unwrap();
+    assert_eq!(status.routers, 1);
+    let wait_for = |what: &str, ok: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+        while !ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    };
+    wait_for("a background poll", &|| {
+        invoke(&h, "polling_status", json!({})).unwrap()["pollsOk"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    });
+    let alerts = |h: &Harness| {
+        invoke(h, "device_history", json!({"deviceId": id})).unwrap()["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["action"].as_str().unwrap().to_owned(),
+                    a["detail"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(alerts(&h).is_empty());
+
+    // The open session is cut and new logins are refused.
+    h.sim.device(0).set_faults(routeros_sim::Faults {
+        reject_login: true,
+        drop_after: Some(0),
+        ..Default::default()
+    });
+    wait_for("health.degraded", &|| {
+        alerts(&h).iter().any(|(a, _)| a == "health.degraded")
+    });
+    let (_, detail) = alerts(&h)
+        .into_iter()
+        .find(|(a, _)| a == "health.degraded")
+        .unwrap();
+    assert!(
+        detail.contains(&format!("127.0.0.1:{}", h.sim.port(0))),
+        "{detail}"
+    );
+    let status = invoke(&h, "polling_status", json!({})).unwrap();
+    assert!(status["pollsFailed"].as_u64().unwrap() >= 1, "{status}");
+
+    h.sim.device(0).set_faults(Default::default());
+    wait_for("health.online", &|| {
+        alerts(&h)
+            .first()
+            .is_some_and(|(a, _)| a == "health.online")
+    });
 }
 
 #[test]

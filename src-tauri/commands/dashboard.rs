@@ -17,8 +17,6 @@ const WINDOW: Duration = Duration::from_secs(24 * 3600);
 pub struct Overview {
     overview: FleetOverview,
     charts: OverviewCharts,
-    /// `live` for this machine's store or a reachable shared database.
-    source: &'static str,
 }
 
 /// The overview as of now, health judged against `interval_secs`.
@@ -47,7 +45,6 @@ pub async fn fleet_overview(
     Ok(Overview {
         charts: overview.charts(theme)?,
         overview,
-        source: "live",
     })
 }
 

@@ -1,13 +1,19 @@
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
-use fleet_core::{AddDevice, Checkin, CpuChart, Device};
-use tauri::State;
+use fleet_core::{
+    chart::Theme, credentials::Sensitive, AddDevice, Checkin, Device, DeviceCharts, ImportReport,
+};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tauri::{ipc::Channel, AppHandle, Runtime, State};
 
-use crate::{AppState, CommandError};
+use crate::{commands::polling, AppState, CommandError};
 
-/// How far back the device chart looks, and its resolution.
-const CHART_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// Points per device chart: enough for a smooth line at the chart's width.
 const CHART_POINTS: u32 = 240;
+/// The longest chart window offered (older data is in the hourly rollups
+/// of the shared store).
+const MAX_WINDOW_SECS: u64 = 90 * 86_400;
 
 #[tauri::command]
 pub async fn list_devices(state: State<'_, AppState>) -> Result<Vec<Device>, CommandError> {
@@ -15,11 +21,66 @@ pub async fn list_devices(state: State<'_, AppState>) -> Result<Vec<Device>, Com
 }
 
 #[tauri::command]
-pub async fn add_device(
+pub async fn add_device<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     input: AddDevice,
 ) -> Result<Device, CommandError> {
-    Ok(state.fleet()?.add_device(input).await?)
+    let device = state.fleet()?.add_device(input).await?;
+    polling::restart_quietly(&app).await;
+    Ok(device)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportRequest {
+    /// The inventory CSV or a `host[:port]`-per-line list.
+    text: String,
+    /// For rows that name no user.
+    username: String,
+    /// Stored in the keyring for each router added; empty: none.
+    password: Sensitive<String>,
+}
+
+/// Adds the routers of an inventory CSV; routers already known are kept.
+#[tauri::command]
+pub async fn import_inventory<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    request: ImportRequest,
+) -> Result<ImportReport, CommandError> {
+    let password = (!request.password.expose().is_empty()).then_some(&request.password);
+    let report = state
+        .fleet()?
+        .import_inventory(&request.text, &request.username, password)
+        .await?;
+    polling::restart_quietly(&app).await;
+    Ok(report)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteName {
+    id: String,
+    name: String,
+}
+
+/// Sites by id, for the router list's site filter.
+#[tauri::command]
+pub async fn list_sites(state: State<'_, AppState>) -> Result<Vec<SiteName>, CommandError> {
+    let mut sites: Vec<SiteName> = state
+        .fleet()?
+        .store()
+        .list_sites()
+        .await?
+        .into_iter()
+        .map(|s| SiteName {
+            id: s.id,
+            name: s.name,
+        })
+        .collect();
+    sites.sort_by_key(|s| s.name.to_lowercase());
+    Ok(sites)
 }
 
 #[tauri::command]
@@ -30,15 +91,107 @@ pub async fn poll_device(
     Ok(state.fleet()?.poll_device(&device_id).await?)
 }
 
+/// CPU, memory and traffic charts of a router over the last `window_secs`.
 #[tauri::command]
-pub async fn cpu_chart(
+pub async fn device_charts(
     state: State<'_, AppState>,
     device_id: String,
-) -> Result<CpuChart, CommandError> {
+    window_secs: u64,
+    theme: Theme,
+) -> Result<DeviceCharts, CommandError> {
+    if !(60..=MAX_WINDOW_SECS).contains(&window_secs) {
+        return Err(CommandError::invalid(
+            "the chart window is between one minute and 90 days",
+        ));
+    }
+    let to = fleet_core::poll::now_ms();
+    let from = to - (window_secs * 1000) as i64;
     Ok(state
         .fleet()?
-        .cpu_chart(&device_id, CHART_WINDOW, CHART_POINTS)
+        .device_charts(&device_id, from, to, CHART_POINTS, theme)
         .await?)
+}
+
+/// The router's interfaces, for the live traffic monitor.
+#[tauri::command]
+pub async fn list_interfaces(
+    state: State<'_, AppState>,
+    device_id: String,
+) -> Result<Vec<fleet_core::live::Interface>, CommandError> {
+    let client = state.fleet()?.connect(&device_id).await?;
+    Ok(fleet_core::live::interfaces(&client).await?)
+}
+
+#[derive(Clone, Serialize)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "event"
+)]
+pub enum MonitorEvent {
+    /// About one a second, from `/interface/monitor-traffic`.
+    Sample {
+        at: i64,
+        rx_bps: u64,
+        tx_bps: u64,
+        rx_pps: u64,
+        tx_pps: u64,
+    },
+    /// The monitor ended: stopped by the user, or `error` says why.
+    Stopped { error: Option<String> },
+}
+
+/// Streams one interface's traffic until [`stop_monitor`]; returns the
+/// monitor's id at once.
+#[tauri::command]
+pub async fn start_monitor(
+    state: State<'_, AppState>,
+    device_id: String,
+    interface: String,
+    on_event: Channel<MonitorEvent>,
+) -> Result<u64, CommandError> {
+    let client = state.fleet()?.connect(&device_id).await?;
+    let stream = fleet_core::live::monitor_traffic(&client, &interface).await?;
+    let id = state.next_monitor.fetch_add(1, Ordering::Relaxed);
+    let events = on_event.clone();
+    let task = tauri::async_runtime::spawn(async move {
+        let mut stream = Box::pin(stream);
+        let error = loop {
+            match stream.next().await {
+                Some(Ok(s)) => {
+                    let sample = MonitorEvent::Sample {
+                        at: fleet_core::poll::now_ms(),
+                        rx_bps: s.rx_bps,
+                        tx_bps: s.tx_bps,
+                        rx_pps: s.rx_pps,
+                        tx_pps: s.tx_pps,
+                    };
+                    // The window went away: stop (dropping the stream
+                    // sends /cancel to the router).
+                    if events.send(sample).is_err() {
+                        return;
+                    }
+                }
+                Some(Err(e)) => break Some(CommandError::from(e).message),
+                None => break Some("The router ended the traffic monitor.".to_owned()),
+            }
+        };
+        drop(stream);
+        drop(client);
+        let _ = events.send(MonitorEvent::Stopped { error });
+    });
+    state.monitors.lock().await.insert(id, (task, on_event));
+    Ok(id)
+}
+
+/// Stops a traffic monitor (the router is sent `/cancel`).
+#[tauri::command]
+pub async fn stop_monitor(state: State<'_, AppState>, id: u64) -> Result<(), CommandError> {
+    if let Some((task, events)) = state.monitors.lock().await.remove(&id) {
+        task.abort();
+        let _ = events.send(MonitorEvent::Stopped { error: None });
+    }
+    Ok(())
 }
 
 #[derive(serde::Serialize)]
@@ -57,6 +210,8 @@ pub struct DeviceHistory {
     pushes: Vec<fleet_core::fleet_store::PushRecord>,
     /// Audit events, newest first, without the per-step ones.
     events: Vec<fleet_core::fleet_store::AuditEvent>,
+    /// Alerts and health changes (`alert.*`, `health.*`), newest first.
+    alerts: Vec<fleet_core::fleet_store::AuditEvent>,
     backups: Vec<Backup>,
 }
 
@@ -82,6 +237,12 @@ pub async fn device_history(
             })
         })
         .collect();
+    let alerts = all
+        .iter()
+        .filter(|e| e.action.starts_with("alert.") || e.action.starts_with("health."))
+        .take(100)
+        .cloned()
+        .collect();
     let events = all
         .into_iter()
         .filter(|e| e.action != "push.step")
@@ -100,6 +261,7 @@ pub async fn device_history(
     Ok(DeviceHistory {
         pushes,
         events,
+        alerts,
         backups,
     })
 }

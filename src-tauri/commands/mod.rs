@@ -3,6 +3,7 @@
 pub mod dashboard;
 pub mod demo;
 pub mod devices;
+pub mod polling;
 pub mod provision;
 pub mod settings;
 pub mod store;

@@ -18,6 +18,8 @@ pub struct Settings {
     pub theme: Theme,
     /// How often routers are polled; health is judged against it.
     pub poll_interval_secs: u32,
+    /// Poll every inventory router with a stored password in the background.
+    pub background_polling: bool,
     /// Routers pushed at once in a bulk push.
     pub push_concurrency: u32,
     /// For identities and comments that are not UTF-8.
@@ -29,6 +31,7 @@ impl Default for Settings {
         Self {
             theme: Theme::Light,
             poll_interval_secs: 60,
+            background_polling: true,
             push_concurrency: 32,
             codepage: "windows-1252".into(),
         }
@@ -58,8 +61,8 @@ impl Settings {
     }
 }
 
-#[tauri::command]
-pub async fn get_settings<R: Runtime>(app: AppHandle<R>) -> Result<Settings, CommandError> {
+/// The saved settings, or the defaults.
+pub fn load<R: Runtime>(app: &AppHandle<R>) -> Result<Settings, CommandError> {
     let store = app
         .store(FILE)
         .map_err(|e| CommandError::invalid(format!("the settings file cannot be read: {e}")))?;
@@ -70,11 +73,17 @@ pub async fn get_settings<R: Runtime>(app: AppHandle<R>) -> Result<Settings, Com
 }
 
 #[tauri::command]
+pub async fn get_settings<R: Runtime>(app: AppHandle<R>) -> Result<Settings, CommandError> {
+    load(&app)
+}
+
+#[tauri::command]
 pub async fn save_settings<R: Runtime>(
     app: AppHandle<R>,
     settings: Settings,
 ) -> Result<Settings, CommandError> {
     settings.validate()?;
+    let previous = load(&app)?;
     let store = app
         .store(FILE)
         .map_err(|e| CommandError::invalid(format!("the settings file cannot be read: {e}")))?;
@@ -85,5 +94,9 @@ pub async fn save_settings<R: Runtime>(
     store
         .save()
         .map_err(|e| CommandError::invalid(format!("the settings could not be saved: {e}")))?;
+    let before = (settings.background_polling, settings.poll_interval_secs);
+    if before != (previous.background_polling, previous.poll_interval_secs) {
+        crate::commands::polling::restart_quietly(&app).await;
+    }
     Ok(settings)
 }

@@ -29,7 +29,16 @@ export const emptyOverview: Overview = {
     checkinsPerHour: [],
   },
   charts: { states: '<svg/>', versions: '<svg/>', cpu: '<svg/>', checkins: '<svg/>' },
-  source: 'live',
+};
+
+/** Device charts with `points` points. */
+function charts(points: number, svg = '<svg/>') {
+  return { from: 0, to: 1, resolution: 'raw', bucketMs: 1, points, latestAt: null, cpuSvg: svg, memorySvg: svg, trafficSvg: svg };
+}
+
+const pollingOff = {
+  enabled: false, intervalSecs: 60, routers: 0, withoutPassword: 0, online: 0, degraded: 0, offline: 0,
+  pollsOk: 0, pollsFailed: 0, rowsPending: 0,
 };
 
 const demoOff: DemoStatus = { running: false, routers: 0, site: 'Demo (simulated)', tag: 'simulated' };
@@ -40,9 +49,19 @@ function fakeBackend(overrides: Record<string, Handler>) {
   const handlers: Record<string, Handler> = {
     fleet_overview: () => emptyOverview,
     demo_status: () => demoOff,
-    get_settings: () => ({ theme: 'light', pollIntervalSecs: 60, pushConcurrency: 32, codepage: 'windows-1252' }),
-    device_history: () => ({ pushes: [], events: [], backups: [] }),
+    get_settings: () => ({
+      theme: 'light',
+      pollIntervalSecs: 60,
+      backgroundPolling: true,
+      pushConcurrency: 32,
+      codepage: 'windows-1252',
+    }),
+    device_history: () => ({ pushes: [], events: [], alerts: [], backups: [] }),
     list_templates: () => [],
+    sync_status: () => ({ backend: 'sqlite', location: '/tmp/f.db', outboxEntries: 0, outboxRecords: 0, sharedUrl: null, lastSync: null }),
+    list_sites: () => [],
+    polling_status: () => pollingOff,
+    device_charts: () => charts(0),
     ...overrides,
   };
   const calls: Array<[string, Record<string, unknown> | undefined]> = [];
@@ -65,7 +84,7 @@ describe('App', () => {
         device({ id: 'a', identity: 'edge-1', lastCheckinAt: NOW - 60_000, cpuLoad: 5 }),
         device({ id: 'b', host: '10.0.0.2' }),
       ],
-      cpu_chart: () => ({ svg: '<svg/>', points: 3 }),
+      device_charts: () => charts(3),
     });
     render(App);
 
@@ -75,7 +94,7 @@ describe('App', () => {
     );
     expect(screen.getByTestId('credentials-warning').textContent).toContain(storeInfo.credentials.warning);
     expect(screen.getByTestId('overview')).toBeTruthy();
-    expect(calls.some(([c]) => c === 'cpu_chart')).toBe(false);
+    expect(calls.some(([c]) => c === 'device_charts')).toBe(false);
 
     // Sorted by name: the address-only router first.
     expect(screen.getAllByTestId('device-row')[0].textContent).toContain('10.0.0.2:8728');
@@ -85,7 +104,7 @@ describe('App', () => {
     await fireEvent.click(screen.getAllByTestId('device-row')[0]);
     await vi.waitFor(() => expect(screen.getByTestId('cpu-chart')).toBeTruthy());
     expect(screen.getByTestId('detail-title').textContent).toBe('edge-1');
-    expect(calls).toContainEqual(['cpu_chart', { deviceId: 'a' }]);
+    expect(calls).toContainEqual(['device_charts', { deviceId: 'a', windowSecs: 86_400, theme: 'light' }]);
   });
 
   it('hides the credentials warning when the keyring is used', async () => {
@@ -131,7 +150,7 @@ describe('App', () => {
         polled = true;
         return checkin;
       },
-      cpu_chart: () => (polled ? { svg: '<svg><text>ok</text></svg>', points: 1 } : { svg: '', points: 0 }),
+      device_charts: () => (polled ? charts(1, '<svg><text>ok</text></svg>') : charts(0)),
     });
     render(App);
     await vi.waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(1));
@@ -155,7 +174,7 @@ describe('App', () => {
     const cmds = calls.map(([c]) => c);
     expect(calls).toContainEqual(['poll_device', { deviceId: 'a' }]);
     expect(cmds.filter((c) => c === 'list_devices')).toHaveLength(2);
-    expect(cmds.filter((c) => c === 'cpu_chart')).toHaveLength(2);
+    expect(cmds.filter((c) => c === 'device_charts')).toHaveLength(2);
   });
 
   it('shows a failed poll verbatim in a dismissible banner', async () => {
@@ -163,7 +182,6 @@ describe('App', () => {
     fakeBackend({
       store_info: () => storeInfo,
       list_devices: () => [device({ id: 'a' })],
-      cpu_chart: () => ({ svg: '', points: 0 }),
       poll_device: () => {
         throw { kind: 'auth', message };
       },
@@ -195,7 +213,6 @@ describe('App', () => {
         list = [added];
         return added;
       },
-      cpu_chart: () => ({ svg: '', points: 0 }),
     });
     render(App);
     await vi.waitFor(() => expect(screen.getByTestId('device-list').textContent).toContain('No routers yet.'));
@@ -212,7 +229,7 @@ describe('App', () => {
     ]);
     expect(screen.getAllByTestId('device-row')).toHaveLength(1);
     expect((screen.getByTestId('add-password') as HTMLInputElement).value).toBe('');
-    expect(screen.getByTestId('chart-empty').textContent).toBe('No check-ins yet — press Poll now.');
+    expect(screen.getByTestId('chart-empty').textContent).toContain('No check-ins in this window');
   });
 
   it('reports a failed add and keeps the form filled', async () => {
@@ -284,11 +301,20 @@ describe('App', () => {
     expect((screen.getByTestId('settings-save') as HTMLButtonElement).disabled).toBe(true);
     expect(screen.getByTestId('settings').textContent).toContain('Between 5 seconds and one day');
     await fireEvent.input(screen.getByTestId('poll-interval'), { target: { value: '30' } });
+    await fireEvent.click(screen.getByTestId('background-polling'));
     await fireEvent.click(screen.getByTestId('settings-save'));
     await vi.waitFor(() => expect(screen.queryByTestId('settings')).toBeNull());
     expect(calls).toContainEqual([
       'save_settings',
-      { settings: { theme: 'dark', pollIntervalSecs: 30, pushConcurrency: 32, codepage: 'windows-1252' } },
+      {
+        settings: {
+          theme: 'dark',
+          pollIntervalSecs: 30,
+          backgroundPolling: false,
+          pushConcurrency: 32,
+          codepage: 'windows-1252',
+        },
+      },
     ]);
     expect(document.documentElement.dataset.theme).toBe('dark');
     await vi.waitFor(() =>

@@ -184,70 +184,174 @@ pub fn cpu_chart_svg(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<String, FleetError> {
+    time_chart_svg(&TimeChart {
+        title,
+        y_desc: "CPU load",
+        unit: Unit::Percent,
+        lines: &[Line {
+            label: "CPU",
+            points: points.iter().map(|p| (p.at, p.value)).collect(),
+        }],
+        from_ms,
+        to_ms,
+        theme: Theme::Light,
+    })
+}
+
+/// What a time chart's values are, which sets its scale and labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// 0–100 %.
+    Percent,
+    /// Bits per second, scaled to the largest value (k, M, G).
+    BitsPerSecond,
+}
+
+/// One named series of `(ms, value)` points.
+pub struct Line<'a> {
+    pub label: &'a str,
+    pub points: Vec<(i64, f64)>,
+}
+
+/// Lines over a time window (UTC). With more than one line, a legend names them.
+pub struct TimeChart<'a> {
+    pub title: &'a str,
+    pub y_desc: &'a str,
+    pub unit: Unit,
+    pub lines: &'a [Line<'a>],
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub theme: Theme,
+}
+
+/// Markers are drawn on each point while there are few enough to tell apart.
+const MARKERS_UP_TO: usize = 60;
+
+pub fn time_chart_svg(c: &TimeChart<'_>) -> Result<String, FleetError> {
     // Short spans (one check-in, or two a few ms apart) get a readable
     // one-minute axis; plotters' tick arithmetic overflows on tiny ranges.
     const MIN_SPAN: i64 = 60_000;
-    let (from, to) = if to_ms - from_ms >= MIN_SPAN {
-        (from_ms, to_ms)
+    let (from, to) = if c.to_ms - c.from_ms >= MIN_SPAN {
+        (c.from_ms, c.to_ms)
     } else {
-        let mid = from_ms + (to_ms - from_ms) / 2;
+        let mid = c.from_ms + (c.to_ms - c.from_ms) / 2;
         (mid - MIN_SPAN / 2, mid + MIN_SPAN / 2)
     };
     let span = to - from;
+    let p = c.theme.palette();
+    let colors = [p.accent, RGBColor(0xe0, 0x7b, 0x1a)];
     // Integer time axes overflow inside plotters on some ranges; f64 does not.
-    let visible: Vec<&SeriesPoint> = points
+    let visible: Vec<Vec<(f64, f64)>> = c
+        .lines
         .iter()
-        .filter(|p| (from..=to).contains(&p.at))
+        .map(|l| {
+            l.points
+                .iter()
+                .filter(|(t, _)| (from..=to).contains(t))
+                .map(|&(t, v)| (t as f64, v))
+                .collect()
+        })
         .collect();
+    let y_max = match c.unit {
+        Unit::Percent => 100.0,
+        Unit::BitsPerSecond => {
+            visible
+                .iter()
+                .flatten()
+                .map(|x| x.1)
+                .fold(0.0, f64::max)
+                .max(1_000.0)
+                * 1.12
+        }
+    };
+    let unit = c.unit;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (760, 320)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_error)?;
+        let root = SVGBackend::with_string(&mut svg, (760, 300)).into_drawing_area();
+        root.fill(&p.background).map_err(chart_error)?;
+        let text = ("sans-serif", 13).into_font().color(&p.text);
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
+            .caption(c.title, ("sans-serif", 17).into_font().color(&p.text))
             .margin(14)
             .x_label_area_size(34)
-            .y_label_area_size(48)
-            .build_cartesian_2d(from as f64..to as f64, 0f64..100f64)
+            .y_label_area_size(64)
+            .build_cartesian_2d(from as f64..to as f64, 0f64..y_max)
             .map_err(chart_error)?;
         chart
             .configure_mesh()
             .x_labels(6)
             .y_labels(6)
             .x_label_formatter(&|ms| clock_label(*ms as i64, span))
-            .y_label_formatter(&|v| format!("{v:.0} %"))
+            .y_label_formatter(&|v| match unit {
+                Unit::Percent => format!("{v:.0} %"),
+                Unit::BitsPerSecond => bits_per_second(*v),
+            })
             .x_desc("time (UTC)")
-            .y_desc("CPU load")
-            .light_line_style(GRID)
+            .y_desc(c.y_desc)
+            .label_style(text.clone())
+            .axis_desc_style(text.clone())
+            .axis_style(p.text)
+            .light_line_style(p.grid)
+            .bold_line_style(p.grid)
             .draw()
             .map_err(chart_error)?;
-        chart
-            .draw_series(LineSeries::new(
-                visible.iter().map(|p| (p.at as f64, p.value)),
-                LINE.stroke_width(2),
-            ))
-            .map_err(chart_error)?;
-        chart
-            .draw_series(
-                visible
-                    .iter()
-                    .map(|p| Circle::new((p.at as f64, p.value), 3, LINE.filled())),
-            )
-            .map_err(chart_error)?;
+        for (i, (line, pts)) in c.lines.iter().zip(&visible).enumerate() {
+            let color = colors[i % colors.len()];
+            let series = chart
+                .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
+                .map_err(chart_error)?;
+            if c.lines.len() > 1 {
+                series.label(line.label).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+            }
+            if pts.len() <= MARKERS_UP_TO {
+                chart
+                    .draw_series(pts.iter().map(|&pt| Circle::new(pt, 3, color.filled())))
+                    .map_err(chart_error)?;
+            }
+        }
+        if c.lines.len() > 1 {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(p.background.mix(0.85))
+                .border_style(p.grid)
+                .label_font(text)
+                .draw()
+                .map_err(chart_error)?;
+        }
         root.present().map_err(chart_error)?;
     }
     Ok(svg)
+}
+
+/// `950 bit/s`, `12.5 Mbit/s`: decimal prefixes, as RouterOS shows rates.
+pub fn bits_per_second(v: f64) -> String {
+    const PREFIXES: [&str; 4] = ["", "k", "M", "G"];
+    let mut v = v.max(0.0);
+    let mut i = 0;
+    while v >= 1000.0 && i + 1 < PREFIXES.len() {
+        v /= 1000.0;
+        i += 1;
+    }
+    let digits = if i == 0 || v >= 100.0 { 0 } else { 1 };
+    format!("{v:.digits$} {}bit/s", PREFIXES[i])
 }
 
 fn chart_error<E: std::fmt::Display>(e: E) -> FleetError {
     FleetError::Chart(e.to_string())
 }
 
-/// `HH:MM` (or `HH:MM:SS` for spans under ten minutes) in UTC.
+/// `HH:MM` (or `HH:MM:SS` for spans under ten minutes, `MM-DD HH:MM` for
+/// spans over two days) in UTC.
 fn clock_label(ms: i64, span_ms: i64) -> String {
     let secs = ms.div_euclid(1000).rem_euclid(86_400);
     let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    if span_ms < 600_000 {
+    if span_ms > 2 * 86_400_000 {
+        let iso = iso_hour(ms);
+        format!("{} {h:02}:{m:02}", &iso[5..10])
+    } else if span_ms < 600_000 {
         format!("{h:02}:{m:02}:{s:02}")
     } else {
         format!("{h:02}:{m:02}")
@@ -323,5 +427,41 @@ mod tests {
     fn clock_labels() {
         assert_eq!(clock_label(3_723_000, 60_000), "01:02:03");
         assert_eq!(clock_label(3_723_000, 3_600_000), "01:02");
+        assert_eq!(
+            clock_label(1_795_975_200_000, 7 * 86_400_000),
+            "11-29 18:00"
+        );
+    }
+
+    #[test]
+    fn rates_and_two_line_charts() {
+        assert_eq!(bits_per_second(950.0), "950 bit/s");
+        assert_eq!(bits_per_second(12_500_000.0), "12.5 Mbit/s");
+        assert_eq!(bits_per_second(250_000_000.0), "250 Mbit/s");
+        let at = |i: i64| 1_700_000_000_000 + i * 60_000;
+        let lines = [
+            Line {
+                label: "received",
+                points: (0..5).map(|i| (at(i), 2e6 * i as f64)).collect(),
+            },
+            Line {
+                label: "sent",
+                points: (0..5).map(|i| (at(i), 1e6)).collect(),
+            },
+        ];
+        let svg = time_chart_svg(&TimeChart {
+            title: "Traffic",
+            y_desc: "rate",
+            unit: Unit::BitsPerSecond,
+            lines: &lines,
+            from_ms: at(0),
+            to_ms: at(4),
+            theme: Theme::Dark,
+        })
+        .unwrap();
+        assert!(svg.contains("received") && svg.contains("sent"), "legend");
+        assert!(svg.contains("Mbit/s"), "scaled axis labels");
+        assert_eq!(svg.matches("<circle").count(), 10);
+        assert!(svg.contains("#151C24"), "dark background");
     }
 }

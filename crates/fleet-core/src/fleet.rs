@@ -36,6 +36,52 @@ pub struct CpuChart {
     pub points: usize,
 }
 
+/// A device's CPU, memory and traffic charts over one window.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceCharts {
+    pub from: i64,
+    pub to: i64,
+    /// Raw check-ins or hourly rollups, and the width of one point.
+    pub resolution: fleet_store::Resolution,
+    pub bucket_ms: i64,
+    /// Points plotted (0: no check-ins in the window).
+    pub points: usize,
+    /// The newest point's time, to say how current the charts are.
+    pub latest_at: Option<i64>,
+    pub cpu_svg: String,
+    pub memory_svg: String,
+    pub traffic_svg: String,
+}
+
+/// What an inventory import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    pub rows: usize,
+    pub added: usize,
+    /// Rows whose address and port were already in the inventory.
+    pub already_known: usize,
+    pub sites_added: usize,
+    pub password_stored: bool,
+}
+
+/// The routers background polling covers.
+#[derive(Default)]
+pub struct InventoryTargets {
+    pub targets: Vec<Target>,
+    /// Routers left out because no password is stored for them.
+    pub without_password: usize,
+}
+
+/// The inventory after [`Fleet::add_specs`].
+struct Inventory {
+    known: HashMap<(String, u16), DeviceRecord>,
+    sites: HashMap<String, Site>,
+    added: Vec<DeviceRecord>,
+    sites_added: usize,
+}
+
 /// The fleet: inventory and check-ins in a store, passwords in the
 /// credential store, routers reached over the API.
 pub struct Fleet {
@@ -80,17 +126,15 @@ impl Fleet {
         self.store.clone()
     }
 
-    /// Makes sure every named router is in the inventory (new ones are
-    /// added, with their sites) and returns them as telemetry targets.
-    /// `password` is used for every router when given (and not stored);
-    /// otherwise each router's password comes from the credential store.
-    pub async fn enroll(
+    /// Adds the named routers that are not in the inventory yet (and
+    /// their sites). Returns the inventory by address, the sites by name,
+    /// and the records added.
+    async fn add_specs(
         &self,
         specs: &[TargetSpec],
         default_user: &str,
-        password: Option<&Sensitive<String>>,
         default_interval: Duration,
-    ) -> Result<Vec<Target>, FleetError> {
+    ) -> Result<Inventory, FleetError> {
         let mut sites: HashMap<String, Site> = self
             .store
             .list_sites()
@@ -98,6 +142,7 @@ impl Fleet {
             .into_iter()
             .map(|s| (s.name.clone(), s))
             .collect();
+        let mut sites_added = 0;
         for name in specs.iter().filter_map(|s| s.site.as_deref()) {
             if !sites.contains_key(name) {
                 let site = Site {
@@ -108,6 +153,7 @@ impl Fleet {
                 };
                 self.store.save_site(&site).await?;
                 sites.insert(name.to_owned(), site);
+                sites_added += 1;
             }
         }
         let mut known: HashMap<(String, u16), DeviceRecord> = self
@@ -149,6 +195,68 @@ impl Fleet {
         for chunk in new.chunks(1000) {
             self.store.save_devices(chunk).await?;
         }
+        Ok(Inventory {
+            known,
+            sites,
+            added: new,
+            sites_added,
+        })
+    }
+
+    /// Adds the routers of an inventory CSV (header `host,port,username,
+    /// site,tags[,transport,fingerprint]`) or of a `host[:port]`-per-line
+    /// list. Routers already in the inventory are left as they are. With a
+    /// password, it is kept in the credential store for each router added.
+    /// Nothing is sent to the routers.
+    pub async fn import_inventory(
+        &self,
+        text: &str,
+        default_user: &str,
+        password: Option<&Sensitive<String>>,
+    ) -> Result<ImportReport, FleetError> {
+        let specs = crate::targets::parse_text(text)?;
+        if specs.is_empty() {
+            return Err(FleetError::InvalidInput(
+                "the inventory has no routers: one host[:port] a line, or a CSV whose header names host".into(),
+            ));
+        }
+        let default_user = default_user.trim();
+        if default_user.is_empty() {
+            return Err(FleetError::InvalidInput(
+                "enter the API user name for routers whose row names none".into(),
+            ));
+        }
+        let inv = self
+            .add_specs(&specs, default_user, Duration::from_secs(60))
+            .await?;
+        if let Some(password) = password {
+            for d in &inv.added {
+                self.credentials.set(&d.id, password)?;
+            }
+        }
+        Ok(ImportReport {
+            rows: specs.len(),
+            added: inv.added.len(),
+            already_known: specs.len() - inv.added.len(),
+            sites_added: inv.sites_added,
+            password_stored: password.is_some() && !inv.added.is_empty(),
+        })
+    }
+
+    /// Makes sure every named router is in the inventory (new ones are
+    /// added, with their sites) and returns them as telemetry targets.
+    /// `password` is used for every router when given (and not stored);
+    /// otherwise each router's password comes from the credential store.
+    pub async fn enroll(
+        &self,
+        specs: &[TargetSpec],
+        default_user: &str,
+        password: Option<&Sensitive<String>>,
+        default_interval: Duration,
+    ) -> Result<Vec<Target>, FleetError> {
+        let Inventory { known, sites, .. } = self
+            .add_specs(specs, default_user, default_interval)
+            .await?;
         let interval_of: HashMap<&str, Duration> = sites
             .values()
             .map(|s| {
@@ -169,24 +277,16 @@ impl Fleet {
                     .ok_or_else(|| CredentialError::Missing(format!("{}:{}", d.host, d.port)))?,
             };
             let username = spec.username.as_deref().unwrap_or(&d.username);
-            let mut connect =
-                ConnectOptions::new(&d.host, d.port, username, password.expose().as_str());
-            connect.connect_timeout = self.poll_timeout.min(Duration::from_secs(5));
-            connect.login_timeout = self.poll_timeout;
-            connect.command_timeout = self.poll_timeout;
+            let interval = d
+                .site_id
+                .as_deref()
+                .and_then(|s| interval_of.get(s).copied())
+                .unwrap_or(default_interval);
+            let mut target = self.target_for(d, username, &password, interval)?;
             // Polls keep the session busy; a probe is only needed when the
             // interval is long.
-            connect.keepalive = None;
-            connect.tls = tls_mode(d)?;
-            targets.push(Target {
-                device_id: d.id.clone(),
-                connect,
-                interval: d
-                    .site_id
-                    .as_deref()
-                    .and_then(|s| interval_of.get(s).copied())
-                    .unwrap_or(default_interval),
-            });
+            target.connect.keepalive = None;
+            targets.push(target);
         }
         Ok(targets)
     }
@@ -211,19 +311,56 @@ impl Fleet {
                     .credentials
                     .get(&d.id)?
                     .ok_or_else(|| CredentialError::Missing(format!("{}:{}", d.host, d.port)))?;
-                let mut connect =
-                    ConnectOptions::new(&d.host, d.port, &d.username, password.expose().as_str());
-                connect.connect_timeout = self.poll_timeout.min(Duration::from_secs(5));
-                connect.login_timeout = self.poll_timeout;
-                connect.command_timeout = self.poll_timeout;
-                connect.tls = tls_mode(d)?;
-                Ok(Target {
-                    device_id: d.id.clone(),
-                    connect,
-                    interval: Duration::from_secs(60),
-                })
+                self.target_for(d, &d.username, &password, Duration::from_secs(60))
             })
             .collect()
+    }
+
+    /// Telemetry targets for every inventory router with a stored password,
+    /// polled every `interval`, except those tagged `skip_tag` (the demo's
+    /// routers, which it polls itself). Routers without a password are
+    /// counted, not polled.
+    pub async fn inventory_targets(
+        &self,
+        interval: Duration,
+        skip_tag: &str,
+    ) -> Result<InventoryTargets, FleetError> {
+        let mut out = InventoryTargets::default();
+        for d in self.store.device_records().await? {
+            if d.tags.iter().any(|t| t == skip_tag) {
+                continue;
+            }
+            match self.credentials.get(&d.id)? {
+                Some(password) => {
+                    let mut t = self.target_for(&d, &d.username, &password, interval)?;
+                    t.connect.keepalive = None;
+                    out.targets.push(t);
+                }
+                None => out.without_password += 1,
+            }
+        }
+        Ok(out)
+    }
+
+    /// How a poll or push reaches one router.
+    fn target_for(
+        &self,
+        d: &DeviceRecord,
+        username: &str,
+        password: &Sensitive<String>,
+        interval: Duration,
+    ) -> Result<Target, FleetError> {
+        let mut connect =
+            ConnectOptions::new(&d.host, d.port, username, password.expose().as_str());
+        connect.connect_timeout = self.poll_timeout.min(Duration::from_secs(5));
+        connect.login_timeout = self.poll_timeout;
+        connect.command_timeout = self.poll_timeout;
+        connect.tls = tls_mode(d)?;
+        Ok(Target {
+            device_id: d.id.clone(),
+            connect,
+            interval,
+        })
     }
 
     /// A logged-in session to an inventory router.
@@ -372,6 +509,76 @@ impl Fleet {
         Ok(CpuChart {
             svg: chart::cpu_chart_svg(&title, &series, first, last)?,
             points: series.len(),
+        })
+    }
+
+    /// CPU, memory and traffic of a device between `from_ms` and `to_ms`,
+    /// in at most `max_points` points averaged in the store (raw check-ins
+    /// for short windows, hourly rollups for long ones).
+    pub async fn device_charts(
+        &self,
+        device_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        max_points: u32,
+        theme: chart::Theme,
+    ) -> Result<DeviceCharts, FleetError> {
+        use chart::{Line, TimeChart, Unit};
+        if to_ms <= from_ms {
+            return Err(FleetError::InvalidInput(
+                "the chart window must end after it starts".into(),
+            ));
+        }
+        let device = self.store.get_device(device_id).await?;
+        let name = device
+            .identity
+            .clone()
+            .unwrap_or_else(|| format!("{}:{}", device.host, device.port));
+        let series = self
+            .store
+            .device_series(device_id, from_ms, to_ms, max_points)
+            .await?;
+        let pts = &series.points;
+        let line = |label, f: fn(&fleet_store::DevicePoint) -> f64| Line {
+            label,
+            points: pts.iter().map(|p| (p.at, f(p))).collect(),
+        };
+        let render = |title: &str, y_desc, unit, lines: &[Line<'_>]| {
+            chart::time_chart_svg(&TimeChart {
+                title,
+                y_desc,
+                unit,
+                lines,
+                from_ms,
+                to_ms,
+                theme,
+            })
+        };
+        Ok(DeviceCharts {
+            from: from_ms,
+            to: to_ms,
+            resolution: series.resolution,
+            bucket_ms: series.bucket_ms,
+            points: pts.len(),
+            latest_at: pts.last().map(|p| p.at),
+            cpu_svg: render(
+                &format!("{name}: CPU load"),
+                "CPU load",
+                Unit::Percent,
+                &[line("CPU", |p| p.cpu_load)],
+            )?,
+            memory_svg: render(
+                &format!("{name}: memory in use"),
+                "memory used",
+                Unit::Percent,
+                &[line("memory", |p| p.memory_used_pct)],
+            )?,
+            traffic_svg: render(
+                &format!("{name}: traffic, all interfaces"),
+                "rate",
+                Unit::BitsPerSecond,
+                &[line("received", |p| p.rx_bps), line("sent", |p| p.tx_bps)],
+            )?,
         })
     }
 }

@@ -40,3 +40,39 @@ pub async fn monitor_traffic(
         })
     }))
 }
+
+/// An interface the live monitor can watch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Interface {
+    pub name: String,
+    /// `ether`, `bridge`, `vlan`, `wlan`…
+    pub kind: String,
+    pub running: bool,
+    pub disabled: bool,
+}
+
+/// The router's interfaces, running ones first, in the router's order.
+pub async fn interfaces(client: &Client) -> Result<Vec<Interface>, FleetError> {
+    let cmd = Command::new("/interface/print").proplist(["name", "type", "running", "disabled"]);
+    let flag = |v: Option<std::borrow::Cow<'_, str>>| {
+        v.and_then(|v| routeros_proto::value::parse_bool(&v))
+            .unwrap_or(false)
+    };
+    let mut list: Vec<Interface> = client
+        .run(&cmd)
+        .await?
+        .rows
+        .iter()
+        .filter_map(|r| {
+            Some(Interface {
+                name: r.get("name")?.into_owned(),
+                kind: r.get("type").map(|t| t.into_owned()).unwrap_or_default(),
+                running: flag(r.get("running")),
+                disabled: flag(r.get("disabled")),
+            })
+        })
+        .collect();
+    list.sort_by_key(|i| !i.running);
+    Ok(list)
+}

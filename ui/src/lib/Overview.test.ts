@@ -21,7 +21,6 @@ const data: OverviewData = {
     cpu: '<svg/>',
     checkins: '<svg/>',
   },
-  source: 'live',
 };
 
 function backend(handlers: Record<string, (a?: Record<string, unknown>) => unknown>) {
@@ -54,7 +53,7 @@ describe('Overview', () => {
       expect(img.getAttribute('src')).toMatch(/^data:image\/svg\+xml/);
     }
     expect(decodeURIComponent(screen.getByTestId('chart-versions').querySelector('img')!.src)).toContain('7.16.2');
-    expect(screen.getByTestId('overview-asof').textContent).toMatch(/^Live · as of /);
+    expect(screen.getByTestId('overview-asof').textContent).toMatch(/^This laptop's store · as of /);
     expect(calls).toContainEqual(['fleet_overview', { theme: 'dark', intervalSecs: 30 }]);
     await fireEvent.click(screen.getByText('core-7'));
     expect(onselect).toHaveBeenCalledWith('d7');

@@ -65,14 +65,14 @@ describe('command wrappers', () => {
     await api.listDevices();
     await api.addDevice({ host: '10.0.0.1', port: 8728, username: 'admin', password: 'pw' });
     await api.pollDevice('dev-1');
-    await api.cpuChart('dev-2');
+    await api.deviceCharts('dev-2', 3600, 'dark');
 
     expect(invoke.mock.calls).toEqual([
       ['store_info', undefined],
       ['list_devices', undefined],
       ['add_device', { input: { host: '10.0.0.1', port: 8728, username: 'admin', password: 'pw' } }],
       ['poll_device', { deviceId: 'dev-1' }],
-      ['cpu_chart', { deviceId: 'dev-2' }],
+      ['device_charts', { deviceId: 'dev-2', windowSecs: 3600, theme: 'dark' }],
     ]);
   });
 

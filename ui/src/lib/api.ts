@@ -167,11 +167,104 @@ export function pollDevice(deviceId: string): Promise<Checkin> {
   return call<Checkin>('poll_device', { deviceId });
 }
 
-export function cpuChart(deviceId: string): Promise<CpuChart> {
-  return call<CpuChart>('cpu_chart', { deviceId });
+export type Theme = 'light' | 'dark';
+
+/** A router's CPU, memory and traffic charts over one window. */
+export interface DeviceCharts {
+  from: number;
+  to: number;
+  /** `raw` check-ins, or `hourly` averages for long windows. */
+  resolution: 'raw' | 'hourly';
+  bucketMs: number;
+  points: number;
+  latestAt: number | null;
+  cpuSvg: string;
+  memorySvg: string;
+  trafficSvg: string;
 }
 
-export type Theme = 'light' | 'dark';
+export function deviceCharts(deviceId: string, windowSecs: number, theme: Theme): Promise<DeviceCharts> {
+  return call<DeviceCharts>('device_charts', { deviceId, windowSecs, theme });
+}
+
+export interface RouterInterface {
+  name: string;
+  kind: string;
+  running: boolean;
+  disabled: boolean;
+}
+
+export function listInterfaces(deviceId: string): Promise<RouterInterface[]> {
+  return call<RouterInterface[]>('list_interfaces', { deviceId });
+}
+
+export type MonitorEvent =
+  | { event: 'sample'; at: number; rxBps: number; txBps: number; rxPps: number; txPps: number }
+  | { event: 'stopped'; error: string | null };
+
+type MonitorChannelFactory = (onEvent: (e: MonitorEvent) => void) => unknown;
+
+let monitorChannel: MonitorChannelFactory = (onEvent) => {
+  const ch = new Channel<MonitorEvent>();
+  ch.onmessage = onEvent;
+  return ch;
+};
+
+/** Test hook: how the live monitor's event channel is made. */
+export function setMonitorChannelFactory(f: MonitorChannelFactory): void {
+  monitorChannel = f;
+}
+
+/** Starts the live traffic monitor; resolves to its id for stopMonitor. */
+export function startMonitor(
+  deviceId: string,
+  iface: string,
+  onEvent: (e: MonitorEvent) => void,
+): Promise<number> {
+  return call<number>('start_monitor', { deviceId, interface: iface, onEvent: monitorChannel(onEvent) });
+}
+
+export function stopMonitor(id: number): Promise<void> {
+  return call<void>('stop_monitor', { id });
+}
+
+export interface Site {
+  id: string;
+  name: string;
+}
+
+export function listSites(): Promise<Site[]> {
+  return call<Site[]>('list_sites');
+}
+
+export interface ImportReport {
+  rows: number;
+  added: number;
+  alreadyKnown: number;
+  sitesAdded: number;
+  passwordStored: boolean;
+}
+
+export function importInventory(text: string, username: string, password: string): Promise<ImportReport> {
+  return call<ImportReport>('import_inventory', { request: { text, username, password } });
+}
+
+export interface PollingStatus {
+  enabled: boolean;
+  intervalSecs: number;
+  routers: number;
+  withoutPassword: number;
+  online: number;
+  degraded: number;
+  offline: number;
+  pollsOk: number;
+  pollsFailed: number;
+  rowsPending: number;
+}
+
+export function pollingStatus(): Promise<PollingStatus> {
+  return call<PollingStatus>('polling_status');
+}
 
 export interface Count<K> {
   key: K;
@@ -207,7 +300,6 @@ export type ChartName = 'states' | 'versions' | 'cpu' | 'checkins';
 export interface Overview {
   overview: FleetOverview;
   charts: Record<ChartName, string>;
-  source: 'live' | 'cached';
 }
 
 export interface DemoStatus {
@@ -245,6 +337,8 @@ export function stopDemo(): Promise<DemoStatus> {
 export interface Settings {
   theme: Theme;
   pollIntervalSecs: number;
+  /** Poll every router with a stored password in the background. */
+  backgroundPolling: boolean;
   pushConcurrency: number;
   codepage: string;
 }
@@ -252,6 +346,7 @@ export interface Settings {
 export const DEFAULT_SETTINGS: Settings = {
   theme: 'light',
   pollIntervalSecs: 60,
+  backgroundPolling: true,
   pushConcurrency: 32,
   codepage: 'windows-1252',
 };
@@ -467,6 +562,8 @@ export interface Backup {
 export interface DeviceHistory {
   pushes: PushRecord[];
   events: AuditEvent[];
+  /** Alerts and health changes, newest first. */
+  alerts: AuditEvent[];
   backups: Backup[];
 }
 

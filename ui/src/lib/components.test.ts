@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { describe, expect, it, vi } from 'vitest';
-import type { Checkin } from './api';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { setInvoke, setMonitorChannelFactory, type Checkin, type DeviceCharts, type MonitorEvent } from './api';
 import DeviceDetail from './DeviceDetail.svelte';
 import DeviceList from './DeviceList.svelte';
 import ErrorBanner from './ErrorBanner.svelte';
@@ -86,31 +86,65 @@ describe('DeviceList', () => {
 });
 
 describe('DeviceDetail', () => {
-  const base = { checkin: null, chart: null, now: NOW, onpoll: () => {} };
+  type Handler = (args: Record<string, unknown> | undefined) => unknown;
+  const charts = (points: number, cpuSvg = '<svg/>'): DeviceCharts => ({
+    from: NOW - 86_400_000,
+    to: NOW,
+    resolution: 'raw',
+    bucketMs: 360_000,
+    points,
+    latestAt: points > 0 ? NOW - 60_000 : null,
+    cpuSvg,
+    memorySvg: '<svg><text>mem</text></svg>',
+    trafficSvg: '<svg><text>traffic</text></svg>',
+  });
+  /** The Rust side as the detail view sees it; records every call. */
+  function backend(overrides: Record<string, Handler> = {}) {
+    const handlers: Record<string, Handler> = { device_charts: () => charts(0), stop_monitor: () => null, ...overrides };
+    const calls: Array<[string, Record<string, unknown> | undefined]> = [];
+    setInvoke((async (cmd: string, args?: Record<string, unknown>) => {
+      calls.push([cmd, args]);
+      const h = handlers[cmd];
+      if (!h) throw { kind: 'internal', message: `unexpected command ${cmd}` };
+      return h(args);
+    }) as never);
+    return calls;
+  }
+  afterEach(() => setInvoke());
+  const base = { checkin: null, alerts: [], now: NOW, onpoll: () => {}, onerror: () => {} };
 
-  it('shows the placeholder when there are no check-ins', () => {
-    render(DeviceDetail, { ...base, device: device(), chart: { svg: '<svg/>', points: 0 } });
-    expect(screen.getByTestId('chart-empty').textContent).toBe('No check-ins yet — press Poll now.');
+  it('shows the placeholder when the window has no check-ins', async () => {
+    backend();
+    render(DeviceDetail, { ...base, device: device() });
+    await vi.waitFor(() => expect(screen.getByTestId('chart-empty')).toBeTruthy());
     expect(screen.queryByTestId('cpu-chart')).toBeNull();
     expect(screen.getByTestId('detail-title').textContent).toBe('10.0.0.1:8728');
   });
 
-  it('shows the chart as a data: image with a descriptive alt', () => {
+  it('shows CPU, memory and traffic as data: images and reloads for another window', async () => {
     const svg = '<svg xmlns="http://www.w3.org/2000/svg"><text>Last 24 h</text></svg>';
-    render(DeviceDetail, {
-      ...base,
-      device: device({ identity: 'edge-1', lastCheckinAt: NOW - 120_000 }),
-      chart: { svg, points: 5 },
-    });
-    const img = screen.getByTestId('cpu-chart') as HTMLImageElement;
+    const calls = backend({ device_charts: () => charts(5, svg) });
+    render(DeviceDetail, { ...base, device: device({ id: 'd1', identity: 'edge-1', lastCheckinAt: NOW - 120_000 }) });
+    const img = (await screen.findByTestId('cpu-chart')) as HTMLImageElement;
     expect(img.getAttribute('src')).toBe(`data:image/svg+xml;base64,${btoa(svg)}`);
     expect(img.alt).toBe('CPU load over time for edge-1');
-    expect(screen.queryByTestId('chart-empty')).toBeNull();
+    expect(screen.getByTestId('memory-chart')).toBeTruthy();
+    expect(screen.getByTestId('traffic-chart')).toBeTruthy();
+    expect(screen.getByTestId('chart-meta').textContent).toContain('5 points');
     // The SVG is never injected as markup.
-    expect(screen.getByTestId('device-detail').querySelector('svg')).toBeNull();
+    expect(screen.getByTestId('device-charts').querySelector('svg')).toBeNull();
+    expect(calls).toContainEqual(['device_charts', { deviceId: 'd1', windowSecs: 86_400, theme: 'light' }]);
+
+    const week = screen.getAllByTestId('chart-window').find((b) => b.dataset.secs === String(7 * 86_400))!;
+    await fireEvent.click(week);
+    await vi.waitFor(() =>
+      expect(calls).toContainEqual(['device_charts', { deviceId: 'd1', windowSecs: 7 * 86_400, theme: 'light' }]),
+    );
+    expect(week.getAttribute('aria-checked')).toBe('true');
   });
 
   it('formats the facts of the latest check-in', () => {
+    backend();
     render(DeviceDetail, {
       ...base,
       device: device({ identity: 'edge-1', board: 'RB5009UG+S+', version: '7.16.2 (stable)', lastCheckinAt: NOW - 120_000 }),
@@ -126,6 +160,7 @@ describe('DeviceDetail', () => {
   });
 
   it('disables Poll now while polling and calls onpoll otherwise', async () => {
+    backend();
     const onpoll = vi.fn();
     const { rerender } = render(DeviceDetail, { ...base, device: device(), onpoll, polling: true });
     const button = screen.getByTestId('poll-now') as HTMLButtonElement;
@@ -140,8 +175,63 @@ describe('DeviceDetail', () => {
   });
 
   it('shows the last poll error of the device', () => {
+    backend();
     render(DeviceDetail, { ...base, device: device({ lastError: 'The router refused the login for admin.' }) });
     expect(screen.getByTestId('device-last-error').textContent).toContain('The router refused the login for admin.');
+  });
+
+  it('names alerts in words and says when data is a cached copy', () => {
+    backend();
+    render(DeviceDetail, {
+      ...base,
+      device: device(),
+      syncedAt: NOW - 3_600_000,
+      alerts: [
+        { id: 'a1', at: NOW - 60_000, deviceId: 'd1', actor: 'fleetdeck', action: 'health.offline', detail: '10.0.0.1:8728 is Offline (3 polls missed): timed out' },
+        { id: 'a2', at: NOW - 120_000, deviceId: 'd1', actor: 'fleetdeck', action: 'alert.cpu-high', detail: 'CPU load 97 %' },
+      ],
+    });
+    const items = screen.getAllByTestId('alert');
+    expect(items.map((i) => i.querySelector('strong')?.textContent)).toEqual(['Offline', 'CPU high']);
+    expect(items[0].className).toContain('bad');
+    expect(items[0].textContent).toContain('3 polls missed');
+    expect(screen.getByTestId('detail-cached').textContent).toContain('1 h ago');
+  });
+
+  it('watches an interface live until stopped, and stops when closed', async () => {
+    let send: (e: MonitorEvent) => void = () => {};
+    setMonitorChannelFactory((onEvent) => {
+      send = onEvent;
+      return 'channel';
+    });
+    const calls = backend({
+      list_interfaces: () => [
+        { name: 'ether1', kind: 'ether', running: false, disabled: false },
+        { name: 'ether2', kind: 'ether', running: true, disabled: false },
+      ],
+      start_monitor: () => 7,
+    });
+    const { unmount, rerender } = render(DeviceDetail, { ...base, device: device({ id: 'd1' }) });
+    await fireEvent.click(screen.getByTestId('live-start'));
+    await vi.waitFor(() => expect(screen.getByTestId('live-stop').textContent).toBe('Stop'));
+    expect(calls).toContainEqual(['start_monitor', { deviceId: 'd1', interface: 'ether2', onEvent: 'channel' }]);
+    send({ event: 'sample', at: NOW, rxBps: 12_500_000, txBps: 950, rxPps: 1, txPps: 1 });
+    await vi.waitFor(() => expect(screen.getByTestId('live-now').textContent).toContain('12.5 Mbit/s'));
+    expect(screen.getByTestId('live-now').textContent).toContain('950 bit/s');
+
+    send({ event: 'stopped', error: 'The router closed the connection.' });
+    await vi.waitFor(() => expect(screen.getByTestId('live-error').textContent).toBe('The router closed the connection.'));
+    expect(screen.getByTestId('live-start')).toBeTruthy();
+
+    await fireEvent.click(screen.getByTestId('live-start'));
+    await vi.waitFor(() => expect(screen.getByTestId('live-stop').textContent).toBe('Stop'));
+    expect(calls.filter(([c]) => c === 'device_charts')).toHaveLength(1);
+    // The list reloads with a fresh object for the same router: the monitor keeps running.
+    await rerender({ ...base, device: device({ id: 'd1', cpuLoad: 9 }) });
+    expect(calls.filter(([c]) => c === 'stop_monitor')).toHaveLength(0);
+    expect(calls.filter(([c]) => c === 'device_charts')).toHaveLength(1);
+    unmount();
+    await vi.waitFor(() => expect(calls).toContainEqual(['stop_monitor', { id: 7 }]));
   });
 });
 

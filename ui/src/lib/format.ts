@@ -148,3 +148,17 @@ export function storeSummary(info: StoreInfo): string {
     info.credentials.backend === 'keyring' ? 'passwords in OS keyring' : 'passwords in protected file';
   return `${store} · ${info.location} · ${creds}`;
 }
+
+/** `950 bit/s`, `12.5 Mbit/s`: decimal prefixes, as RouterOS shows rates. */
+export function formatBps(bps: number | null | undefined): string {
+  if (bps === null || bps === undefined || !Number.isFinite(bps)) return DASH;
+  const prefixes = ['', 'k', 'M', 'G'];
+  let v = Math.max(0, bps);
+  let i = 0;
+  while (v >= 1000 && i < prefixes.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  const digits = i === 0 || v >= 100 ? 0 : 1;
+  return `${v.toFixed(digits)} ${prefixes[i]}bit/s`;
+}
