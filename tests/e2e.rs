@@ -15,6 +15,8 @@ use std::{
 use fantoccini::{Client, Locator};
 use routeros_sim::{SimConfig, SimFleet};
 
+#[path = "../crates/fleet-store/tests/common/mod.rs"]
+mod store_common;
 #[path = "support/webdriver.rs"]
 mod webdriver;
 use webdriver::{target_dir, Driver};
@@ -160,6 +162,8 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
         "{}",
         &src[..src.len().min(60)]
     );
+    css(&c, "[data-testid=memory-chart]").await;
+    css(&c, "[data-testid=traffic-chart]").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     css(&c, "[data-testid=poll-now]")
         .await
@@ -167,6 +171,37 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
         .await
         .unwrap();
     wait_text(&c, "[data-testid=device-detail]", "sim-router-0000").await;
+    // A shorter window reads the same check-ins again.
+    css(&c, "[data-testid=chart-window][data-secs='3600']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "[data-testid=chart-meta]", "from check-ins").await;
+
+    // The live monitor streams the router's per-second traffic until stopped.
+    css(&c, "[data-testid=live-start]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "[data-testid=live-now]", "bit/s").await;
+    let iface = css(&c, "[data-testid=live-interface]")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(iface.starts_with("ether"), "{iface}");
+    show(&c, "[data-testid=live-monitor]").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    screenshot(&c, "device-detail").await;
+    css(&c, "[data-testid=live-stop]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&c, "[data-testid=live-start]").await;
 
     // A router with the wrong password: a readable error, not a blank screen.
     add_device(&c, sim.port(1), "wrong-pass").await;
@@ -370,6 +405,133 @@ async fn first_launch_then_demo_fleet_to_dashboard() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     screenshot(&c, "overview-dark").await;
     c.close().await.unwrap();
+}
+
+/// Offline review: the shared database (MariaDB behind a loopback proxy,
+/// standing in for SingleStore) is synced once, then goes away. The
+/// overview and a router's detail still show the fleet, marked as a
+/// cached copy as of the last sync; "Sync now" says in words that the
+/// database cannot be reached, and nothing on screen is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_review_with_the_shared_database_stopped() {
+    // The shared fleet: three routers polled into it by another laptop.
+    let sim = SimFleet::start(SimConfig {
+        devices: 3,
+        password: "office".into(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let db = store_common::create_db().await;
+    let direct = store_common::db_url(&db);
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let office = fleet_core::Fleet::new(
+            fleet_core::FleetStore::open(&direct.parse().unwrap())
+                .await
+                .unwrap(),
+            fleet_core::credentials::CredentialStore::file(dir.path().join("creds.json")),
+        );
+        let pw = fleet_core::credentials::Sensitive::new("office".to_owned());
+        for i in 0..3 {
+            office
+                .poll_address(
+                    "127.0.0.1",
+                    sim.port(i),
+                    "admin",
+                    &pw,
+                    routeros::TlsMode::Plain,
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let upstream = url::Url::parse(&direct).unwrap().port().unwrap_or(3306);
+    let proxy = store_common::proxy::Proxy::start(upstream).await;
+    let shared_url = direct.replacen(&format!(":{upstream}/"), &format!(":{}/", proxy.port), 1);
+
+    let (_driver, c) = launch("offline-review").await;
+    css(&c, "[data-testid=nav-sync]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    fill(&c, "[data-testid=shared-url]", &shared_url).await;
+    css(&c, "[data-testid=shared-test]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "[data-testid=shared-tested]", "3 routers there").await;
+    css(&c, "[data-testid=sync-now]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let synced = wait_text(&c, "[data-testid=synced]", "copied down 3 routers").await;
+    assert!(!synced.contains(" 0 check-ins"), "{synced}");
+
+    // The shared database goes away.
+    proxy.cut_now();
+
+    css(&c, "[data-testid=nav-overview]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(
+        &c,
+        "[data-testid=overview-asof]",
+        "Cached copy of the shared fleet database as of",
+    )
+    .await;
+    wait_text(&c, "[data-testid=stat-total]", "3").await;
+    let rows = c
+        .find_all(Locator::Css("[data-testid=device-row]"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    screenshot(&c, "offline-overview").await;
+
+    rows[0].click().await.unwrap();
+    wait_text(&c, "[data-testid=detail-cached]", "as of").await;
+    css(&c, "[data-testid=cpu-chart]").await;
+    wait_text(&c, "[data-testid=chart-meta]", "1 point").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    screenshot(&c, "offline-detail").await;
+
+    // Syncing now fails in words, and the fleet stays on screen.
+    css(&c, "[data-testid=nav-sync]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&c, "[data-testid=sync-now]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let banner = css(&c, "[data-testid=error-banner]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    eprintln!("[e2e] sync with the database gone: {banner}");
+    assert!(
+        banner.contains(&format!("127.0.0.1:{}", proxy.port))
+            || banner.to_lowercase().contains("reach"),
+        "{banner}"
+    );
+    wait_text(&c, "[data-testid=last-sync]", "Last sync").await;
+    let rows = c
+        .find_all(Locator::Css("[data-testid=device-row]"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3, "nothing was lost");
+    screenshot(&c, "offline-sync-failed").await;
+    c.close().await.unwrap();
+    store_common::drop_mysql_db(&db).await;
 }
 
 /// The on-site flow in the window: a factory-default router (admin, no

@@ -33,7 +33,7 @@ export const emptyOverview: Overview = {
 
 /** Device charts with `points` points. */
 function charts(points: number, svg = '<svg/>') {
-  return { from: 0, to: 1, resolution: 'raw', bucketMs: 1, points, latestAt: null, cpuSvg: svg, memorySvg: svg, trafficSvg: svg };
+  return { from: 0, to: 1, resolution: 'raw', bucketMs: 1, points, cpuSvg: svg, memorySvg: svg, trafficSvg: svg };
 }
 
 const pollingOff = {
@@ -320,5 +320,71 @@ describe('App', () => {
     await vi.waitFor(() =>
       expect(calls).toContainEqual(['fleet_overview', { theme: 'dark', intervalSecs: 30 }]),
     );
+  });
+
+  it('filters by site and tag, polls the ticked routers in bulk and sends them to a push', async () => {
+    const list = [
+      device({ id: 'a', identity: 'lis-1', siteId: 's1', tags: ['core'] }),
+      device({ id: 'b', identity: 'lis-2', siteId: 's1', tags: ['edge'] }),
+      device({ id: 'c', identity: 'opo-1', siteId: 's2', tags: ['core'] }),
+    ];
+    const calls = fakeBackend({
+      store_info: () => storeInfo,
+      list_devices: () => list,
+      list_sites: () => [
+        { id: 's1', name: 'Lisbon POP' },
+        { id: 's2', name: 'Porto' },
+      ],
+      poll_device: (args) => {
+        if (args?.deviceId === 'b') throw { kind: 'auth', message: 'login refused' };
+        return { deviceId: args?.deviceId, checkedInAt: NOW };
+      },
+    });
+    render(App);
+    await vi.waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(3));
+    await vi.waitFor(() => expect(screen.getByTestId('device-site').textContent).toContain('Lisbon POP'));
+    await fireEvent.change(screen.getByTestId('device-site'), { target: { value: 's1' } });
+    await vi.waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(2));
+    await fireEvent.change(screen.getByTestId('device-tag'), { target: { value: 'core' } });
+    await vi.waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(1));
+    await fireEvent.change(screen.getByTestId('device-tag'), { target: { value: 'all' } });
+
+    // Tick every router shown (the two at Lisbon), then poll them.
+    await vi.waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(2));
+    await fireEvent.click(screen.getByTestId('check-all'));
+    expect(screen.getByTestId('bulk-count').textContent).toBe('2 selected');
+    await fireEvent.click(screen.getByTestId('bulk-poll'));
+    await vi.waitFor(() => expect(screen.getByTestId('bulk-result').textContent).toContain('Polled 2 routers, 1 failed'));
+    const polled = calls.filter(([c]) => c === 'poll_device').map(([, a]) => a?.deviceId);
+    expect(polled.sort()).toEqual(['a', 'b']);
+
+    await fireEvent.click(screen.getByTestId('bulk-push'));
+    await vi.waitFor(() => expect(screen.getByTestId('pick-a')).toBeTruthy());
+    expect((screen.getByTestId('pick-a') as HTMLInputElement).checked).toBe(true);
+    expect((screen.getByTestId('pick-b') as HTMLInputElement).checked).toBe(true);
+    expect((screen.getByTestId('pick-c') as HTMLInputElement).checked).toBe(false);
+  });
+
+  it('imports an inventory and reloads the list', async () => {
+    let list: Device[] = [];
+    const calls = fakeBackend({
+      store_info: () => storeInfo,
+      list_devices: () => list,
+      import_inventory: () => {
+        list = [device({ id: 'n1', host: '10.20.0.1' })];
+        return { rows: 2, added: 1, alreadyKnown: 1, sitesAdded: 1, passwordStored: true };
+      },
+    });
+    render(App);
+    await fireEvent.click(screen.getByTestId('open-import'));
+    const text = 'host,site\n10.20.0.1,Lisbon POP\n10.20.0.2,Lisbon POP';
+    await fireEvent.input(screen.getByTestId('import-text'), { target: { value: text } });
+    await fireEvent.input(screen.getByTestId('import-password'), { target: { value: 'pw' } });
+    await fireEvent.click(screen.getByTestId('import-submit'));
+    await vi.waitFor(() => expect(screen.getByTestId('import-result').textContent).toContain('1 router added'));
+    expect(screen.getByTestId('import-result').textContent).toContain('1 already in the list, 1 new site');
+    expect(calls).toContainEqual(['import_inventory', { request: { text, username: 'admin', password: 'pw' } }]);
+    await vi.waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(1));
+    expect((screen.getByTestId('import-password') as HTMLInputElement).value).toBe('');
   });
 });

@@ -274,7 +274,7 @@ pub fn time_chart_svg(c: &TimeChart<'_>) -> Result<String, FleetError> {
             .caption(c.title, ("sans-serif", 17).into_font().color(&p.text))
             .margin(14)
             .x_label_area_size(34)
-            .y_label_area_size(64)
+            .y_label_area_size(84)
             .build_cartesian_2d(from as f64..to as f64, 0f64..y_max)
             .map_err(chart_error)?;
         chart

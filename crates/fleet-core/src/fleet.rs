@@ -47,8 +47,6 @@ pub struct DeviceCharts {
     pub bucket_ms: i64,
     /// Points plotted (0: no check-ins in the window).
     pub points: usize,
-    /// The newest point's time, to say how current the charts are.
-    pub latest_at: Option<i64>,
     pub cpu_svg: String,
     pub memory_svg: String,
     pub traffic_svg: String,
@@ -560,7 +558,6 @@ impl Fleet {
             resolution: series.resolution,
             bucket_ms: series.bucket_ms,
             points: pts.len(),
-            latest_at: pts.last().map(|p| p.at),
             cpu_svg: render(
                 &format!("{name}: CPU load"),
                 "CPU load",

@@ -177,7 +177,6 @@ export interface DeviceCharts {
   resolution: 'raw' | 'hourly';
   bucketMs: number;
   points: number;
-  latestAt: number | null;
   cpuSvg: string;
   memorySvg: string;
   trafficSvg: string;

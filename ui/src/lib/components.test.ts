@@ -93,7 +93,6 @@ describe('DeviceDetail', () => {
     resolution: 'raw',
     bucketMs: 360_000,
     points,
-    latestAt: points > 0 ? NOW - 60_000 : null,
     cpuSvg,
     memorySvg: '<svg><text>mem</text></svg>',
     trafficSvg: '<svg><text>traffic</text></svg>',

@@ -23,7 +23,7 @@ describe('10,000 routers', () => {
     filterDevices(fleet, { ...NO_FILTER, query: 'rtr-99' });
   });
   bench('state filter and sort by CPU', () => {
-    filterDevices(fleet, { query: '', status: 'ok', sort: 'cpu' });
+    filterDevices(fleet, { ...NO_FILTER, status: 'ok', sort: 'cpu' });
   });
   bench('no filter, sort by name (worst case)', () => {
     filterDevices(fleet, NO_FILTER);

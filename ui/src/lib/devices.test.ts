@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filterDevices, NO_FILTER } from './devices';
+import { allTags, filterDevices, NO_FILTER } from './devices';
 import { device } from './test-fixtures';
 
 const list = [
@@ -29,6 +29,19 @@ describe('filterDevices', () => {
   it('filters by state', () => {
     expect(ids(filterDevices(list, { ...NO_FILTER, status: 'error' }))).toEqual(['c']);
     expect(ids(filterDevices(list, { ...NO_FILTER, status: 'never' }))).toEqual(['d']);
+  });
+
+  it('filters by site (or no site) and by tag, and lists the tags', () => {
+    const sited = [
+      device({ id: 'p', siteId: 's1', tags: ['core', 'north'] }),
+      device({ id: 'q', siteId: 's2', tags: ['edge'] }),
+      device({ id: 'r', siteId: null, tags: ['core'] }),
+    ];
+    expect(ids(filterDevices(sited, { ...NO_FILTER, site: 's1' }))).toEqual(['p']);
+    expect(ids(filterDevices(sited, { ...NO_FILTER, site: 'none' }))).toEqual(['r']);
+    expect(ids(filterDevices(sited, { ...NO_FILTER, tag: 'core' })).sort()).toEqual(['p', 'r']);
+    expect(ids(filterDevices(sited, { ...NO_FILTER, tag: 'core', site: 's2' }))).toEqual([]);
+    expect(allTags(sited)).toEqual(['core', 'edge', 'north']);
   });
 
   it('leaves the input alone', () => {

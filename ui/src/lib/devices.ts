@@ -9,10 +9,21 @@ export interface DeviceFilter {
   /** Words that must all appear in the name, address, version or tags. */
   query: string;
   status: DeviceStatus | 'all';
+  /** A site id, `none` for routers without a site, or `all`. */
+  site: string;
+  /** A tag the router must carry, or `all`. */
+  tag: string;
   sort: SortKey;
 }
 
-export const NO_FILTER: DeviceFilter = { query: '', status: 'all', sort: 'name' };
+export const NO_FILTER: DeviceFilter = { query: '', status: 'all', site: 'all', tag: 'all', sort: 'name' };
+
+/** Every tag in the list, sorted, for the tag filter. */
+export function allTags(devices: readonly Device[]): string[] {
+  const tags = new Set<string>();
+  for (const d of devices) for (const t of d.tags ?? []) tags.add(t);
+  return [...tags].sort(collator.compare);
+}
 
 // Search text per device object, built once (devices are replaced, not
 // mutated, when the list reloads).
@@ -31,8 +42,14 @@ const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'bas
 
 export function filterDevices(devices: readonly Device[], f: DeviceFilter): Device[] {
   const words = f.query.toLowerCase().split(/\s+/).filter(Boolean);
+  const siteOk = (d: Device) =>
+    f.site === 'all' || (f.site === 'none' ? d.siteId === null : d.siteId === f.site);
   const out = devices.filter(
-    (d) => (f.status === 'all' || deviceStatus(d) === f.status) && words.every((w) => haystack(d).includes(w)),
+    (d) =>
+      (f.status === 'all' || deviceStatus(d) === f.status) &&
+      siteOk(d) &&
+      (f.tag === 'all' || (d.tags ?? []).includes(f.tag)) &&
+      words.every((w) => haystack(d).includes(w)),
   );
   switch (f.sort) {
     case 'name':
