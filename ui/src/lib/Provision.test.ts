@@ -37,6 +37,29 @@ const check = () => ({
 });
 
 describe('Provision', () => {
+  it('chooses routers by site and tag, then selects all shown', async () => {
+    backend({ check_template: () => check() });
+    const list = [
+      device({ id: 'a', identity: 'lis-1', siteId: 's1', tags: ['core'] }),
+      device({ id: 'b', identity: 'lis-2', siteId: 's1', tags: ['edge'] }),
+      device({ id: 'c', identity: 'opo-1', siteId: 's2', tags: ['core'] }),
+    ];
+    const sites = [
+      { id: 's1', name: 'Lisbon POP' },
+      { id: 's2', name: 'Porto' },
+    ];
+    render(Provision, { props: { devices: list, sites, onerror: vi.fn() } });
+    await fireEvent.change(screen.getByTestId('push-tag'), { target: { value: 'core' } });
+    await vi.waitFor(() => expect(screen.queryByTestId('pick-b')).toBeNull());
+    expect(screen.getByTestId('pick-a')).toBeTruthy();
+    expect(screen.getByTestId('pick-c')).toBeTruthy();
+    await fireEvent.change(screen.getByTestId('push-site'), { target: { value: 's2' } });
+    await vi.waitFor(() => expect(screen.queryByTestId('pick-a')).toBeNull());
+    await fireEvent.click(screen.getByTestId('select-shown'));
+    expect(screen.getByTestId('push-selected').textContent).toBe('1 selected');
+    expect((screen.getByTestId('pick-c') as HTMLInputElement).checked).toBe(true);
+  });
+
   it('checks the template as it is typed and shows errors with line and column', async () => {
     backend({
       check_template: (a) =>
