@@ -32,27 +32,63 @@ async fn wait_for(c: &Client, selector: &str, timeout: Duration) {
         .unwrap_or_else(|e| panic!("{selector} did not appear: {e}"));
 }
 
-/// Resident memory (KiB) of the processes whose command line names `needle`.
-fn rss_kib(needle: &str) -> Vec<(String, u64)> {
+/// Memory of one process, KiB: resident, proportional (shared pages split
+/// between the processes that map them) and anonymous (its own heap).
+#[derive(Default, Clone, Copy)]
+struct Mem {
+    rss: u64,
+    pss: u64,
+    anon: u64,
+}
+
+impl std::ops::Add for Mem {
+    type Output = Mem;
+    fn add(self, o: Mem) -> Mem {
+        Mem {
+            rss: self.rss + o.rss,
+            pss: self.pss + o.pss,
+            anon: self.anon + o.anon,
+        }
+    }
+}
+
+impl std::fmt::Display for Mem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RSS {:.0} MiB, PSS {:.0} MiB, anonymous {:.0} MiB",
+            self.rss as f64 / 1024.0,
+            self.pss as f64 / 1024.0,
+            self.anon as f64 / 1024.0
+        )
+    }
+}
+
+/// Memory of the processes whose command line names `needle`.
+fn mem_of(needle: &str) -> Vec<Mem> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let dir = entry.path();
         let Ok(cmd) = std::fs::read(dir.join("cmdline")) else {
             continue;
         };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if !cmd.contains(needle) {
+        if !String::from_utf8_lossy(&cmd).contains(needle) {
             continue;
         }
-        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
-        if let Some(kib) = status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|n| n.parse().ok())
-        {
-            out.push((cmd.chars().take(60).collect(), kib));
-        }
+        let rollup = std::fs::read_to_string(dir.join("smaps_rollup")).unwrap_or_default();
+        let field = |name: &str| {
+            rollup
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
+        out.push(Mem {
+            rss: field("Rss:"),
+            pss: field("Pss:"),
+            anon: field("Anonymous:"),
+        });
     }
     out
 }
@@ -104,18 +140,19 @@ async fn run() {
     );
 
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let app_rss: u64 = rss_kib(&app).iter().map(|p| p.1).sum();
-    let web: Vec<(String, u64)> = rss_kib("WebKitWebProcess")
-        .into_iter()
-        .chain(rss_kib("WebKitNetworkProcess"))
-        .collect();
-    let web_rss: u64 = web.iter().map(|p| p.1).sum();
+    let sum = |v: Vec<Mem>| v.into_iter().fold(Mem::default(), |a, b| a + b);
+    let app_mem = sum(mem_of(&app));
+    let web = mem_of("WebKitWebProcess");
+    let web_count = web.len();
+    let web_mem = sum(web) + sum(mem_of("WebKitNetworkProcess"));
     println!(
-        "idle RSS after 10 s: app process {:.0} MiB; WebKit web and network processes {:.0} MiB ({} processes); together {:.0} MiB",
-        app_rss as f64 / 1024.0,
-        web_rss as f64 / 1024.0,
-        web.len(),
-        (app_rss + web_rss) as f64 / 1024.0
+        "idle memory after 10 s: app process {app_mem}; WebKit web and network processes ({} web) {web_mem}; together {}",
+        web_count,
+        app_mem + web_mem
+    );
+    println!(
+        "WEBKIT_DISABLE_COMPOSITING_MODE={} (the app sets 1 unless it is set)",
+        std::env::var("WEBKIT_DISABLE_COMPOSITING_MODE").unwrap_or_else(|_| "unset".into())
     );
 
     // Filter latency: from the keystroke's input event to the second

@@ -53,6 +53,16 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
 /// another) and runs the window. A store that cannot be opened does not stop
 /// the app: every command then reports why, in the window.
 pub fn run() {
+    // WebKitGTK's accelerated compositing costs about 100 MiB in the web
+    // process and, without a GPU, draws through Mesa's software renderer;
+    // this app has no animation that needs it (measured in
+    // docs/benchmarks.md: 10,000-router list filters in a third of the
+    // time). Set the variable yourself to choose otherwise. Set before any
+    // thread starts.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

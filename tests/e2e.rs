@@ -194,7 +194,8 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
         .unwrap_or_default();
     assert!(iface.starts_with("ether"), "{iface}");
     show(&c, "[data-testid=live-monitor]").await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // A few seconds of samples for the picture.
+    tokio::time::sleep(Duration::from_secs(6)).await;
     screenshot(&c, "device-detail").await;
     css(&c, "[data-testid=live-stop]")
         .await
@@ -404,6 +405,44 @@ async fn first_launch_then_demo_fleet_to_dashboard() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     screenshot(&c, "overview-dark").await;
+
+    // Ctrl + five times: 200 %. The page lays itself out for the narrower
+    // view (the router list above the page) and stays usable.
+    let zoom = |key: &'static str| {
+        c.execute(
+            "window.dispatchEvent(new KeyboardEvent('keydown', {key: arguments[0], ctrlKey: true}))",
+            vec![serde_json::Value::String(key.into())],
+        )
+    };
+    for _ in 0..5 {
+        zoom("=").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let layout = loop {
+        let v = c
+            .execute(
+                "const side = document.querySelector('.sidebar').getBoundingClientRect();
+                 const main = document.querySelector('main').getBoundingClientRect();
+                 return [window.innerWidth, side.bottom <= main.top + 1, side.width];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if v[0].as_f64().unwrap_or(9999.0) < 700.0 {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "the window never zoomed: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        layout[1], true,
+        "the router list stacks above the page at 200 %: {layout}"
+    );
+    css(&c, "[data-testid=nav-overview]").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    screenshot(&c, "zoom-200").await;
+    zoom("0").await.unwrap();
     c.close().await.unwrap();
 }
 

@@ -67,8 +67,12 @@ impl FleetOverview {
             ("offline", self.summary.offline - self.summary.never_seen),
             ("never seen", self.summary.never_seen),
         ];
-        let versions: Vec<(String, u64)> =
-            top_with_rest(self.versions.iter().map(|v| (v.key.clone(), v.devices)), 8);
+        let versions: Vec<(String, u64)> = top_with_rest(
+            self.versions
+                .iter()
+                .map(|v| (short_version(&v.key), v.devices)),
+            8,
+        );
         Ok(OverviewCharts {
             states: chart::bar_chart_svg(
                 "Routers by state",
@@ -188,9 +192,34 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
+/// `7.16.2 (stable)` → `7.16.2`, `6.48.6 (long-term)` → `6.48.6 LT`: bar
+/// labels short enough not to run into each other (the CSV keeps the
+/// router's own words).
+fn short_version(v: &str) -> String {
+    let (number, channel) = match v.split_once(" (") {
+        Some((n, c)) => (n, c.trim_end_matches(')')),
+        None => (v, ""),
+    };
+    match channel {
+        "" | "stable" => number.to_owned(),
+        "long-term" => format!("{number} LT"),
+        "testing" => format!("{number} test"),
+        "development" => format!("{number} dev"),
+        other => format!("{number} {other}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_labels_are_short() {
+        assert_eq!(short_version("7.16.2 (stable)"), "7.16.2");
+        assert_eq!(short_version("6.48.6 (long-term)"), "6.48.6 LT");
+        assert_eq!(short_version("7.17rc2 (testing)"), "7.17rc2 test");
+        assert_eq!(short_version("7.16.2"), "7.16.2");
+    }
 
     #[test]
     fn the_largest_versions_and_the_rest() {

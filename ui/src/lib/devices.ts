@@ -40,27 +40,50 @@ function haystack(d: Device): string {
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
+// Sorted copies per list and key: the list is replaced, not mutated, on
+// reload, so a keystroke only filters (sorting 10,000 names each time was
+// most of the filter's cost).
+const sortedCache = new WeakMap<readonly Device[], Map<SortKey, Device[]>>();
+
+function sortedBy(devices: readonly Device[], key: SortKey): Device[] {
+  let byKey = sortedCache.get(devices);
+  if (!byKey) {
+    byKey = new Map();
+    sortedCache.set(devices, byKey);
+  }
+  let out = byKey.get(key);
+  if (!out) {
+    out = [...devices];
+    switch (key) {
+      case 'name':
+        out.sort((a, b) => collator.compare(deviceTitle(a), deviceTitle(b)));
+        break;
+      case 'address':
+        out.sort((a, b) => collator.compare(hostPort(a), hostPort(b)));
+        break;
+      case 'cpu':
+        // Busiest first; routers without a reading last.
+        out.sort((a, b) => (b.cpuLoad ?? -1) - (a.cpuLoad ?? -1));
+        break;
+      case 'checkin':
+        // Stalest first: what needs attention; never polled on top.
+        out.sort((a, b) => (a.lastCheckinAt ?? -Infinity) - (b.lastCheckinAt ?? -Infinity));
+        break;
+    }
+    byKey.set(key, out);
+  }
+  return out;
+}
+
 export function filterDevices(devices: readonly Device[], f: DeviceFilter): Device[] {
   const words = f.query.toLowerCase().split(/\s+/).filter(Boolean);
   const siteOk = (d: Device) =>
     f.site === 'all' || (f.site === 'none' ? d.siteId === null : d.siteId === f.site);
-  const out = devices.filter(
+  return sortedBy(devices, f.sort).filter(
     (d) =>
       (f.status === 'all' || deviceStatus(d) === f.status) &&
       siteOk(d) &&
       (f.tag === 'all' || (d.tags ?? []).includes(f.tag)) &&
       words.every((w) => haystack(d).includes(w)),
   );
-  switch (f.sort) {
-    case 'name':
-      return out.sort((a, b) => collator.compare(deviceTitle(a), deviceTitle(b)));
-    case 'address':
-      return out.sort((a, b) => collator.compare(hostPort(a), hostPort(b)));
-    case 'cpu':
-      // Busiest first; routers without a reading last.
-      return out.sort((a, b) => (b.cpuLoad ?? -1) - (a.cpuLoad ?? -1));
-    case 'checkin':
-      // Stalest first: what needs attention; never polled on top.
-      return out.sort((a, b) => (a.lastCheckinAt ?? -Infinity) - (b.lastCheckinAt ?? -Infinity));
-  }
 }
