@@ -125,6 +125,33 @@ impl CredentialStore {
         }
     }
 
+    /// The passwords of many accounts at once (the file is read once, not
+    /// once per router); accounts without one are left out.
+    pub fn get_many<'a>(
+        &self,
+        accounts: impl IntoIterator<Item = &'a str>,
+    ) -> Result<std::collections::HashMap<String, Sensitive<String>>, CredentialError> {
+        match &self.backend {
+            Backend::Keyring => {
+                let mut out = std::collections::HashMap::new();
+                for a in accounts {
+                    if let Some(p) = self.get(a)? {
+                        out.insert(a.to_owned(), p);
+                    }
+                }
+                Ok(out)
+            }
+            Backend::File { path, lock } => {
+                let _g = lock.lock().unwrap_or_else(|p| p.into_inner());
+                let mut all = read_file(path)?;
+                Ok(accounts
+                    .into_iter()
+                    .filter_map(|a| all.remove(a).map(|p| (a.to_owned(), Sensitive(p))))
+                    .collect())
+            }
+        }
+    }
+
     pub fn get(&self, account: &str) -> Result<Option<Sensitive<String>>, CredentialError> {
         match &self.backend {
             Backend::Keyring => {
@@ -252,6 +279,9 @@ mod tests {
         let again = CredentialStore::file(path.clone());
         assert_eq!(again.get("dev-1").unwrap().unwrap().expose(), "p@ss");
         assert_eq!(again.get("dev-2").unwrap().unwrap().expose(), "");
+        let many = again.get_many(["dev-1", "dev-3", "dev-2"]).unwrap();
+        assert_eq!(many.len(), 2, "dev-3 has none");
+        assert_eq!(many["dev-1"].expose(), "p@ss");
         again.delete("dev-1").unwrap();
         assert_eq!(again.get("dev-1").unwrap(), None);
         assert!(again.get("dev-2").unwrap().is_some());

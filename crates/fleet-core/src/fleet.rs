@@ -324,13 +324,20 @@ impl Fleet {
         skip_tag: &str,
     ) -> Result<InventoryTargets, FleetError> {
         let mut out = InventoryTargets::default();
-        for d in self.store.device_records().await? {
-            if d.tags.iter().any(|t| t == skip_tag) {
-                continue;
-            }
-            match self.credentials.get(&d.id)? {
+        let records: Vec<DeviceRecord> = self
+            .store
+            .device_records()
+            .await?
+            .into_iter()
+            .filter(|d| !d.tags.iter().any(|t| t == skip_tag))
+            .collect();
+        let passwords = self
+            .credentials
+            .get_many(records.iter().map(|d| d.id.as_str()))?;
+        for d in &records {
+            match passwords.get(&d.id) {
                 Some(password) => {
-                    let mut t = self.target_for(&d, &d.username, &password, interval)?;
+                    let mut t = self.target_for(d, &d.username, password, interval)?;
                     t.connect.keepalive = None;
                     out.targets.push(t);
                 }
