@@ -108,6 +108,11 @@ async fn launch_app(name: &str, fresh: bool, app: &str) -> (Driver, Client) {
     webdriver::launch(&run_dir, app).await
 }
 
+/// Clicks the element `selector` names, once it is in the page.
+async fn click(c: &Client, selector: &str) {
+    css(c, selector).await.click().await.unwrap();
+}
+
 /// Scrolls an element into view (for the screenshot).
 async fn show(c: &Client, selector: &str) {
     c.execute(
@@ -149,11 +154,7 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
     // A router with the right password: add, poll, see its row and chart.
     add_device(&c, sim.port(0), "site-pass").await;
     css(&c, "[data-testid=device-row]").await;
-    css(&c, "[data-testid=poll-now]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=poll-now]").await;
     wait_text(&c, "[data-testid=device-row]", "sim-router-0000").await;
     let chart = css(&c, "[data-testid=cpu-chart]").await;
     let src = chart.attr("src").await.unwrap().unwrap_or_default();
@@ -165,26 +166,14 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
     css(&c, "[data-testid=memory-chart]").await;
     css(&c, "[data-testid=traffic-chart]").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    css(&c, "[data-testid=poll-now]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=poll-now]").await;
     wait_text(&c, "[data-testid=device-detail]", "sim-router-0000").await;
     // A shorter window reads the same check-ins again.
-    css(&c, "[data-testid=chart-window][data-secs='3600']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=chart-window][data-secs='3600']").await;
     wait_text(&c, "[data-testid=chart-meta]", "from check-ins").await;
 
     // The live monitor streams the router's per-second traffic until stopped.
-    css(&c, "[data-testid=live-start]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=live-start]").await;
     wait_text(&c, "[data-testid=live-now]", "bit/s").await;
     let iface = css(&c, "[data-testid=live-interface]")
         .await
@@ -197,11 +186,7 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
     // A few seconds of samples for the picture.
     tokio::time::sleep(Duration::from_secs(6)).await;
     screenshot(&c, "device-detail").await;
-    css(&c, "[data-testid=live-stop]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=live-stop]").await;
     css(&c, "[data-testid=live-start]").await;
 
     // A router with the wrong password: a readable error, not a blank screen.
@@ -212,11 +197,7 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
         &format!("127.0.0.1:{}", sim.port(1)),
     )
     .await;
-    css(&c, "[data-testid=poll-now]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=poll-now]").await;
     let banner = wait_text(&c, "[data-testid=error-banner]", "refused the login").await;
     assert!(banner.contains("invalid user name or password"), "{banner}");
 
@@ -232,11 +213,7 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
             r.click().await.unwrap();
         }
     }
-    css(&c, "[data-testid=error-dismiss]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=error-dismiss]").await;
     css(&c, "[data-testid=cpu-chart]").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     screenshot(&c, "fleetdeck").await;
@@ -264,11 +241,7 @@ async fn first_launch_then_demo_fleet_to_dashboard() {
     wait_text(&c, "[data-testid=device-list]", "No routers yet").await;
     screenshot(&c, "first-launch").await;
 
-    css(&c, "[data-testid=demo-toggle]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=demo-toggle]").await;
     wait_text(&c, "[data-testid=demo-panel]", "25 simulated routers").await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -332,11 +305,7 @@ async fn first_launch_then_demo_fleet_to_dashboard() {
     );
     wait_text(&c, "[data-testid=top-cpu]", "sim-router-").await;
 
-    css(&c, "[aria-label='Save RouterOS versions data as CSV']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[aria-label='Save RouterOS versions data as CSV']").await;
     let saved = wait_text(&c, "[data-testid=export-saved]", "fleetdeck-versions-").await;
     let path = saved.trim().trim_start_matches("Saved to ").to_owned();
     let csv = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -349,40 +318,16 @@ async fn first_launch_then_demo_fleet_to_dashboard() {
     screenshot(&c, "overview-demo").await;
 
     // Every screen is reachable from here.
-    css(&c, "[data-testid=nav-templates]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=nav-templates]").await;
     css(&c, "[data-testid=templates]").await;
-    css(&c, "[data-testid=nav-sync]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=nav-sync]").await;
     wait_text(&c, "[data-testid=last-sync]", "Never synced").await;
     wait_text(&c, "[data-testid=outbox]", "records").await;
     screenshot(&c, "data-sync").await;
-    css(&c, "[data-testid=open-settings]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    css(&c, "[data-testid=theme-dark]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    css(&c, "[data-testid=settings-save]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    css(&c, "[data-testid=nav-overview]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=open-settings]").await;
+    click(&c, "[data-testid=theme-dark]").await;
+    click(&c, "[data-testid=settings-save]").await;
+    click(&c, "[data-testid=nav-overview]").await;
     let theme = c
         .execute("return document.documentElement.dataset.theme", vec![])
         .await
@@ -490,34 +435,18 @@ async fn offline_review_with_the_shared_database_stopped() {
     let shared_url = direct.replacen(&format!(":{upstream}/"), &format!(":{}/", proxy.port), 1);
 
     let (_driver, c) = launch("offline-review").await;
-    css(&c, "[data-testid=nav-sync]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=nav-sync]").await;
     fill(&c, "[data-testid=shared-url]", &shared_url).await;
-    css(&c, "[data-testid=shared-test]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=shared-test]").await;
     wait_text(&c, "[data-testid=shared-tested]", "3 routers there").await;
-    css(&c, "[data-testid=sync-now]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=sync-now]").await;
     let synced = wait_text(&c, "[data-testid=synced]", "copied down 3 routers").await;
     assert!(!synced.contains(" 0 check-ins"), "{synced}");
 
     // The shared database goes away.
     proxy.cut_now();
 
-    css(&c, "[data-testid=nav-overview]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=nav-overview]").await;
     wait_text(
         &c,
         "[data-testid=overview-asof]",
@@ -541,16 +470,8 @@ async fn offline_review_with_the_shared_database_stopped() {
     screenshot(&c, "offline-detail").await;
 
     // Syncing now fails in words, and the fleet stays on screen.
-    css(&c, "[data-testid=nav-sync]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    css(&c, "[data-testid=sync-now]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=nav-sync]").await;
+    click(&c, "[data-testid=sync-now]").await;
     let banner = css(&c, "[data-testid=error-banner]")
         .await
         .text()
@@ -594,11 +515,7 @@ async fn provision_a_factory_default_router_end_to_end() {
     add_device(&c, sim.port(0), "").await;
     css(&c, "[data-testid=device-detail]").await;
 
-    css(&c, "[data-testid=nav-provision]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=nav-provision]").await;
     css(&c, "[data-testid=provision]").await;
     // The router open in the detail view is preselected.
     wait_text(&c, "[data-testid=push-selected]", "1 selected").await;
@@ -611,11 +528,7 @@ async fn provision_a_factory_default_router_end_to_end() {
     .await;
     fill(&c, "[data-testid=value-lan_address]", "192.168.50.1/24").await;
     fill(&c, "[data-testid=value-dns]", "9.9.9.9").await;
-    css(&c, "[data-testid=preview]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=preview]").await;
     wait_text(
         &c,
         "[data-testid=preview-summary]",
@@ -639,7 +552,7 @@ async fn provision_a_factory_default_router_end_to_end() {
     show(&c, "[data-testid=preview-diff]").await;
     screenshot(&c, "provision-preview").await;
 
-    css(&c, "[data-testid=push]").await.click().await.unwrap();
+    click(&c, "[data-testid=push]").await;
     let summary = wait_text(&c, "[data-testid=push-summary]", "routers went through").await;
     assert!(summary.contains("1 of 1 routers went through"), "{summary}");
     let row = wait_text(&c, "[data-testid=push-row]", "awaiting-confirmation").await;
@@ -654,21 +567,13 @@ async fn provision_a_factory_default_router_end_to_end() {
         .unwrap_or_default();
     assert_eq!(steps.trim(), "5", "every step was reported live");
     assert!(row.contains("unless you confirm"), "{row}");
-    css(&c, "[data-testid=confirm]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=confirm]").await;
     wait_text(&c, "[data-testid=confirmed]", "keeps its new configuration").await;
     show(&c, "[data-testid=push-progress]").await;
     screenshot(&c, "provision-pushed").await;
 
     // The router's history: the push, confirmed by hand, and its backup.
-    css(&c, "[data-testid=device-row]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=device-row]").await;
     let history = wait_text(&c, "[data-testid=history-push]", "confirmed by").await;
     assert!(history.contains("succeeded"), "{history}");
     wait_text(&c, "[data-testid=history-backup]", ".backup").await;
@@ -757,28 +662,16 @@ async fn bulk_push_to_twenty_routers_reports_the_one_that_failed() {
     }
     let (_driver, c) = launch_in("bulk", false).await;
     wait_text(&c, "[data-testid=device-list]", "127.0.0.1").await;
-    css(&c, "[data-testid=nav-provision]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    css(&c, "[data-testid=select-shown]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=nav-provision]").await;
+    click(&c, "[data-testid=select-shown]").await;
     wait_text(&c, "[data-testid=push-selected]", "20 selected").await;
     fill(&c, "[data-testid=value-identity]", "branch").await;
     fill(&c, "[data-testid=value-site_note]", "wave test").await;
     fill(&c, "[data-testid=value-lan_address]", "192.168.60.1/24").await;
     fill(&c, "[data-testid=value-dns]", "1.1.1.1").await;
-    css(&c, "[data-testid=manual-confirm]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-testid=manual-confirm]").await;
     fill(&c, "[data-testid=stop-after]", "0").await;
-    css(&c, "[data-testid=push]").await.click().await.unwrap();
+    click(&c, "[data-testid=push]").await;
     let summary = wait_text(&c, "[data-testid=push-summary]", "routers went through").await;
     assert!(
         summary.contains("19 of 20 routers went through, 1 failed"),

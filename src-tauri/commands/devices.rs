@@ -180,7 +180,10 @@ pub async fn start_monitor(
         drop(client);
         let _ = events.send(MonitorEvent::Stopped { error });
     });
-    state.monitors.lock().await.insert(id, (task, on_event));
+    let mut monitors = state.monitors.lock().await;
+    // Monitors that ended by themselves (the router went away) go now.
+    monitors.retain(|_, (t, _)| !t.inner().is_finished());
+    monitors.insert(id, (task, on_event));
     Ok(id)
 }
 

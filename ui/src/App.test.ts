@@ -2,7 +2,7 @@ import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import App from './App.svelte';
 import { setInvoke, type Checkin, type DemoStatus, type Device, type Overview, type StoreInfo } from './lib/api';
-import { device } from './lib/test-fixtures';
+import { device, fakeInvoke, type Handler } from './lib/test-fixtures';
 
 const NOW = Date.now();
 
@@ -16,7 +16,6 @@ const storeInfo: StoreInfo = {
   },
 };
 
-type Handler = (args: Record<string, unknown> | undefined) => unknown;
 
 export const emptyOverview: Overview = {
   overview: {
@@ -64,14 +63,7 @@ function fakeBackend(overrides: Record<string, Handler>) {
     device_charts: () => charts(0),
     ...overrides,
   };
-  const calls: Array<[string, Record<string, unknown> | undefined]> = [];
-  setInvoke((async (cmd: string, args?: Record<string, unknown>) => {
-    calls.push([cmd, args]);
-    const handler = handlers[cmd];
-    if (!handler) throw { kind: 'internal', message: `unexpected command ${cmd}` };
-    return handler(args);
-  }) as never);
-  return calls;
+  return fakeInvoke(handlers);
 }
 
 afterEach(() => setInvoke());

@@ -2,6 +2,7 @@ import { fireEvent, render, screen } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import DataSync from './DataSync.svelte';
 import { setInvoke, type SyncStatus } from './api';
+import { fakeInvoke } from './test-fixtures';
 
 afterEach(() => setInvoke());
 
@@ -15,8 +16,19 @@ describe('DataSync', () => {
       sharedUrl: null,
       lastSync: null,
     };
-    const calls: Array<[string, Record<string, unknown> | undefined]> = [];
-    const handlers: Record<string, (a?: Record<string, unknown>) => unknown> = {
+    const calls = fakeInvoke({
+      polling_status: () => ({
+        enabled: true,
+        intervalSecs: 60,
+        routers: 12,
+        withoutPassword: 3,
+        online: 10,
+        degraded: 1,
+        offline: 1,
+        pollsOk: 40,
+        pollsFailed: 2,
+        rowsPending: 0,
+      }),
       sync_status: () => status,
       set_shared_store: (a) => {
         status = { ...status, sharedUrl: a?.url as string };
@@ -26,13 +38,12 @@ describe('DataSync', () => {
         status = { ...status, outboxEntries: 0, outboxRecords: 0, lastSync: { at: Date.UTC(2026, 10, 29, 18), report: {} as never } };
         return { entriesDelivered: 3, recordsDelivered: 120, alreadyThere: 0, sites: 1, templates: 0, devices: 42, latest: 42, rollups: 10, checkins: 500, auditEvents: 7, pushes: 2 };
       },
-    };
-    setInvoke((async (cmd: string, args?: Record<string, unknown>) => {
-      calls.push([cmd, args]);
-      return handlers[cmd](args);
-    }) as never);
+    });
     render(DataSync, { props: { onerror: vi.fn() } });
     await vi.waitFor(() => expect(screen.getByTestId('outbox').textContent).toContain('120 records in 3 batches'));
+    expect(screen.getByTestId('polling').textContent?.replace(/\s+/g, ' ')).toContain(
+      '12 routers every 60 s: 10 online, 1 missing polls, 1 offline; 3 without a stored password are not polled',
+    );
     expect(screen.getByTestId('last-sync').textContent).toContain('Never synced');
     expect((screen.getByTestId('sync-now') as HTMLButtonElement).disabled).toBe(true);
 

@@ -2,6 +2,7 @@ import { fireEvent, render, screen } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import Overview from './Overview.svelte';
 import { setInvoke, type Overview as OverviewData } from './api';
+import { fakeInvoke } from './test-fixtures';
 
 const AT = Date.UTC(2026, 10, 29, 18, 30);
 
@@ -23,16 +24,7 @@ const data: OverviewData = {
   },
 };
 
-function backend(handlers: Record<string, (a?: Record<string, unknown>) => unknown>) {
-  const calls: Array<[string, Record<string, unknown> | undefined]> = [];
-  setInvoke((async (cmd: string, args?: Record<string, unknown>) => {
-    calls.push([cmd, args]);
-    const h = handlers[cmd];
-    if (!h) throw { kind: 'internal', message: `unexpected ${cmd}` };
-    return h(args);
-  }) as never);
-  return calls;
-}
+const backend = fakeInvoke;
 
 afterEach(() => setInvoke());
 

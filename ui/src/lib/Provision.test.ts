@@ -2,20 +2,10 @@ import { fireEvent, render, screen } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import Provision from './Provision.svelte';
 import { setChannelFactory, setInvoke, type PushEvent, type RouterResult } from './api';
-import { device } from './test-fixtures';
-
-type Handler = (args: Record<string, unknown> | undefined) => unknown;
+import { device, fakeInvoke, type Handler } from './test-fixtures';
 
 function backend(handlers: Record<string, Handler>) {
-  const calls: Array<[string, Record<string, unknown> | undefined]> = [];
-  const all: Record<string, Handler> = { list_templates: () => [], ...handlers };
-  setInvoke((async (cmd: string, args?: Record<string, unknown>) => {
-    calls.push([cmd, args]);
-    const h = all[cmd];
-    if (!h) throw { kind: 'internal', message: `unexpected ${cmd}` };
-    return h(args);
-  }) as never);
-  return calls;
+  return fakeInvoke({ list_templates: () => [], ...handlers });
 }
 
 // The push's event channel: the fake backend calls `send` on it.

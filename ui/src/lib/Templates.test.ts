@@ -2,16 +2,14 @@ import { fireEvent, render, screen } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import Templates from './Templates.svelte';
 import { setInvoke, type StoredTemplate } from './api';
-
-type Handler = (args: Record<string, unknown> | undefined) => unknown;
+import { fakeInvoke } from './test-fixtures';
 
 afterEach(() => setInvoke());
 
 describe('Templates', () => {
   it('checks as typed, test-renders with sample values, saves and lists', async () => {
     let stored: StoredTemplate[] = [];
-    const calls: Array<[string, Record<string, unknown> | undefined]> = [];
-    const handlers: Record<string, Handler> = {
+    const calls = fakeInvoke({
       list_templates: () => stored,
       check_template: (a) =>
         (a?.text as string).includes('{{ x')
@@ -26,11 +24,7 @@ describe('Templates', () => {
         stored = [t];
         return t;
       },
-    };
-    setInvoke((async (cmd: string, args?: Record<string, unknown>) => {
-      calls.push([cmd, args]);
-      return handlers[cmd](args);
-    }) as never);
+    });
     render(Templates, { props: { onerror: vi.fn() } });
     const sample = await vi.waitFor(() => screen.getByTestId('sample-identity'));
     await fireEvent.input(sample, { target: { value: 'bad name' } });

@@ -4,7 +4,7 @@ import { setInvoke, setMonitorChannelFactory, type Checkin, type DeviceCharts, t
 import DeviceDetail from './DeviceDetail.svelte';
 import DeviceList from './DeviceList.svelte';
 import ErrorBanner from './ErrorBanner.svelte';
-import { device } from './test-fixtures';
+import { device, fakeInvoke, type Handler } from './test-fixtures';
 
 const NOW = 1_700_000_000_000;
 
@@ -86,7 +86,6 @@ describe('DeviceList', () => {
 });
 
 describe('DeviceDetail', () => {
-  type Handler = (args: Record<string, unknown> | undefined) => unknown;
   const charts = (points: number, cpuSvg = '<svg/>'): DeviceCharts => ({
     from: NOW - 86_400_000,
     to: NOW,
@@ -99,15 +98,7 @@ describe('DeviceDetail', () => {
   });
   /** The Rust side as the detail view sees it; records every call. */
   function backend(overrides: Record<string, Handler> = {}) {
-    const handlers: Record<string, Handler> = { device_charts: () => charts(0), stop_monitor: () => null, ...overrides };
-    const calls: Array<[string, Record<string, unknown> | undefined]> = [];
-    setInvoke((async (cmd: string, args?: Record<string, unknown>) => {
-      calls.push([cmd, args]);
-      const h = handlers[cmd];
-      if (!h) throw { kind: 'internal', message: `unexpected command ${cmd}` };
-      return h(args);
-    }) as never);
-    return calls;
+    return fakeInvoke({ device_charts: () => charts(0), stop_monitor: () => null, ...overrides });
   }
   afterEach(() => setInvoke());
   const base = { checkin: null, alerts: [], now: NOW, onpoll: () => {}, onerror: () => {} };
