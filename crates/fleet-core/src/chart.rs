@@ -1,7 +1,6 @@
 //! Charts rendered with `plotters` to SVG text: the desktop app shows them as
 //! images and the CLI can write them to files.
 
-use fleet_store::SeriesPoint;
 use plotters::prelude::*;
 
 use crate::FleetError;
@@ -176,28 +175,6 @@ pub fn iso_hour(ms: i64) -> String {
     )
 }
 
-/// A CPU-load-over-time chart (0–100 %) of one device's check-ins between
-/// `from_ms` and `to_ms`; times are labelled in UTC.
-pub fn cpu_chart_svg(
-    title: &str,
-    points: &[SeriesPoint],
-    from_ms: i64,
-    to_ms: i64,
-) -> Result<String, FleetError> {
-    time_chart_svg(&TimeChart {
-        title,
-        y_desc: "CPU load",
-        unit: Unit::Percent,
-        lines: &[Line {
-            label: "CPU",
-            points: points.iter().map(|p| (p.at, p.value)).collect(),
-        }],
-        from_ms,
-        to_ms,
-        theme: Theme::Light,
-    })
-}
-
 /// What a time chart's values are, which sets its scale and labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -361,6 +338,28 @@ fn clock_label(ms: i64, span_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fleet_store::SeriesPoint;
+
+    /// One CPU line over a window, as the router detail draws it.
+    fn cpu_chart_svg(
+        title: &str,
+        points: &[SeriesPoint],
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<String, FleetError> {
+        time_chart_svg(&TimeChart {
+            title,
+            y_desc: "CPU load",
+            unit: Unit::Percent,
+            lines: &[Line {
+                label: "CPU",
+                points: points.iter().map(|p| (p.at, p.value)).collect(),
+            }],
+            from_ms,
+            to_ms,
+            theme: Theme::Light,
+        })
+    }
 
     fn pts() -> Vec<SeriesPoint> {
         (0..10)

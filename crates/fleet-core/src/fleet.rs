@@ -29,13 +29,6 @@ pub struct AddDevice {
     pub password: Sensitive<String>,
 }
 
-/// A rendered chart and how many points it shows (0: no data yet).
-#[derive(Debug, Clone, Serialize)]
-pub struct CpuChart {
-    pub svg: String,
-    pub points: usize,
-}
-
 /// A device's CPU, memory and traffic charts over one window.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -484,37 +477,6 @@ impl Fleet {
         opts.login_timeout = self.poll_timeout;
         opts.command_timeout = self.poll_timeout;
         opts
-    }
-
-    /// The CPU chart of a device over its check-ins in the last `window`,
-    /// at most `max_points` points averaged in the store.
-    pub async fn cpu_chart(
-        &self,
-        device_id: &str,
-        window: Duration,
-        max_points: u32,
-    ) -> Result<CpuChart, FleetError> {
-        let device = self.store.get_device(device_id).await?;
-        let title = device
-            .identity
-            .clone()
-            .unwrap_or_else(|| format!("{}:{}", device.host, device.port));
-        let since = poll::now_ms() - window.as_millis() as i64;
-        let Some((first, last)) = self.store.checkin_span(device_id, since).await? else {
-            let now = poll::now_ms();
-            return Ok(CpuChart {
-                svg: chart::cpu_chart_svg(&title, &[], now - 60_000, now)?,
-                points: 0,
-            });
-        };
-        let series = self
-            .store
-            .cpu_series(device_id, first, last, max_points)
-            .await?;
-        Ok(CpuChart {
-            svg: chart::cpu_chart_svg(&title, &series, first, last)?,
-            points: series.len(),
-        })
     }
 
     /// CPU, memory and traffic of a device between `from_ms` and `to_ms`,

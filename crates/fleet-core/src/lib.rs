@@ -23,6 +23,6 @@ pub mod telemetry;
 pub mod template;
 
 pub use error::{ErrorKind, FleetError};
-pub use fleet::{AddDevice, CpuChart, DeviceCharts, Fleet, ImportReport, InventoryTargets};
+pub use fleet::{AddDevice, DeviceCharts, Fleet, ImportReport, InventoryTargets};
 pub use fleet_store::{self, Checkin, Device, FleetStore, StoreUrl};
 pub use routeros_proto::value::Codepage;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use fleet_core::chart::Theme;
 use fleet_core::{
     credentials::{CredentialStore, Sensitive},
     AddDevice, ErrorKind, Fleet, StoreUrl,
@@ -65,9 +66,10 @@ async fn add_poll_and_chart_a_router() {
             .expose(),
         "fieldpass"
     );
+    let hour_ago = fleet_core::poll::now_ms() - 3_600_000;
     let empty = e
         .fleet
-        .cpu_chart(&dev.id, Duration::from_secs(3600), 240)
+        .device_charts(&dev.id, hour_ago, hour_ago + 3_600_000, 240, Theme::Light)
         .await
         .unwrap();
     assert_eq!(empty.points, 0);
@@ -89,14 +91,16 @@ async fn add_poll_and_chart_a_router() {
     assert!(listed[0].last_checkin_at.is_some());
     assert_eq!(e.fleet.store().count_checkins(&dev.id).await.unwrap(), 2);
 
+    // The last 5 s in 1-ms points: the two polls 20 ms apart are two points.
+    let now = fleet_core::poll::now_ms();
     let chart = e
         .fleet
-        .cpu_chart(&dev.id, Duration::from_secs(3600), 240)
+        .device_charts(&dev.id, now - 5_000, now + 1, 5_001, Theme::Light)
         .await
         .unwrap();
     assert_eq!(chart.points, 2);
-    assert!(chart.svg.contains("sim-router-0001"));
-    assert_eq!(chart.svg.matches("<circle").count(), 2);
+    assert!(chart.cpu_svg.contains("sim-router-0001"));
+    assert_eq!(chart.cpu_svg.matches("<circle").count(), 2);
 }
 
 #[tokio::test]
