@@ -36,22 +36,32 @@ echo "$OUT"
 SIM_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SIM/status")
 echo "simulator RSS after the session runs: $((SIM_RSS / 1024)) MiB"
 
-log "Sequential, alternating runs: Fleetdeck client, bare protocol, Python librouteros"
-# Loopback round trips here are bound by wake-up latency between the two
-# processes, which drifts with the machine's load: alternate the three and
-# compare medians.
+# Loopback round trips between two processes are bound by how fast a sleeping
+# CPU wakes up, which on a shared VM drifts with the host's load (23-85 us
+# per round trip seen here). Two runs, each alternating the three clients and
+# comparing medians: first across both cores (what a laptop does), then with
+# the simulator and the client on one core (taskset), where a round trip is
+# two context switches and the figure is the clients' own cost.
 BENCH=$(ls -t "$TARGET"/release/deps/loopback-* | grep -v '\.d$' | head -1)
 N=${BENCH_PY_COUNT:-5000}
-RUSTS=() RAWS=() PYS=()
-for round in 1 2 3; do
-  R=$("$BENCH" --port "$PORT" --devices "$DEVICES" --sequential "$N" --sequential-only --runtime current)
-  RUSTS+=("$(echo "$R" | awk '/^sequential round trips/ {print $6}')")
-  RAWS+=("$(echo "$R" | awk '/^raw protocol/ {print $8}')")
-  PYS+=("$("$PY" crates/routeros/benches/librouteros_seq.py "$PORT" bench "$N")")
-  echo "round $round: client ${RUSTS[-1]}/s, bare protocol ${RAWS[-1]}/s, librouteros ${PYS[-1]}/s"
-done
 median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
-RUST=$(median "${RUSTS[@]}") RAW=$(median "${RAWS[@]}") PYRATE=$(median "${PYS[@]}")
-echo "medians: client $RUST/s, bare protocol $RAW/s, librouteros $PYRATE/s"
-awk -v r="$RUST" -v p="$PYRATE" -v b="$RAW" 'BEGIN {
-  printf "ratio (Fleetdeck / librouteros): %.2fx; client at %.0f %% of the bare-protocol floor\n", r / p, 100 * r / b }'
+compare() {
+  local pin=("$@") RUSTS=() RAWS=() PYS=() R
+  for round in 1 2 3; do
+    R=$("${pin[@]}" "$BENCH" --port "$PORT" --devices "$DEVICES" --sequential "$N" --sequential-only --runtime current)
+    RUSTS+=("$(echo "$R" | awk '/^sequential round trips/ {print $6}')")
+    RAWS+=("$(echo "$R" | awk '/^raw protocol/ {print $8}')")
+    PYS+=("$("${pin[@]}" "$PY" crates/routeros/benches/librouteros_seq.py "$PORT" bench "$N")")
+    echo "round $round: client ${RUSTS[-1]}/s, bare protocol ${RAWS[-1]}/s, librouteros ${PYS[-1]}/s"
+  done
+  local RUST RAW PYRATE
+  RUST=$(median "${RUSTS[@]}") RAW=$(median "${RAWS[@]}") PYRATE=$(median "${PYS[@]}")
+  echo "medians: client $RUST/s, bare protocol $RAW/s, librouteros $PYRATE/s"
+  awk -v r="$RUST" -v p="$PYRATE" -v b="$RAW" 'BEGIN {
+    printf "ratio (Fleetdeck / librouteros): %.2fx; client at %.0f %% of the bare-protocol floor\n", r / p, 100 * r / b }'
+}
+log "Sequential, both cores: Fleetdeck client, bare protocol, Python librouteros"
+compare env
+log "Sequential, simulator and clients on one core (taskset -c 0)"
+taskset -a -p -c 0 "$SIM" >/dev/null
+compare taskset -c 0

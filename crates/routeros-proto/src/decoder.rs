@@ -83,8 +83,11 @@ impl SentenceDecoder {
                 buf.reserve(prefix + len - buf.len());
                 return Ok(None);
             }
-            buf.advance(prefix);
-            self.current.push(buf.split_to(len).to_vec());
+            // Copy the word out, then drop its bytes: `split_to` would turn
+            // the buffer into a shared one and cost two atomic operations
+            // per word.
+            self.current.push(buf[prefix..prefix + len].to_vec());
+            buf.advance(prefix + len);
             self.current_bytes += len;
         }
     }

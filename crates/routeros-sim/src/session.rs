@@ -2,7 +2,7 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use routeros_proto::{login::challenge_response, ApiCodec, Sentence};
 use tokio::{
     io::{AsyncRead, AsyncWrite, AsyncWriteExt},
@@ -44,6 +44,9 @@ struct Session {
     tasks: JoinSet<()>,
 }
 
+/// Most replies gathered from pipelined commands before they are written.
+const MAX_BATCH: usize = 256;
+
 pub(crate) async fn serve<S>(stream: S, device: Arc<Device>, creds: Arc<Credentials>)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
@@ -76,14 +79,32 @@ where
         tokio::select! {
             frame = frames.next() => match frame {
                 Some(Ok(sentence)) => {
-                    let go_on = session.handle(sentence);
+                    let mut go_on = session.handle(sentence);
+                    // Pipelined commands that are already here are answered
+                    // together, in one write, as a router's socket would.
+                    let mut ended = false;
+                    while go_on
+                        && session.direct.len() < MAX_BATCH
+                        && !frames.read_buffer().is_empty()
+                    {
+                        match frames.next().now_or_never() {
+                            Some(Some(Ok(next))) => go_on = session.handle(next),
+                            // EOF or garbage: answer what came before it, then stop.
+                            Some(_) => {
+                                ended = true;
+                                break;
+                            }
+                            // Only part of the next command has arrived.
+                            None => break,
+                        }
+                    }
                     if !session.direct.is_empty() {
                         let replies = std::mem::take(&mut session.direct);
                         if !writer.lock().await.write(&replies).await {
                             break;
                         }
                     }
-                    if !go_on {
+                    if !go_on || ended {
                         break;
                     }
                 }

@@ -130,21 +130,32 @@ impl Pending {
         }
     }
 
-    /// Hands a reply to its waiter; `!done` retires the tag.
-    fn route(&mut self, tag: &str, reply: Reply) {
-        let done = reply.kind == ReplyKind::Done;
-        match self.waiters.get_mut(tag) {
-            Some(Waiter::Collect { replies, .. }) => replies.push(reply),
+    /// Hands a reply to its waiter; `!done` retires the tag. Replies
+    /// without one of our (ASCII) tags are dropped.
+    fn route(&mut self, reply: Reply) {
+        let Some(Ok(tag)) = reply.tag().map(std::str::from_utf8) else {
+            return;
+        };
+        if reply.kind != ReplyKind::Done {
+            match self.waiters.get_mut(tag) {
+                Some(Waiter::Collect { replies, .. }) => replies.push(reply),
+                Some(Waiter::Stream(tx)) => {
+                    let _ = tx.send(Ok(reply));
+                }
+                // Late replies of a cancelled or timed-out command, keepalives.
+                None => {}
+            }
+            return;
+        }
+        match self.waiters.remove(tag) {
+            Some(Waiter::Collect { mut replies, done }) => {
+                replies.push(reply);
+                let _ = done.send(Ok(replies));
+            }
             Some(Waiter::Stream(tx)) => {
                 let _ = tx.send(Ok(reply));
             }
-            // Late replies of a cancelled or timed-out command, keepalives.
-            None => return,
-        }
-        if done {
-            if let Some(Waiter::Collect { replies, done }) = self.waiters.remove(tag) {
-                let _ = done.send(Ok(replies));
-            }
+            None => {}
         }
     }
 }
@@ -773,18 +784,27 @@ async fn drive(
     let mut last_heard = Instant::now();
     let mut probe_sent: Option<Instant> = None;
     let mut probes = 0u64;
+    // One timer for the session, re-armed only when it fires: resetting it
+    // on every reply would cost a timer-wheel update per reply.
+    let quiet = tokio::time::sleep_until(last_heard + idle);
+    tokio::pin!(quiet);
     let failure: Error = loop {
-        let wake = match probe_sent {
-            Some(at) => at + idle,
-            None => last_heard + idle,
-        };
         tokio::select! {
-            _ = tokio::time::sleep_until(wake) => {
-                if probe_sent.is_some() {
+            _ = &mut quiet => {
+                let now = Instant::now();
+                if let Some(at) = probe_sent {
+                    if now < at + idle {
+                        quiet.as_mut().reset(at + idle);
+                        continue;
+                    }
                     break Error::Closed {
                         addr: addr.clone(),
                         reason: format!("the router stopped answering (no reply to a keepalive within {} s)", idle.as_secs_f32()),
                     };
+                }
+                if now < last_heard + idle {
+                    quiet.as_mut().reset(last_heard + idle);
+                    continue;
                 }
                 let Some(inner) = inner.upgrade() else { return };
                 probes += 1;
@@ -795,6 +815,7 @@ async fn drive(
                     break e;
                 }
                 probe_sent = Some(Instant::now());
+                quiet.as_mut().reset(Instant::now() + idle);
             }
             frame = reader.next() => {
                 let reply = match frame {
@@ -808,10 +829,7 @@ async fn drive(
                     break Error::Fatal { reason: reply.message().unwrap_or_default() };
                 }
                 let Some(inner) = inner.upgrade() else { return };
-                match reply.tag().map(|t| String::from_utf8_lossy(t).into_owned()) {
-                    Some(tag) => inner.pending.lock().expect("pending lock").route(&tag, reply),
-                    None => debug!(%addr, "ignoring untagged reply {:?}", reply.kind),
-                }
+                inner.pending.lock().expect("pending lock").route(reply);
             }
         }
     };
@@ -822,5 +840,48 @@ async fn drive(
             .lock()
             .expect("pending lock")
             .end(Arc::new(failure));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(words: &[&str]) -> Reply {
+        Reply::parse(Sentence::from_words(words.iter().copied()))
+    }
+
+    /// `!done` retires a tag whoever waits for it, so a stream that ran to
+    /// its end leaves nothing behind in a long-lived session.
+    #[test]
+    fn done_retires_collecting_and_streaming_tags() {
+        let mut p = Pending::default();
+        let (done, mut got) = oneshot::channel();
+        p.waiters.insert(
+            "1".into(),
+            Waiter::Collect {
+                replies: Vec::new(),
+                done,
+            },
+        );
+        let (tx, mut rows) = mpsc::unbounded_channel();
+        p.waiters.insert("2".into(), Waiter::Stream(tx));
+
+        p.route(reply(&["!re", "=name=a", ".tag=1"]));
+        p.route(reply(&["!re", "=name=b", ".tag=2"]));
+        p.route(reply(&["!re", "=name=c", ".tag=9"])); // nobody's: dropped
+        p.route(reply(&["!done", ".tag=2"]));
+        assert_eq!(p.waiters.len(), 1, "the finished stream is retired");
+        p.route(reply(&["!done", ".tag=1"]));
+        assert!(p.waiters.is_empty());
+
+        let collected = got.try_recv().unwrap().unwrap();
+        assert_eq!(collected.len(), 2);
+        assert_eq!(collected[0].attribute("name"), Some(&b"a"[..]));
+        assert_eq!(collected[1].kind, ReplyKind::Done);
+        let streamed: Vec<_> = std::iter::from_fn(|| rows.try_recv().ok())
+            .map(|r| r.unwrap().kind)
+            .collect();
+        assert_eq!(streamed, [ReplyKind::Re, ReplyKind::Done]);
     }
 }

@@ -181,6 +181,68 @@ async fn cancel_reply_ordering_is_the_routers() {
     assert_eq!(seen, ["!trap 10", "!done 20", "!done 10"]);
 }
 
+/// Pipelined commands that arrive in one read are answered together: every
+/// one, in order, also past the simulator's batch size; a command split
+/// across writes waits for its rest; commands before garbage on the wire are
+/// answered before the session is dropped.
+#[tokio::test]
+async fn pipelined_commands_in_one_write_are_all_answered_in_order() {
+    use tokio::io::AsyncWriteExt;
+    let sim = fleet(&["7.16.2"]).await;
+    let s = TcpStream::connect(("127.0.0.1", sim.port(0)))
+        .await
+        .unwrap();
+    let mut t = Framed::new(s, ApiCodec::default());
+    t.send(Sentence::from_words([
+        "/login",
+        "=name=admin",
+        "=password=pw",
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(
+        t.next().await.unwrap().unwrap().first_word(),
+        Some(&b"!done"[..])
+    );
+    let command = |tag: usize| {
+        Sentence::from_words(["/system/identity/print".to_owned(), format!(".tag={tag}")])
+            .to_bytes()
+    };
+    let mut bytes = Vec::new();
+    for tag in 0..600 {
+        bytes.extend(command(tag));
+    }
+    let split = command(600);
+    bytes.extend(&split[..10]);
+    t.get_mut().write_all(&bytes).await.unwrap();
+    for tag in 0..600 {
+        let row = t.next().await.unwrap().unwrap();
+        assert_eq!(row.first_word(), Some(&b"!re"[..]), "tag {tag}");
+        assert_eq!(row.attribute("name"), Some(&b"sim-router-0000"[..]));
+        let done = t.next().await.unwrap().unwrap();
+        assert_eq!(done.first_word(), Some(&b"!done"[..]));
+        assert_eq!(done.tag(), Some(tag.to_string().as_bytes()), "in order");
+    }
+    // Nothing for the half-sent command until its rest arrives.
+    let early = tokio::time::timeout(Duration::from_millis(200), t.next()).await;
+    assert!(early.is_err(), "a reply before the command was complete");
+    let mut rest = split[10..].to_vec();
+    rest.extend(command(601));
+    rest.extend([0xF9, 0xFF, 0x00, 0x13, 0x37]);
+    t.get_mut().write_all(&rest).await.unwrap();
+    let mut tags = Vec::new();
+    while let Some(Ok(reply)) = t.next().await {
+        if reply.first_word() == Some(&b"!done"[..]) {
+            tags.push(String::from_utf8_lossy(reply.tag().unwrap()).into_owned());
+        }
+    }
+    assert_eq!(
+        tags,
+        ["600", "601"],
+        "answered, then dropped for the garbage"
+    );
+}
+
 #[tokio::test]
 async fn follow_streams_changes_and_dropping_the_stream_cancels_it() {
     let sim = fleet(&["7.16.2"]).await;
