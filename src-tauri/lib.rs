@@ -53,16 +53,8 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
 /// another) and runs the window. A store that cannot be opened does not stop
 /// the app: every command then reports why, in the window.
 pub fn run() {
-    // WebKitGTK's accelerated compositing costs about 100 MiB in the web
-    // process and, without a GPU, draws through Mesa's software renderer;
-    // this app has no animation that needs it (measured in
-    // docs/benchmarks.md: 10,000-router list filters in a third of the
-    // time). Set the variable yourself to choose otherwise. Set before any
-    // thread starts.
     #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
-        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
-    }
+    lean_linux_process();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -85,3 +77,70 @@ pub fn run() {
         .run(tauri::generate_context!())
         .expect("error while running Fleetdeck");
 }
+
+/// Settings that keep the window's processes small on Linux, measured in
+/// docs/benchmarks.md (10,000-router store: app process RSS 204 → ~125 MiB).
+/// Each one is applied only when the user has not chosen it; called first
+/// thing in [`run`], before any thread starts.
+#[cfg(target_os = "linux")]
+fn lean_linux_process() {
+    fn set_default(name: &str, value: &str) {
+        if std::env::var_os(name).is_none() {
+            std::env::set_var(name, value);
+        }
+    }
+    // WebKitGTK's accelerated compositing costs about 100 MiB in the web
+    // process and, without a GPU, draws through Mesa's software renderer;
+    // this app has no animation that needs it (the 10,000-router list
+    // filters in half the time without it). Set the variable yourself to
+    // choose otherwise, and the rest of this block is left alone too.
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+        // With compositing off nothing in this process draws with GL, yet
+        // GTK (GLX visuals), WebKit's DMA-BUF check and its search for the
+        // GPU's render node (EGL) each load Mesa just to ask: that maps the
+        // whole GL driver and libLLVM (~48 MiB resident). Naming the render
+        // node skips the EGL query; when there is none, WebKit would have
+        // found none either.
+        set_default("GDK_GL", "disable");
+        set_default("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
+        let render_node = std::fs::read_dir("/dev/dri")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("renderD"))
+            })
+            .min()
+            .unwrap_or_else(|| "/dev/dri/renderD128".into());
+        set_default(
+            "WEBKIT_WEB_RENDER_DEVICE_FILE",
+            &render_node.display().to_string(),
+        );
+    }
+    limit_malloc_arenas();
+}
+
+/// glibc gives each thread that allocates concurrently its own arena (up to
+/// 8 per core), and freed memory stays in them: ~25 MiB resident for this
+/// app's runtime, GTK and WebKit threads at idle. Two arenas serve a
+/// desktop app's few busy threads. `MALLOC_ARENA_MAX` in the environment
+/// still wins.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    // SAFETY: mallopt only changes an allocator parameter; glibc takes its
+    // own lock, and it is called before this process starts any thread.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(all(target_os = "linux", not(target_env = "gnu")))]
+fn limit_malloc_arenas() {}
