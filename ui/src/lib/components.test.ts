@@ -29,7 +29,7 @@ const checkin: Checkin = {
 describe('DeviceList', () => {
   it('draws only the rows in view of a long list, and follows the scroll', async () => {
     const many = Array.from({ length: 10_000 }, (_, i) => device({ id: `d${i}`, identity: `rtr-${i}` }));
-    render(DeviceList, { devices: many, selectedId: null, now: NOW, onselect: () => {} });
+    render(DeviceList, { devices: many, selectedId: null, now: NOW, intervalSecs: 60, onselect: () => {} });
     const rows = screen.getAllByTestId('device-row');
     expect(rows.length).toBeLessThan(60);
     expect(rows[0].textContent).toContain('rtr-0');
@@ -44,7 +44,7 @@ describe('DeviceList', () => {
   });
 
   it('shows the empty-state text', () => {
-    render(DeviceList, { devices: [], selectedId: null, now: NOW, onselect: () => {} });
+    render(DeviceList, { devices: [], selectedId: null, now: NOW, intervalSecs: 60, onselect: () => {} });
     expect(screen.getByTestId('device-list').textContent).toContain(
       'No routers yet. Add one with its address and API login.',
     );
@@ -58,14 +58,21 @@ describe('DeviceList', () => {
         device({ id: 'a', identity: 'edge-1', version: '7.16', cpuLoad: 37, lastCheckinAt: NOW - 120_000 }),
         device({ id: 'b', host: '10.0.0.2', port: 8729 }),
         device({ id: 'c', host: '10.0.0.3', lastCheckinAt: NOW - 1000, lastError: 'Login rejected.' }),
+        device({ id: 'd', host: '10.0.0.4', lastCheckinAt: NOW - 30 * 60_000 }),
+        device({ id: 'e', host: '10.0.0.5', lastCheckinAt: NOW - 10 * 60_000 }),
       ],
       selectedId: 'b',
       now: NOW,
+      // Every 5 minutes: missed polls after 7.5 min, offline after 17.5.
+      intervalSecs: 300,
       onselect,
     });
     const rows = screen.getAllByTestId('device-row');
-    expect(rows.map((r) => r.dataset.deviceId)).toEqual(['a', 'b', 'c']);
-    expect(rows.map((r) => r.dataset.status)).toEqual(['ok', 'never', 'error']);
+    expect(rows.map((r) => r.dataset.deviceId)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(rows.map((r) => r.dataset.status)).toEqual(['ok', 'never', 'error', 'offline', 'degraded']);
+    expect(rows[0].textContent).toContain('online');
+    expect(rows[3].textContent).toContain('offline');
+    expect(rows[4].textContent).toContain('missed polls');
 
     const a = within(rows[0]);
     expect(a.getByText('edge-1')).toBeTruthy();
@@ -101,7 +108,7 @@ describe('DeviceDetail', () => {
     return fakeInvoke({ device_charts: () => charts(0), stop_monitor: () => null, ...overrides });
   }
   afterEach(() => setInvoke());
-  const base = { checkin: null, alerts: [], now: NOW, onpoll: () => {}, onerror: () => {} };
+  const base = { checkin: null, alerts: [], now: NOW, intervalSecs: 60, onpoll: () => {}, onerror: () => {} };
 
   it('shows the placeholder when the window has no check-ins', async () => {
     backend();

@@ -1,7 +1,7 @@
 // Filtering and sorting the router list: pure functions, fast on tens of
 // thousands of rows (see devices.bench.ts).
 import type { Device } from './api';
-import { deviceStatus, deviceTitle, hostPort, type DeviceStatus } from './format';
+import { deviceStatus, deviceTitle, hostPort, type DeviceStatus, type HealthClock } from './format';
 
 export type SortKey = 'name' | 'address' | 'cpu' | 'checkin';
 
@@ -75,13 +75,17 @@ function sortedBy(devices: readonly Device[], key: SortKey): Device[] {
   return out;
 }
 
-export function filterDevices(devices: readonly Device[], f: DeviceFilter): Device[] {
+/**
+ * The routers `f` lets through, in its order. States are judged by `clock`;
+ * without one (a picker with no state filter) no state matches but `all`.
+ */
+export function filterDevices(devices: readonly Device[], f: DeviceFilter, clock: HealthClock | null): Device[] {
   const words = f.query.toLowerCase().split(/\s+/).filter(Boolean);
   const siteOk = (d: Device) =>
     f.site === 'all' || (f.site === 'none' ? d.siteId === null : d.siteId === f.site);
   return sortedBy(devices, f.sort).filter(
     (d) =>
-      (f.status === 'all' || deviceStatus(d) === f.status) &&
+      (f.status === 'all' || (clock !== null && deviceStatus(d, clock) === f.status)) &&
       siteOk(d) &&
       (f.tag === 'all' || (d.tags ?? []).includes(f.tag)) &&
       words.every((w) => haystack(d).includes(w)),
