@@ -27,7 +27,7 @@ pub async fn add_device<R: Runtime>(
     input: AddDevice,
 ) -> Result<Device, CommandError> {
     let device = state.fleet()?.add_device(input).await?;
-    polling::restart_quietly(&app).await;
+    polling::update_quietly(&app).await;
     Ok(device)
 }
 
@@ -54,7 +54,7 @@ pub async fn import_inventory<R: Runtime>(
         .fleet()?
         .import_inventory(&request.text, &request.username, password)
         .await?;
-    polling::restart_quietly(&app).await;
+    polling::update_quietly(&app).await;
     Ok(report)
 }
 

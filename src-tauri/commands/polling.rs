@@ -1,6 +1,6 @@
 //! Background polling: every inventory router with a stored password is
 //! polled at the settings' interval (the demo's routers are polled by the
-//! demo itself), into check-ins, health changes and alerts. Restarted
+//! demo itself), into check-ins, health changes and alerts. Updated
 //! when the inventory or the settings change.
 
 use std::time::Duration;
@@ -42,9 +42,11 @@ pub struct PollingStatus {
     pub rows_pending: u64,
 }
 
-/// Stops the running poller and starts one over the current inventory,
-/// as the settings say.
-pub async fn restart<R: Runtime>(app: &AppHandle<R>) -> Result<PollingStatus, CommandError> {
+/// Brings polling in line with the inventory and the settings: routers
+/// added, changed or removed since the last call start, restart or stop;
+/// the others keep polling on their sessions (adding one router does not
+/// reconnect the rest). Switched off in the settings, it stops.
+pub async fn update<R: Runtime>(app: &AppHandle<R>) -> Result<PollingStatus, CommandError> {
     let state = app.state::<AppState>();
     let fleet = state.fleet()?;
     let settings = settings::load(app)?;
@@ -52,30 +54,45 @@ pub async fn restart<R: Runtime>(app: &AppHandle<R>) -> Result<PollingStatus, Co
     if !polling.armed {
         return Ok(polling.status.clone());
     }
-    if let Some(t) = polling.running.take() {
-        t.stop().await;
-    }
     let interval = Duration::from_secs(settings.poll_interval_secs.into());
     let mut status = PollingStatus {
         enabled: settings.background_polling,
         interval_secs: settings.poll_interval_secs,
         ..PollingStatus::default()
     };
-    if settings.background_polling {
+    if !settings.background_polling {
+        if let Some(t) = polling.running.take() {
+            t.stop().await;
+            tracing::info!("background polling stopped");
+        }
+    } else {
         let inv = fleet.inventory_targets(interval, DEMO_TAG).await?;
         status.routers = inv.targets.len();
         status.without_password = inv.without_password;
-        if !inv.targets.is_empty() {
-            tracing::info!(
-                routers = status.routers,
-                interval_secs = status.interval_secs,
-                "background polling started"
-            );
-            polling.running = Some(Telemetry::start(
-                fleet.shared_store(),
-                inv.targets,
-                TelemetryConfig::default(),
-            ));
+        match polling.running.as_mut() {
+            Some(t) => {
+                let changes = t.retarget(inv.targets);
+                tracing::info!(
+                    routers = status.routers,
+                    added = changes.added,
+                    changed = changes.changed,
+                    removed = changes.removed,
+                    "background polling updated"
+                );
+            }
+            None if !inv.targets.is_empty() => {
+                tracing::info!(
+                    routers = status.routers,
+                    interval_secs = status.interval_secs,
+                    "background polling started"
+                );
+                polling.running = Some(Telemetry::start(
+                    fleet.shared_store(),
+                    inv.targets,
+                    TelemetryConfig::default(),
+                ));
+            }
+            None => {}
         }
     }
     polling.status = status.clone();
@@ -85,14 +102,14 @@ pub async fn restart<R: Runtime>(app: &AppHandle<R>) -> Result<PollingStatus, Co
 /// Starts background polling for the life of the app.
 pub async fn start<R: Runtime>(app: &AppHandle<R>) -> Result<PollingStatus, CommandError> {
     app.state::<AppState>().polling.lock().await.armed = true;
-    restart(app).await
+    update(app).await
 }
 
-/// [`restart`] after an inventory change, whose own result does not
+/// [`update`] after an inventory change, whose own result does not
 /// depend on polling: a failure is logged, not returned.
-pub async fn restart_quietly<R: Runtime>(app: &AppHandle<R>) {
-    if let Err(e) = restart(app).await {
-        tracing::warn!("background polling could not be restarted: {e}");
+pub async fn update_quietly<R: Runtime>(app: &AppHandle<R>) {
+    if let Err(e) = update(app).await {
+        tracing::warn!("background polling could not be updated: {e}");
     }
 }
 

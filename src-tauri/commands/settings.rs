@@ -96,7 +96,7 @@ pub async fn save_settings<R: Runtime>(
         .map_err(|e| CommandError::invalid(format!("the settings could not be saved: {e}")))?;
     let before = (settings.background_polling, settings.poll_interval_secs);
     if before != (previous.background_polling, previous.poll_interval_secs) {
-        crate::commands::polling::restart_quietly(&app).await;
+        crate::commands::polling::update_quietly(&app).await;
     }
     Ok(settings)
 }

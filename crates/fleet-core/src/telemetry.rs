@@ -245,10 +245,49 @@ impl RouterState {
 pub struct Telemetry {
     counters: Arc<Counters>,
     tx: mpsc::Sender<Msg>,
-    stop: watch::Sender<bool>,
-    pollers: Vec<JoinHandle<()>>,
+    /// Shared by the pollers; kept so targets can be added while running.
+    ctx: Option<Arc<Ctx>>,
+    /// One poller per router, by device id.
+    pollers: HashMap<String, Poller>,
     writer: JoinHandle<()>,
     health: Arc<std::sync::Mutex<HashMap<String, Health>>>,
+}
+
+/// One router's polling task and what it was started with.
+struct Poller {
+    /// How the router is reached and how often: a change restarts it.
+    key: String,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// What [`Telemetry::retarget`] changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retargeted {
+    /// Routers new to the engine: their polling started.
+    pub added: usize,
+    /// Routers gone from the list: their polling stopped.
+    pub removed: usize,
+    /// Routers whose address, login, TLS or interval changed: restarted.
+    pub changed: usize,
+    /// Routers left running, sessions and health untouched.
+    pub kept: usize,
+}
+
+/// What identifies a poller's setup. The password is part of it (a new
+/// one must reconnect) but the key is never logged or shown.
+fn target_key(t: &Target) -> String {
+    let c = &t.connect;
+    format!(
+        "{}|{}|{}|{}|{:?}|{}",
+        c.host,
+        c.port,
+        c.username,
+        c.password,
+        c.tls,
+        t.interval.as_millis()
+    )
 }
 
 /// What one sweep did.
@@ -264,32 +303,61 @@ impl Telemetry {
     /// Starts polling every target at its interval, each at its own offset
     /// within the interval (no thundering herd), until [`Telemetry::stop`].
     pub fn start(store: Arc<FleetStore>, targets: Vec<Target>, cfg: TelemetryConfig) -> Self {
-        let (engine, ctx) = Self::engine(store, cfg);
-        let mut pollers = Vec::with_capacity(targets.len());
-        for target in targets {
-            let ctx = ctx.clone();
-            let mut stop = engine.stop.subscribe();
-            let health = engine.health.clone();
-            pollers.push(tokio::spawn(async move {
-                let offset = spread(&target.device_id, target.interval);
-                let start = tokio::time::Instant::now() + offset;
-                let mut ticks =
-                    tokio::time::interval_at(start, target.interval.max(Duration::from_millis(10)));
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-                let mut state = RouterState::new();
-                loop {
-                    tokio::select! {
-                        _ = ticks.tick() => {}
-                        _ = stop.changed() => break,
-                    }
-                    poll_once(&ctx, &target, &mut state).await;
-                    if let Ok(mut h) = health.lock() {
-                        h.insert(target.device_id.clone(), state.health);
-                    }
+        let (mut engine, ctx) = Self::engine(store, cfg);
+        engine.ctx = Some(ctx);
+        engine.retarget(targets);
+        engine
+    }
+
+    /// Polls exactly `targets` from now on: routers new to the engine start,
+    /// routers no longer listed stop, routers whose address, login, TLS or
+    /// interval changed restart; the rest keep their sessions, health and
+    /// counters' baselines (adding one router to ten thousand reconnects
+    /// one). A no-op on an engine from [`Telemetry::sweep`].
+    pub fn retarget(&mut self, targets: Vec<Target>) -> Retargeted {
+        let Some(ctx) = self.ctx.clone() else {
+            return Retargeted::default();
+        };
+        let mut report = Retargeted::default();
+        let mut wanted: HashMap<String, Target> = targets
+            .into_iter()
+            .map(|t| (t.device_id.clone(), t))
+            .collect();
+        let running: Vec<String> = self.pollers.keys().cloned().collect();
+        for id in running {
+            let keep = wanted
+                .get(&id)
+                .is_some_and(|t| self.pollers[&id].key == target_key(t));
+            if keep {
+                wanted.remove(&id);
+                report.kept += 1;
+                continue;
+            }
+            // Aborted, not asked to stop: a poll in flight would otherwise
+            // still report health for a router that is gone.
+            if let Some(p) = self.pollers.remove(&id) {
+                p.task.abort();
+            }
+            if wanted.contains_key(&id) {
+                report.changed += 1;
+            } else {
+                report.removed += 1;
+                if let Ok(mut h) = self.health.lock() {
+                    h.remove(&id);
                 }
-            }));
+            }
         }
-        Telemetry { pollers, ..engine }
+        report.added = wanted.len() - report.changed;
+        for (id, target) in wanted {
+            let poller = spawn_poller(ctx.clone(), target, self.health.clone());
+            self.pollers.insert(id, poller);
+        }
+        report
+    }
+
+    /// Routers being polled.
+    pub fn routers(&self) -> usize {
+        self.pollers.len()
     }
 
     /// Polls every target once, as fast as the connect gate allows, waits
@@ -334,13 +402,12 @@ impl Telemetry {
             counters: counters.clone(),
             tx: tx.clone(),
         });
-        let (stop, _) = watch::channel(false);
         (
             Telemetry {
                 counters,
                 tx,
-                stop,
-                pollers: Vec::new(),
+                ctx: None,
+                pollers: HashMap::new(),
                 writer,
                 health: Arc::default(),
             },
@@ -366,15 +433,50 @@ impl Telemetry {
     }
 
     /// Stops polling, stores what is pending and returns the final counts.
-    pub async fn stop(self) -> CounterSnapshot {
-        let _ = self.stop.send(true);
-        for p in self.pollers {
-            let _ = p.await;
+    pub async fn stop(mut self) -> CounterSnapshot {
+        for p in self.pollers.values() {
+            let _ = p.stop.send(true);
         }
+        for (_, p) in self.pollers.drain() {
+            let _ = p.task.await;
+        }
+        // The pollers' context holds a sender too: the writer ends when
+        // both are gone.
+        self.ctx = None;
         drop(self.tx);
         let _ = self.writer.await;
         self.counters.snapshot()
     }
+}
+
+/// Polls `target` at its interval, at its own offset within it (no
+/// thundering herd), until told to stop.
+fn spawn_poller(
+    ctx: Arc<Ctx>,
+    target: Target,
+    health: Arc<std::sync::Mutex<HashMap<String, Health>>>,
+) -> Poller {
+    let key = target_key(&target);
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        let offset = spread(&target.device_id, target.interval);
+        let start = tokio::time::Instant::now() + offset;
+        let mut ticks =
+            tokio::time::interval_at(start, target.interval.max(Duration::from_millis(10)));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut state = RouterState::new();
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stopped.changed() => break,
+            }
+            poll_once(&ctx, &target, &mut state).await;
+            if let Ok(mut h) = health.lock() {
+                h.insert(target.device_id.clone(), state.health);
+            }
+        }
+    });
+    Poller { key, stop, task }
 }
 
 /// A router's fixed offset within its interval, from its id.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use fleet_core::{
     credentials::{CredentialStore, Sensitive},
     targets::TargetSpec,
-    telemetry::{Health, Target, Telemetry, TelemetryConfig},
+    telemetry::{Health, Retargeted, Target, Telemetry, TelemetryConfig},
     Fleet, FleetStore, StoreUrl,
 };
 use routeros_sim::{Faults, SimConfig, SimFleet};
@@ -137,6 +137,79 @@ async fn a_sweep_counts_every_poll_and_lands_every_check_in() {
     let events = store.audit_events(Some(&ids[3]), 0, 10).await.unwrap();
     assert_eq!(actions(&events), vec!["health.degraded"]);
     assert_eq!(c.events, 17 * 2 + 3);
+}
+
+/// A running engine takes a new list of routers without a reconnect wave:
+/// an added router starts (one connect more), the others keep their
+/// sessions; a removed router stops being polled; a changed password
+/// restarts that router alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retarget_starts_stops_and_restarts_only_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_on(StoreUrl::Sqlite(dir.path().join("f.db")), &dir).await;
+    let sim = sim(4).await;
+    let all = targets(&fleet, &sim, Duration::from_millis(200)).await;
+    let ids: Vec<String> = all.iter().map(|t| t.device_id.clone()).collect();
+    let mut telemetry = Telemetry::start(fleet.shared_store(), all[..3].to_vec(), fast());
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(telemetry.counters().connects, 3);
+
+    let added = telemetry.retarget(all.clone());
+    assert_eq!(
+        added,
+        Retargeted {
+            added: 1,
+            kept: 3,
+            ..Retargeted::default()
+        }
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        telemetry.counters().connects,
+        4,
+        "only the new router connected"
+    );
+    let health = telemetry.health();
+    assert_eq!(health.len(), 4);
+    assert!(health.values().all(|h| *h == Health::Online), "{health:?}");
+
+    // Router 0 leaves the inventory; router 1's password changes (to a wrong one).
+    let mut next = all[1..].to_vec();
+    next[0].connect.password = "not-the-password".into();
+    let changed = telemetry.retarget(next);
+    assert_eq!(
+        changed,
+        Retargeted {
+            removed: 1,
+            changed: 1,
+            kept: 2,
+            ..Retargeted::default()
+        }
+    );
+    assert_eq!(telemetry.routers(), 3);
+    telemetry.flush().await;
+    let store = fleet.store();
+    let polled_0 = store.checkins_of(&ids[0], 0, i64::MAX).await.unwrap().len();
+    let polled_3 = store.checkins_of(&ids[3], 0, i64::MAX).await.unwrap().len();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    telemetry.flush().await;
+    assert_eq!(
+        store.checkins_of(&ids[0], 0, i64::MAX).await.unwrap().len(),
+        polled_0,
+        "a removed router is no longer polled"
+    );
+    assert!(store.checkins_of(&ids[3], 0, i64::MAX).await.unwrap().len() > polled_3);
+    let health = telemetry.health();
+    assert!(!health.contains_key(&ids[0]), "{health:?}");
+    assert_ne!(
+        health[&ids[1]],
+        Health::Online,
+        "the new, wrong password is in use"
+    );
+    assert_eq!(health[&ids[2]], Health::Online);
+    let c = telemetry.stop().await;
+    assert_eq!(c.rows_pending, 0);
+    assert!(c.polls_failed > 0, "{c:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
