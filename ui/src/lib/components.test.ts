@@ -72,7 +72,7 @@ describe('DeviceList', () => {
     expect(rows.map((r) => r.dataset.status)).toEqual(['ok', 'never', 'error', 'offline', 'degraded']);
     expect(rows[0].textContent).toContain('online');
     expect(rows[3].textContent).toContain('offline');
-    expect(rows[4].textContent).toContain('missed polls');
+    expect(rows[4].textContent).toContain('degraded');
 
     const a = within(rows[0]);
     expect(a.getByText('edge-1')).toBeTruthy();

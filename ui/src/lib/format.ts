@@ -139,7 +139,7 @@ export const STATUS_LABEL: Record<DeviceStatus, string> = {
   never: 'never polled',
   error: 'error',
   ok: 'online',
-  degraded: 'missed polls',
+  degraded: 'degraded',
   offline: 'offline',
 };
 
