@@ -139,14 +139,9 @@ async fn configuration_changes_and_the_routers_traps() {
     assert_eq!(sim.device(0).identity(), "core-1");
 }
 
-/// The exact reply order of `/cancel` on a `listen` (ROUTEROS.md §1.5),
-/// checked on raw sentences.
-#[tokio::test]
-async fn cancel_reply_ordering_is_the_routers() {
-    let sim = fleet(&["7.16.2"]).await;
-    let s = TcpStream::connect(("127.0.0.1", sim.port(0)))
-        .await
-        .unwrap();
+/// A session on raw sentences, logged in: for checks of the exact bytes.
+async fn raw_session(port: u16) -> Framed<TcpStream, ApiCodec> {
+    let s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     let mut t = Framed::new(s, ApiCodec::default());
     t.send(Sentence::from_words([
         "/login",
@@ -159,6 +154,15 @@ async fn cancel_reply_ordering_is_the_routers() {
         t.next().await.unwrap().unwrap().first_word(),
         Some(&b"!done"[..])
     );
+    t
+}
+
+/// The exact reply order of `/cancel` on a `listen` (ROUTEROS.md §1.5),
+/// checked on raw sentences.
+#[tokio::test]
+async fn cancel_reply_ordering_is_the_routers() {
+    let sim = fleet(&["7.16.2"]).await;
+    let mut t = raw_session(sim.port(0)).await;
     t.send(Sentence::from_words(["/interface/listen", ".tag=10"]))
         .await
         .unwrap();
@@ -189,21 +193,7 @@ async fn cancel_reply_ordering_is_the_routers() {
 async fn pipelined_commands_in_one_write_are_all_answered_in_order() {
     use tokio::io::AsyncWriteExt;
     let sim = fleet(&["7.16.2"]).await;
-    let s = TcpStream::connect(("127.0.0.1", sim.port(0)))
-        .await
-        .unwrap();
-    let mut t = Framed::new(s, ApiCodec::default());
-    t.send(Sentence::from_words([
-        "/login",
-        "=name=admin",
-        "=password=pw",
-    ]))
-    .await
-    .unwrap();
-    assert_eq!(
-        t.next().await.unwrap().unwrap().first_word(),
-        Some(&b"!done"[..])
-    );
+    let mut t = raw_session(sim.port(0)).await;
     let command = |tag: usize| {
         Sentence::from_words(["/system/identity/print".to_owned(), format!(".tag={tag}")])
             .to_bytes()
