@@ -8,8 +8,9 @@
 #   FUZZ_SECONDS=600 scripts/fuzz.sh decode_stream
 #
 # Corpora grow in crates/routeros-proto/fuzz/corpus/<target> (not committed);
-# script_parse is seeded with the RouterOS export corpus when it is found
-# (FLEETDECK_CORPUS_DIR, or shared/corpus/routeros-exports next to the repo).
+# script_parse is seeded with the project's fixtures (tests/fixtures/rsc) and
+# the real-world export corpus when it is found (FLEETDECK_CORPUS_DIR, or
+# shared/corpus/routeros-exports next to the repo).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
@@ -31,9 +32,10 @@ fi
 export PATH="$TARGET/tools/bin:$PATH"
 
 EXPORTS=${FLEETDECK_CORPUS_DIR:-$ROOT/../shared/corpus/routeros-exports}
-if [ -d "$EXPORTS" ] && [ ! -d "$FUZZ_DIR/corpus/script_parse" ]; then
+if [ ! -d "$FUZZ_DIR/corpus/script_parse" ]; then
   mkdir -p "$FUZZ_DIR/corpus/script_parse"
-  cp "$EXPORTS"/*.rsc "$FUZZ_DIR/corpus/script_parse/" 2>/dev/null || true
+  cp "$ROOT"/tests/fixtures/rsc/*.rsc "$FUZZ_DIR/corpus/script_parse/"
+  if [ -d "$EXPORTS" ]; then cp "$EXPORTS"/*.rsc "$FUZZ_DIR/corpus/script_parse/"; fi
 fi
 
 for t in "${TARGETS[@]}"; do

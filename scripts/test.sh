@@ -40,7 +40,7 @@ done
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 log "UI unit tests"
 (cd ui && npm test --silent)
 log "Doctests"

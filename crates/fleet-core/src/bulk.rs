@@ -198,17 +198,24 @@ enum RunState {
 /// finish (a push is never cut mid-step); no new one starts while paused
 /// or after a cancel.
 #[derive(Clone)]
-pub struct Control(Arc<watch::Sender<RunState>>);
+pub struct Control {
+    state: Arc<watch::Sender<RunState>>,
+    /// Routers whose turn has come but that wait for a resume.
+    held: Arc<std::sync::atomic::AtomicUsize>,
+}
 
 impl Default for Control {
     fn default() -> Self {
-        Self(Arc::new(watch::channel(RunState::Running).0))
+        Self {
+            state: Arc::new(watch::channel(RunState::Running).0),
+            held: Arc::default(),
+        }
     }
 }
 
 impl Control {
     pub fn pause(&self) {
-        self.0.send_if_modified(|s| {
+        self.state.send_if_modified(|s| {
             let change = *s == RunState::Running;
             if change {
                 *s = RunState::Paused;
@@ -218,7 +225,7 @@ impl Control {
     }
 
     pub fn resume(&self) {
-        self.0.send_if_modified(|s| {
+        self.state.send_if_modified(|s| {
             let change = *s == RunState::Paused;
             if change {
                 *s = RunState::Running;
@@ -228,24 +235,38 @@ impl Control {
     }
 
     pub fn cancel(&self) {
-        self.0.send_replace(RunState::Cancelled);
+        self.state.send_replace(RunState::Cancelled);
     }
 
     pub fn is_paused(&self) -> bool {
-        *self.0.borrow() == RunState::Paused
+        *self.state.borrow() == RunState::Paused
     }
 
     pub fn is_cancelled(&self) -> bool {
-        *self.0.borrow() == RunState::Cancelled
+        *self.state.borrow() == RunState::Cancelled
+    }
+
+    /// How many routers have their turn (a concurrency slot) but are held
+    /// by the pause: with every slot held, nothing is being pushed.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::SeqCst)
     }
 
     /// Waits while paused; `false` once cancelled.
     async fn proceed(&self) -> bool {
-        let mut rx = self.0.subscribe();
+        let mut rx = self.state.subscribe();
+        let now = *rx.borrow_and_update();
+        if now != RunState::Paused {
+            return now == RunState::Running;
+        }
+        // Counted only once seen paused, so `held` never counts a router
+        // that is merely passing through.
+        self.held.fetch_add(1, Ordering::SeqCst);
         let state = match rx.wait_for(|s| *s != RunState::Paused).await {
             Ok(s) => *s,
             Err(_) => RunState::Cancelled,
         };
+        self.held.fetch_sub(1, Ordering::SeqCst);
         state == RunState::Running
     }
 }

@@ -197,17 +197,32 @@ async fn pause_resume_and_cancel() {
     });
     rx.recv().await.unwrap();
     control.pause();
-    // At most the router already started finishes after the pause.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // With one router at a time, a router held by the pause holds the only
+    // slot: every router before it has finished. Wait for that, and for the
+    // engine to record the pause.
+    routeros_sim::wait::until(
+        "a router held by the pause and the pause recorded",
+        routeros_sim::wait::DEADLINE,
+        || {
+            let (store, control) = (store.clone(), control.clone());
+            async move {
+                control.held() == 1
+                    && store.push_batches(None, 1).await.unwrap()[0].status == "paused"
+            }
+        },
+    )
+    .await;
     let mut done_while_paused = 1;
     while rx.try_recv().is_ok() {
         done_while_paused += 1;
     }
     assert!(done_while_paused <= 2, "{done_while_paused} finished");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(rx.try_recv().is_err(), "nothing starts while paused");
-    let batches = store.push_batches(None, 10).await.unwrap();
-    assert_eq!(batches[0].status, "paused", "the pause is recorded");
+    let batch_id = store.push_batches(None, 1).await.unwrap()[0].id.clone();
+    assert_eq!(
+        store.batch_pushes(&batch_id).await.unwrap().len(),
+        done_while_paused,
+        "nothing started past the pause"
+    );
     control.resume();
     let report = run.await.unwrap();
     assert_eq!(report.succeeded, 6, "{report:?}");

@@ -148,40 +148,49 @@ async fn a_failing_step_stops_the_plan_at_its_line_with_the_routers_message() {
     );
 }
 
-/// The hand-written bootstrap scripts of the corpus (050–063) either
-/// compile to a plan or are refused naming the construct and its line.
+/// A file of the project's own fixtures (tests/fixtures/rsc), as bytes.
+fn fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/rsc")
+        .join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    String::from_utf8(bytes).unwrap()
+}
+
+/// A bootstrap file that is a plain list of configuration compiles to a
+/// plan, lands on a factory-default router, and changes nothing the
+/// second time.
+#[tokio::test]
+async fn a_plain_bootstrap_file_compiles_applies_and_converges() {
+    let (_sim, client) = router().await;
+    let plan = plan::compile(&fixture("bootstrap-plain.rsc")).unwrap();
+    assert_eq!(plan.steps.len(), 5, "{plan:?}");
+    let lines: Vec<u32> = plan.steps.iter().map(|s| s.line).collect();
+    assert_eq!(
+        lines,
+        [3, 5, 7, 9, 11],
+        "each step keeps its line in the file"
+    );
+    let first = plan::apply(&client, &plan, false).await;
+    assert!(
+        first
+            .iter()
+            .all(|r| !matches!(r.outcome, Outcome::Failed { .. })),
+        "{first:?}"
+    );
+    assert_eq!(identity(&client).await, "site-router");
+    let again = plan::apply(&client, &plan, false).await;
+    assert!(
+        again.iter().all(|r| r.outcome == Outcome::Unchanged),
+        "{again:?}"
+    );
+}
+
+/// A script with logic is refused before it reaches a router, naming the
+/// construct and the line it is on.
 #[test]
-fn corpus_bootstrap_scripts_compile_or_are_refused_clearly() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/routeros-exports");
-    let mut seen = 0;
-    let mut compiled = 0;
-    for entry in std::fs::read_dir(&dir).expect("corpus beside the project") {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let Some(n) = name.get(..3).and_then(|n| n.parse::<u32>().ok()) else {
-            continue;
-        };
-        if !(50..=63).contains(&n) {
-            continue;
-        }
-        seen += 1;
-        let bytes = std::fs::read(&path).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        match plan::compile(&text) {
-            Ok(p) => {
-                compiled += 1;
-                assert!(!p.steps.is_empty(), "{name}: an empty plan");
-            }
-            Err(e) => {
-                assert!(e.line >= 1, "{name}: {e}");
-                assert!(
-                    e.message.len() > 20,
-                    "{name}: a reason a technician can act on: {e}"
-                );
-            }
-        }
-    }
-    assert_eq!(seen, 14);
-    eprintln!("{compiled} of 14 corpus scripts compile to plans");
+fn a_bootstrap_with_logic_is_refused_at_its_line() {
+    let e = plan::compile(&fixture("bootstrap-with-logic.rsc")).unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.message.contains("local"), "{e}");
 }

@@ -201,8 +201,18 @@ async fn a_failed_step_restores_the_backup() {
         report.message
     );
     assert_eq!(report.steps.len(), 3);
-    // The router reboots into the backup: the first two steps are undone.
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // The router reboots into the backup (the simulator's boot count, not
+    // a clock): the first two steps are undone.
+    let router = e.sim.device(0).clone();
+    routeros_sim::wait::until(
+        "the router to reboot into its backup and come back",
+        routeros_sim::wait::DEADLINE,
+        || {
+            let d = router.clone();
+            async move { d.boots() >= 1 && !d.is_rebooting() }
+        },
+    )
+    .await;
     let client = connect(&e.sim).await;
     assert_eq!(
         names(&client, "/system/identity").await,

@@ -14,7 +14,10 @@ use fleet_core::{
     telemetry::{Health, Retargeted, Target, Telemetry, TelemetryConfig},
     Fleet, FleetStore, StoreUrl,
 };
-use routeros_sim::{Faults, SimConfig, SimFleet};
+use routeros_sim::{
+    wait::{until, DEADLINE},
+    Faults, SimConfig, SimFleet,
+};
 
 const PASSWORD: &str = "fieldpass";
 
@@ -151,7 +154,12 @@ async fn retarget_starts_stops_and_restarts_only_what_changed() {
     let all = targets(&fleet, &sim, Duration::from_millis(200)).await;
     let ids: Vec<String> = all.iter().map(|t| t.device_id.clone()).collect();
     let mut telemetry = Telemetry::start(fleet.shared_store(), all[..3].to_vec(), fast());
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let t = &telemetry;
+    until("three routers online", DEADLINE, move || async move {
+        let h = t.health();
+        h.len() == 3 && h.values().all(|h| *h == Health::Online)
+    })
+    .await;
     assert_eq!(telemetry.counters().connects, 3);
 
     let added = telemetry.retarget(all.clone());
@@ -163,15 +171,17 @@ async fn retarget_starts_stops_and_restarts_only_what_changed() {
             ..Retargeted::default()
         }
     );
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let t = &telemetry;
+    until("the added router online", DEADLINE, move || async move {
+        let h = t.health();
+        h.len() == 4 && h.values().all(|h| *h == Health::Online)
+    })
+    .await;
     assert_eq!(
         telemetry.counters().connects,
         4,
         "only the new router connected"
     );
-    let health = telemetry.health();
-    assert_eq!(health.len(), 4);
-    assert!(health.values().all(|h| *h == Health::Online), "{health:?}");
 
     // Router 0 leaves the inventory; router 1's password changes (to a wrong one).
     let mut next = all[1..].to_vec();
@@ -191,8 +201,19 @@ async fn retarget_starts_stops_and_restarts_only_what_changed() {
     let store = fleet.store();
     let polled_0 = store.checkins_of(&ids[0], 0, i64::MAX).await.unwrap().len();
     let polled_3 = store.checkins_of(&ids[3], 0, i64::MAX).await.unwrap().len();
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    telemetry.flush().await;
+    // Router 3 polled three more times, and router 1 failing on its new
+    // password: long enough for a removed router to have shown up again.
+    let (t, id1, id3) = (&telemetry, &ids[1], &ids[3]);
+    until(
+        "router 3 polled again and router 1 refused",
+        DEADLINE,
+        move || async move {
+            t.flush().await;
+            let more = store.checkins_of(id3, 0, i64::MAX).await.unwrap().len() >= polled_3 + 3;
+            more && t.health().get(id1).is_some_and(|h| *h != Health::Online)
+        },
+    )
+    .await;
     assert_eq!(
         store.checkins_of(&ids[0], 0, i64::MAX).await.unwrap().len(),
         polled_0,
@@ -221,8 +242,12 @@ async fn health_follows_missed_polls_and_recovers() {
     let targets = targets(&fleet, &sim, interval).await;
     let ids: Vec<String> = targets.iter().map(|t| t.device_id.clone()).collect();
     let telemetry = Telemetry::start(fleet.shared_store(), targets, fast());
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(telemetry.health().values().all(|h| *h == Health::Online));
+    let t = &telemetry;
+    until("all six routers online", DEADLINE, move || async move {
+        let h = t.health();
+        h.len() == 6 && h.values().all(|h| *h == Health::Online)
+    })
+    .await;
 
     // Router 0 drops every session at once; router 1 stalls; router 2 reboots.
     sim.device(0).set_faults(Faults {
@@ -235,21 +260,34 @@ async fn health_follows_missed_polls_and_recovers() {
     });
     sim.device(2).reboot();
     // A stalled poll takes the 0.8 s command deadline to fail: three
-    // misses take about 2.5 s; leave room for a loaded machine.
-    tokio::time::sleep(Duration::from_millis(4_000)).await;
-    let health = telemetry.health();
-    assert_eq!(health[&ids[0]], Health::Offline);
-    assert_eq!(health[&ids[1]], Health::Offline);
-    assert_eq!(health[&ids[3]], Health::Online);
+    // misses take about 2.5 s.
+    let (id0, id1) = (&ids[0], &ids[1]);
+    until("routers 0 and 1 offline", DEADLINE, move || async move {
+        let h = t.health();
+        h[id0] == Health::Offline && h[id1] == Health::Offline
+    })
+    .await;
+    assert_eq!(telemetry.health()[&ids[3]], Health::Online);
 
     // Back to normal: they come back online.
     sim.device(0).set_faults(Faults::default());
     sim.device(1).set_faults(Faults::default());
-    tokio::time::sleep(Duration::from_millis(2_000)).await;
-    let health = telemetry.health();
-    assert_eq!(health[&ids[0]], Health::Online, "{health:?}");
-    assert_eq!(health[&ids[1]], Health::Online, "{health:?}");
-    assert_eq!(health[&ids[2]], Health::Online, "{health:?}");
+    // Back online, and the rebooted router seen back with its reboot
+    // alerted and five check-ins stored.
+    let (store, id2) = (fleet.store(), &ids[2]);
+    until(
+        "routers 0, 1 and 2 back online",
+        DEADLINE,
+        move || async move {
+            t.flush().await;
+            let h = t.health();
+            let back = [id0, id1, id2].iter().all(|id| h[*id] == Health::Online);
+            let alerted = actions(&store.audit_events(Some(id2), 0, 50).await.unwrap())
+                .contains(&"alert.rebooted".to_string());
+            back && alerted && store.checkins_of(id2, 0, i64::MAX).await.unwrap().len() >= 5
+        },
+    )
+    .await;
     let c = telemetry.stop().await;
     assert!(c.polls_failed > 0 && c.connects > 6, "{c:?}");
     assert_eq!(c.rows_pending, 0);
@@ -297,17 +335,28 @@ async fn database_lost_mid_run_loses_no_check_in() {
     let sim = sim(30).await;
     let targets = targets(&fleet, &sim, Duration::from_millis(200)).await;
     let telemetry = Telemetry::start(fleet.shared_store(), targets, fast());
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let t = &telemetry;
+    until("check-ins written", DEADLINE, move || async move {
+        t.counters().rows_written > 0
+    })
+    .await;
     // The database goes away for a while, then comes back.
     proxy.cut_now();
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let during = telemetry.counters();
-    assert!(
-        during.rows_pending > 0,
-        "check-ins wait while the database is gone: {during:?}"
-    );
+    until(
+        "check-ins waiting while the database is gone",
+        DEADLINE,
+        move || async move {
+            let c = t.counters();
+            c.rows_pending > 0 && c.write_failures > 0
+        },
+    )
+    .await;
     proxy.restore();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let written = telemetry.counters().rows_written;
+    until("writes resumed", DEADLINE, move || async move {
+        t.counters().rows_written > written
+    })
+    .await;
     let c = telemetry.stop().await;
     assert!(c.write_failures > 0, "{c:?}");
     assert_eq!(c.rows_pending, 0);

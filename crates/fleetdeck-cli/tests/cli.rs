@@ -1053,45 +1053,36 @@ async fn a_stopped_bulk_push_is_listed_and_resumed() {
 
     sim.device(0).set_faults(routeros_sim::Faults::default());
     // The rolled-back router loaded its backup and reboots, as RouterOS
-    // does: wait until it answers again with a fresh uptime.
+    // does: wait for that reboot to begin and end (the simulator's boot
+    // count, not a clock), then for the router to answer a login again.
+    let router0 = sim.device(0).clone();
+    routeros_sim::wait::until(
+        "the rolled-back router to reboot and come back",
+        routeros_sim::wait::DEADLINE,
+        || {
+            let d = router0.clone();
+            async move { d.boots() >= 1 && !d.is_rebooting() }
+        },
+    )
+    .await;
     let port0 = sim.port(0).to_string();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let out = cli(
-            s(&[
-                "ros",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port0,
-                "--password-env",
-                "RPW",
-                "--",
-                "/system/resource/print",
-                ".proplist=uptime",
-            ]),
-            env(),
-        )
-        .await;
-        let up = out
-            .status
-            .success()
-            .then(|| {
-                json_lines(&out)[0]["attributes"]["uptime"]
-                    .as_str()
-                    .map(str::to_owned)
-            })
-            .flatten()
-            .unwrap_or_default();
-        if !up.is_empty() && !up.contains(['m', 'h', 'd', 'w']) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the rolled-back router did not come back: {up:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let ros_args = s(&[
+        "ros",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port0,
+        "--password-env",
+        "RPW",
+        "--",
+        "/system/resource/print",
+    ]);
+    let answered = cli(ros_args, env()).await;
+    assert!(
+        answered.status.success(),
+        "the router answers after its reboot: {}",
+        String::from_utf8_lossy(&answered.stderr)
+    );
     let out = push(Some(batch.clone())).await;
     assert!(
         out.status.success(),

@@ -145,6 +145,27 @@ impl Device {
         self.boots.send_modify(|b| *b += 1);
     }
 
+    /// How many reboots have begun since the router started: a test that
+    /// waits for a reboot waits for this to grow, not for a clock.
+    pub fn boots(&self) -> u64 {
+        *self.boots.borrow()
+    }
+
+    /// Whether a reboot is under way (sessions refused) right now.
+    pub fn is_rebooting(&self) -> bool {
+        !self.is_up()
+    }
+
+    /// Ends a reboot under way now instead of after `reboot_delay`, so a
+    /// test can hold a router down (a long delay) for exactly as long as it
+    /// needs to look at it.
+    pub fn finish_reboot(&self) {
+        let mut st = self.state.lock().expect("state lock");
+        if st.down_until.take().is_some() {
+            st.booted = Instant::now();
+        }
+    }
+
     fn board(&self) -> (&'static str, &'static str, u32, u64) {
         BOARDS[self.index % BOARDS.len()]
     }

@@ -21,6 +21,7 @@ mod profile;
 mod server;
 mod session;
 mod tls;
+pub mod wait;
 
 pub use device::{Change, Device};
 pub use export::quote;

@@ -407,7 +407,17 @@ async fn files_export_and_execute_as_string() {
 
 #[tokio::test]
 async fn backup_load_restores_and_reboot_drops_then_returns() {
-    let sim = fleet(&["7.16.2"]).await;
+    // A reboot that lasts until the test ends it, so "refuses sessions
+    // while rebooting" is checked while it is surely rebooting.
+    let sim = SimFleet::start(SimConfig {
+        devices: 1,
+        password: "pw".into(),
+        versions: vec!["7.16.2".into()],
+        reboot_delay: Duration::from_secs(3600),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
     let c = login(sim.port(0)).await;
     c.run(&Command::new("/system/backup/save").attr("name", "before"))
         .await
@@ -423,11 +433,23 @@ async fn backup_load_restores_and_reboot_drops_then_returns() {
     .await
     .unwrap();
     // The router reboots: the session ends.
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    assert!(c
-        .run(&Command::new("/system/identity/print"))
-        .await
-        .is_err());
+    let device = sim.device(0).clone();
+    routeros_sim::wait::until("the reboot to begin", routeros_sim::wait::DEADLINE, || {
+        let d = device.clone();
+        async move { d.boots() == 1 }
+    })
+    .await;
+    let dropped = routeros_sim::wait::until_some(
+        "the session to end with the reboot",
+        routeros_sim::wait::DEADLINE,
+        || {
+            let c = c.clone();
+            async move { c.run(&Command::new("/system/identity/print")).await.err() }
+        },
+    )
+    .await;
+    assert!(!dropped.to_string().is_empty());
+    assert!(device.is_rebooting());
     let early = Client::connect(&ConnectOptions::new(
         "127.0.0.1",
         sim.port(0),
@@ -436,7 +458,7 @@ async fn backup_load_restores_and_reboot_drops_then_returns() {
     ))
     .await;
     assert!(early.is_err(), "a rebooting router refuses sessions");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    device.finish_reboot();
     let c = login(sim.port(0)).await;
     let id = c
         .run(&Command::new("/system/identity/print"))

@@ -1,51 +1,20 @@
-//! The script parser against the shared corpus of real RouterOS exports and
-//! import scripts, read in place (the files are not ours to ship).
-//!
-//! The corpus is `$FLEETDECK_CORPUS_DIR`, or `shared/corpus/routeros-exports`
-//! next to the repository. A missing corpus fails the tests: skipping would
-//! let the parser's main evidence silently disappear from CI.
+//! The script parser against the corpus of real RouterOS exports and
+//! import scripts, read in place (the files are not ours to ship) from
+//! `$FLEETDECK_CORPUS_DIR` (scripts/check-corpus.sh). A missing corpus
+//! fails: the check never passes by reading nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use corpus_check::{corpus_file, corpus_files};
 
 use routeros_proto::script::{
     parse, Arg, CommandKind, ExprItem, MenuCommand, Script, ScriptCommand, ScriptError, Selector,
     StrPart, Term, Value,
 };
 
-fn corpus_dir() -> PathBuf {
-    let dir = match std::env::var_os("FLEETDECK_CORPUS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/routeros-exports")
-        }
-    };
-    assert!(
-        dir.join("SOURCES.md").is_file(),
-        "RouterOS export corpus not found at {}: set FLEETDECK_CORPUS_DIR to the \
-         routeros-exports folder, or check out `shared/` next to the repository",
-        dir.display()
-    );
-    dir
-}
-
-/// All `.rsc` files, sorted by name.
-fn corpus_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .expect("readable corpus folder")
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rsc"))
-        .collect();
-    files.sort();
-    files
-}
-
 /// The bytes of the file whose name starts with `number` (e.g. "001").
 fn read(number: &str) -> Vec<u8> {
-    let path = corpus_files()
-        .into_iter()
-        .find(|p| file_name(p).starts_with(&format!("{number}-")))
-        .unwrap_or_else(|| panic!("corpus file {number}-* is missing"));
-    std::fs::read(path).expect("readable corpus file")
+    std::fs::read(corpus_file(number)).expect("readable corpus file")
 }
 
 fn file_name(p: &Path) -> String {
