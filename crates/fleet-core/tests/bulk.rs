@@ -321,10 +321,21 @@ async fn a_bulk_push_cut_short_is_marked_interrupted_and_resumes() {
     assert_eq!(done, at, "the routers before it were pushed");
     run.abort();
     let _ = run.await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let marked = bulk::recover_interrupted(&store, Duration::from_millis(150))
-        .await
-        .unwrap();
+    // Recovery marks the batch once its heartbeat is older than 150 ms.
+    let marked = routeros_sim::wait::until_some(
+        "the stopped batch to be found interrupted",
+        routeros_sim::wait::DEADLINE,
+        || {
+            let store = store.clone();
+            async move {
+                let marked = bulk::recover_interrupted(&store, Duration::from_millis(150))
+                    .await
+                    .unwrap();
+                (!marked.is_empty()).then_some(marked)
+            }
+        },
+    )
+    .await;
     assert_eq!(marked.len(), 1);
     assert_eq!(marked[0].id, batch_id);
     assert!(

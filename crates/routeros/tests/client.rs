@@ -210,10 +210,12 @@ async fn garbage_from_the_router_fails_pending_commands_clearly() {
         let _login = t.next().await.unwrap().unwrap();
         t.send(Sentence::from_words(["!done"])).await.unwrap();
         let _cmd = t.next().await.unwrap().unwrap();
-        use tokio::io::AsyncWriteExt;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut s = t.into_inner();
         s.write_all(&[0xF9, 1, 2, 3]).await.unwrap();
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // Keep the socket open until the client gives up on it.
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest).await;
     });
     let client = Client::connect(&opts(port, "")).await.unwrap();
     let err = client
