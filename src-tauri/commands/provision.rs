@@ -11,8 +11,8 @@ use std::{
 use fleet_core::{
     bulk::{self, BulkOptions, BulkReport, Control, PlanSource, RouterResult, StepHook},
     discover::{self, Found, ProbeHit},
-    plan::{self, StepReport},
-    preview::{self, Preview},
+    plan::StepReport,
+    preview::{self, TemplatePreview},
     push::{self, PushOptions},
     template::{Template, TemplateError},
 };
@@ -88,14 +88,6 @@ pub fn check_template(text: String) -> TemplateCheck {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PreviewResult {
-    /// Value errors (line and column of the template); no preview then.
-    errors: Vec<TemplateError>,
-    preview: Option<Preview>,
-}
-
 /// What a push would do to one router: rendered script (secrets masked),
 /// each step's decision, the diff against its export. Writes nothing.
 #[tauri::command]
@@ -105,7 +97,7 @@ pub async fn preview_push(
     template: String,
     values: BTreeMap<String, String>,
     import: bool,
-) -> Result<PreviewResult, CommandError> {
+) -> Result<TemplatePreview, CommandError> {
     let fleet = state.fleet()?;
     let template = Template::parse(&template).map_err(|errors| {
         CommandError::invalid(format!(
@@ -115,29 +107,15 @@ pub async fn preview_push(
         ))
     })?;
     let client = fleet.connect(&device_id).await?;
-    let values = bulk::router_values(fleet.store(), &client, &device_id, &values).await?;
-    let rendered = match template.render(&values) {
-        Ok(r) => r,
-        Err(errors) => {
-            return Ok(PreviewResult {
-                errors,
-                preview: None,
-            })
-        }
-    };
-    let plan = if import {
-        plan::import_plan(&rendered.text)
-    } else {
-        plan::compile(&rendered.text).map_err(|e| {
-            CommandError::invalid(format!(
-                "{e}. Tick \"send as one /import\" to let the router run it as it is"
-            ))
-        })?
-    };
-    Ok(PreviewResult {
-        errors: Vec::new(),
-        preview: Some(preview::preview(&client, &rendered.preview, &plan).await?),
-    })
+    Ok(preview::template_on_router(
+        fleet.store(),
+        &client,
+        Some(&device_id),
+        &template,
+        &values,
+        import,
+    )
+    .await?)
 }
 
 /// Step events per router are sent at most this often.
@@ -242,7 +220,7 @@ pub async fn push_template(
                     request.confirm_within_minutes.clamp(1, 1440) * 60,
                 ),
                 auto_confirm: !request.manual_confirm,
-                actor: whoami(),
+                actor: push::technician(),
                 ..Default::default()
             },
             on_step: Some(StepHook(Arc::new({
@@ -332,11 +310,12 @@ pub async fn confirm_push(
 ) -> Result<bool, CommandError> {
     let fleet = state.fleet()?;
     let client = fleet.connect(&device_id).await?;
-    Ok(push::confirm(fleet.store(), &client, &device_id, &scheduler, &whoami()).await?)
-}
-
-fn whoami() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "fleetdeck".into())
+    Ok(push::confirm(
+        fleet.store(),
+        &client,
+        Some(&device_id),
+        &scheduler,
+        &push::technician(),
+    )
+    .await?)
 }

@@ -622,15 +622,16 @@ async fn run_batch(
     report
 }
 
-/// The values a template gets for one router: its own facts and its
-/// site's, overridden by the user's.
+/// The values a template gets for one router: its own facts and, for a
+/// router in the inventory (`device_id`), its site's, overridden by the
+/// user's.
 pub async fn router_values(
     store: &FleetStore,
     client: &Client,
-    device_id: &str,
+    device_id: Option<&str>,
     user: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, FleetError> {
-    let reading = poll::read(client, device_id).await?;
+    let reading = poll::read(client, device_id.unwrap_or_default()).await?;
     let c = &reading.checkin;
     let mut values = BTreeMap::from([
         ("router.identity".to_owned(), c.identity.clone()),
@@ -641,8 +642,11 @@ pub async fn router_values(
     if let Some(serial) = &c.serial {
         values.insert("router.serial".into(), serial.clone());
     }
-    let device = store.get_device(device_id).await?;
-    if let Some(site_id) = &device.site_id {
+    let site_id = match device_id {
+        Some(id) => store.get_device(id).await?.site_id,
+        None => None,
+    };
+    if let Some(site_id) = &site_id {
         if let Some(site) = store
             .list_sites()
             .await?
@@ -672,7 +676,7 @@ async fn plan_for(
             values,
             import,
         } => {
-            let values = router_values(store, client, device_id, values)
+            let values = router_values(store, client, Some(device_id), values)
                 .await
                 .map_err(|e| format!("reading the router's facts: {e}"))?;
             let rendered = template.render(&values).map_err(|errors| {
@@ -721,7 +725,10 @@ async fn push_one(
         };
         (event, result)
     };
-    let client = match Client::connect(&target.connect).await {
+    // Reached the one way every path uses; pinned here on first use, so
+    // the push's reconnect after a reboot accepts only that certificate.
+    let mut target = target.clone();
+    let client = match crate::reach::open(store, &mut target, &opts.actor).await {
         Ok(c) => c,
         Err(e) => {
             let (event, result) = refuse("unreachable", "push.unreachable", e.to_string());

@@ -9,12 +9,15 @@ use fleet_store::{
     Site, StoreUrl,
 };
 use routeros::{ConnectOptions, TlsMode};
+
+/// Who the inventory's own operations are recorded as in the audit trail.
+const ACTOR: &str = "fleetdeck";
 use serde::{Deserialize, Serialize};
 
 use crate::{
     chart,
     credentials::{CredentialError, CredentialStore, Sensitive},
-    poll,
+    poll, reach,
     targets::TargetSpec,
     telemetry::Target,
     FleetError,
@@ -340,7 +343,8 @@ impl Fleet {
         Ok(out)
     }
 
-    /// How a poll or push reaches one router.
+    /// How a poll or push reaches one router: [`reach::target`] with this
+    /// fleet's deadline.
     fn target_for(
         &self,
         d: &DeviceRecord,
@@ -348,27 +352,18 @@ impl Fleet {
         password: &Sensitive<String>,
         interval: Duration,
     ) -> Result<Target, FleetError> {
-        let mut connect =
-            ConnectOptions::new(&d.host, d.port, username, password.expose().as_str());
-        connect.connect_timeout = self.poll_timeout.min(Duration::from_secs(5));
-        connect.login_timeout = self.poll_timeout;
-        connect.command_timeout = self.poll_timeout;
-        connect.tls = tls_mode(d)?;
-        Ok(Target {
-            device_id: d.id.clone(),
-            connect,
-            interval,
-        })
+        reach::target(d, username, password, self.poll_timeout, interval)
     }
 
-    /// A logged-in session to an inventory router.
+    /// A logged-in session to an inventory router, reached as its record
+    /// says (transport, pinned certificate; pinned now on first use).
     pub async fn connect(&self, device_id: &str) -> Result<routeros::Client, FleetError> {
-        let target = self
+        let mut target = self
             .targets_of(&[device_id.to_owned()])
             .await?
             .pop()
             .expect("one id, one target");
-        Ok(routeros::Client::connect(&target.connect).await?)
+        reach::open(&self.store, &mut target, ACTOR).await
     }
 
     pub fn credentials(&self) -> &CredentialStore {
@@ -411,12 +406,12 @@ impl Fleet {
     /// failure is stored on the device too, so the list shows why.
     pub async fn poll_device(&self, device_id: &str) -> Result<Checkin, FleetError> {
         let device = self.store.get_device(device_id).await?;
-        let password = self
-            .credentials
-            .get(&device.id)?
-            .ok_or_else(|| CredentialError::Missing(format!("{}:{}", device.host, device.port)))?;
-        let opts = self.connect_options(&device, password.expose());
-        self.poll_and_record(&device, &opts).await
+        let polled = async {
+            let client = self.connect(device_id).await?;
+            Ok(poll::read(&client, device_id).await?.checkin)
+        }
+        .await;
+        self.record_poll(&device, polled).await
     }
 
     /// Polls a router by address with the given login (and TLS mode),
@@ -444,18 +439,25 @@ impl Fleet {
                     .await?
             }
         };
-        let mut opts = self.connect_options(&device, password.expose());
-        opts.username = username.to_owned();
+        // The address, login and TLS mode are the technician's, given
+        // here; only the deadlines come from the fleet.
+        let mut opts = ConnectOptions::new(&host, port, username, password.expose().as_str());
+        opts.connect_timeout = self.poll_timeout.min(Duration::from_secs(5));
+        opts.login_timeout = self.poll_timeout;
+        opts.command_timeout = self.poll_timeout;
         opts.tls = tls;
-        self.poll_and_record(&device, &opts).await
+        let polled = poll::poll_router(&opts, &device.id).await;
+        self.record_poll(&device, polled).await
     }
 
-    async fn poll_and_record(
+    /// Stores a poll's check-in, or its failure on the device so the list
+    /// shows why.
+    async fn record_poll(
         &self,
         device: &Device,
-        opts: &ConnectOptions,
+        polled: Result<Checkin, FleetError>,
     ) -> Result<Checkin, FleetError> {
-        match poll::poll_router(opts, &device.id).await {
+        match polled {
             Ok(checkin) => {
                 self.store.record_checkin(&checkin).await?;
                 Ok(checkin)
@@ -469,14 +471,6 @@ impl Fleet {
                 Err(e)
             }
         }
-    }
-
-    fn connect_options(&self, device: &Device, password: &str) -> ConnectOptions {
-        let mut opts = ConnectOptions::new(&device.host, device.port, &device.username, password);
-        opts.connect_timeout = self.poll_timeout.min(Duration::from_secs(5));
-        opts.login_timeout = self.poll_timeout;
-        opts.command_timeout = self.poll_timeout;
-        opts
     }
 
     /// CPU, memory and traffic of a device between `from_ms` and `to_ms`,
@@ -547,24 +541,6 @@ impl Fleet {
             )?,
         })
     }
-}
-
-/// How to reach a router by its inventory record: plain API, API-SSL with
-/// its pinned certificate (trust on first use until one is pinned), or
-/// anonymous-DH API-SSL for a router without a certificate.
-fn tls_mode(d: &DeviceRecord) -> Result<TlsMode, FleetError> {
-    use fleet_store::Transport;
-    Ok(match (d.transport, d.tls_fingerprint.as_deref()) {
-        (Transport::Api, _) => TlsMode::Plain,
-        (Transport::ApiSslAnonymous, _) => TlsMode::AnonymousDh,
-        (Transport::ApiSsl, None) => TlsMode::TrustOnFirstUse,
-        (Transport::ApiSsl, Some(fp)) => TlsMode::Pinned(fp.parse().map_err(|e| {
-            FleetError::InvalidInput(format!(
-                "the pinned certificate fingerprint of {}:{} is not valid ({e}); fix it in the inventory",
-                d.host, d.port
-            ))
-        })?),
-    })
 }
 
 /// A host is an IP address or a DNS name: no spaces, no scheme, no port.

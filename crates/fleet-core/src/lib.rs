@@ -18,6 +18,7 @@ pub mod plan;
 pub mod poll;
 pub mod preview;
 pub mod push;
+pub mod reach;
 pub mod targets;
 pub mod telemetry;
 pub mod template;

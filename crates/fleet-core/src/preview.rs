@@ -13,12 +13,17 @@
 //! the router already has by default shows up as an added `set` line; the
 //! dry run (read over the API) is the authority on what changes.
 
+use std::collections::BTreeMap;
+
+use fleet_store::FleetStore;
 use routeros::Client;
 use routeros_proto::script::{self, Arg, CommandKind, Find, MenuCommand, Selector, Value};
 use serde::Serialize;
 
 use crate::{
+    bulk,
     plan::{self, Action, Outcome, Plan, StepReport},
+    template::{Template, TemplateError},
     FleetError,
 };
 
@@ -43,6 +48,54 @@ pub struct Preview {
     pub diff: String,
     /// What the diff cannot show.
     pub notes: Vec<String>,
+}
+
+/// A template previewed on one router: the template's value errors (line
+/// and column; no preview then), or the preview.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplatePreview {
+    pub errors: Vec<TemplateError>,
+    pub preview: Option<Preview>,
+}
+
+/// Previews `template` on the router behind `client`, the one use case
+/// both front ends run: rendered with the router's facts and its site's
+/// (`router.*`, `site.*`; `device_id` is the router's inventory id when it
+/// has one) under the user's `values`, compiled to a plan (or one
+/// upload-and-`/import` step with `import`), dry-run and diffed. Writes
+/// nothing.
+pub async fn template_on_router(
+    store: &FleetStore,
+    client: &Client,
+    device_id: Option<&str>,
+    template: &Template,
+    values: &BTreeMap<String, String>,
+    import: bool,
+) -> Result<TemplatePreview, FleetError> {
+    let values = bulk::router_values(store, client, device_id, values).await?;
+    let rendered = match template.render(&values) {
+        Ok(r) => r,
+        Err(errors) => {
+            return Ok(TemplatePreview {
+                errors,
+                preview: None,
+            })
+        }
+    };
+    let plan = if import {
+        plan::import_plan(&rendered.text)
+    } else {
+        plan::compile(&rendered.text).map_err(|e| {
+            FleetError::InvalidInput(format!(
+                "{e}. Send it as one /import (\"send as one /import\" in the app, --import in the CLI) to let the router run it as it is"
+            ))
+        })?
+    };
+    Ok(TemplatePreview {
+        errors: Vec::new(),
+        preview: Some(preview(client, &rendered.preview, &plan).await?),
+    })
 }
 
 /// Reads the router's export and dry-runs `plan` on it. `rendered` is the

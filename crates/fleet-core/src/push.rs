@@ -539,14 +539,22 @@ async fn remove_schedulers(client: &Client, name: &str) -> Result<usize, routero
     Ok(found.rows.len())
 }
 
+/// Who is at this laptop, as the audit trail names them: the OS login,
+/// else `fleetdeck`.
+pub fn technician() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "fleetdeck".into())
+}
+
 /// Confirms a push left awaiting confirmation by the technician: removes
-/// its safety net, marks its push record succeeded and records who
-/// confirmed. `Ok(false)`: no such safety net on the router (it may have
-/// fired already).
+/// its safety net, marks its push record succeeded (for a router in the
+/// inventory, `device_id`) and records who confirmed. `Ok(false)`: no such
+/// safety net on the router (it may have fired already).
 pub async fn confirm(
     store: &FleetStore,
     client: &Client,
-    device_id: &str,
+    device_id: Option<&str>,
     scheduler: &str,
     actor: &str,
 ) -> Result<bool, crate::FleetError> {
@@ -554,12 +562,15 @@ pub async fn confirm(
         return Ok(false);
     }
     let now = poll::now_ms();
-    if let Some(mut record) = store
-        .push_records(Some(device_id), 50)
-        .await?
-        .into_iter()
-        .find(|p| p.status == PushStatus::AwaitingConfirmation.as_str())
-    {
+    let awaiting = match device_id {
+        Some(id) => store
+            .push_records(Some(id), 50)
+            .await?
+            .into_iter()
+            .find(|p| p.status == PushStatus::AwaitingConfirmation.as_str()),
+        None => None,
+    };
+    if let Some(mut record) = awaiting {
         record.status = PushStatus::Succeeded.as_str().into();
         record.summary = format!("{}; confirmed by {actor}", record.summary);
         record.finished_at = Some(now);
@@ -570,10 +581,12 @@ pub async fn confirm(
         .record_audit(&[AuditEvent {
             id: fleet_store::new_id(),
             at: now,
-            device_id: Some(device_id.to_owned()),
+            device_id: device_id.map(str::to_owned),
             actor: actor.to_owned(),
             action: "push.confirmed".into(),
-            detail: serde_json::json!({"scheduler": scheduler, "by": "hand"}).to_string(),
+            detail:
+                serde_json::json!({"scheduler": scheduler, "by": "hand", "router": client.addr()})
+                    .to_string(),
         }])
         .await?;
     Ok(true)

@@ -562,10 +562,8 @@ async fn poll_router(
         match connected {
             Ok(c) => {
                 bump(&ctx.counters.connects);
-                if matches!(target.connect.tls, routeros::TlsMode::TrustOnFirstUse)
-                    && state.pinned.is_none()
-                {
-                    if let Some(fp) = c.peer_fingerprint() {
+                if state.pinned.is_none() {
+                    if let Some(fp) = crate::reach::to_pin(&target.connect.tls, &c) {
                         state.pinned = Some(fp);
                         let _ = ctx
                             .tx

@@ -171,3 +171,25 @@ pub async fn sync(
         ..down
     })
 }
+
+/// One direction of a sync, as `fleetdeck-cli sync --from --to` runs it:
+/// `from`'s outbox is delivered to `to`; when `to` is an embedded store it
+/// also gets a snapshot of `from` (check-ins since `since_ms`) for offline
+/// review. [`sync`] is both directions for a laptop.
+pub async fn transfer(
+    from: &FleetStore,
+    to: &FleetStore,
+    since_ms: i64,
+) -> Result<SyncReport, StoreError> {
+    let up = deliver_outbox(from, to).await?;
+    if !to.is_embedded() {
+        return Ok(up);
+    }
+    let down = snapshot(from, to, since_ms).await?;
+    Ok(SyncReport {
+        entries_delivered: up.entries_delivered,
+        records_delivered: up.records_delivered,
+        already_there: up.already_there,
+        ..down
+    })
+}

@@ -149,6 +149,11 @@ enum Cmd {
         /// Minutes before the router restores its backup unless confirmed.
         #[arg(long, default_value_t = 10)]
         confirm_within: u64,
+        /// Leave each router's safety net armed after it is verified, until
+        /// `fleetdeck-cli confirm` removes it (the app's "I confirm"); without
+        /// a confirmation the router restores its backup by itself.
+        #[arg(long)]
+        confirm_by_hand: bool,
         #[arg(long)]
         dry_run: bool,
         /// Send the rendered script as one upload-and-/import step instead
@@ -180,6 +185,10 @@ enum Cmd {
         /// reading back; the backup and safety net still apply.
         #[arg(long)]
         import: bool,
+        /// Where the router's site is looked up for `site.*` values
+        /// (default: the embedded store in the data folder).
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -205,6 +214,10 @@ enum Cmd {
         login: Login,
         #[arg(long, value_name = "NAME")]
         scheduler: Option<String>,
+        /// Where the push record is marked confirmed and the confirmation
+        /// audited (default: the embedded store in the data folder).
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
     },
     /// Compile a RouterOS script (e.g. a rendered template) into the plan a
     /// push would run, or say which line cannot be compiled and why.
@@ -318,28 +331,19 @@ async fn sync(from: &str, to: &str, window: &str, json: bool) -> anyhow::Result<
     let window = duration_arg("--window", window)?;
     let from = open_store(Some(from)).await?;
     let to = open_store(Some(to)).await?;
-    let mut report = fleet_store::sync::deliver_outbox(&from, &to)
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .saturating_sub(window)
+        .as_millis() as i64;
+    let report = fleet_store::sync::transfer(&from, &to, since)
         .await
         .with_context(|| {
             format!(
-                "delivering the outbox of {} to {} stopped; what was not delivered stays queued, run sync again",
+                "the sync of {} to {} stopped; what was not delivered stays queued, run sync again",
                 from.location(),
                 to.location()
             )
         })?;
-    if to.is_embedded() {
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .saturating_sub(window)
-            .as_millis() as i64;
-        let snap = fleet_store::sync::snapshot(&from, &to, since).await?;
-        report = fleet_store::sync::SyncReport {
-            entries_delivered: report.entries_delivered,
-            records_delivered: report.records_delivered,
-            already_there: report.already_there,
-            ..snap
-        };
-    }
     let (queued, queued_records) = from.outbox_size().await?;
     if json {
         let mut v = serde_json::to_value(&report)?;
@@ -669,6 +673,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             waves,
             stop_after,
             confirm_within,
+            confirm_by_hand,
             dry_run,
             import,
             json,
@@ -680,7 +685,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 push: fleet_core::push::PushOptions {
                     dry_run,
                     confirm_within: Duration::from_secs(confirm_within.max(1) * 60),
-                    actor: std::env::var("USER").unwrap_or_else(|_| "fleetdeck".into()),
+                    actor: fleet_core::push::technician(),
+                    auto_confirm: !confirm_by_hand,
                     ..Default::default()
                 },
                 ..Default::default()
@@ -738,7 +744,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Confirm { login, scheduler } => {
+        Cmd::Confirm {
+            login,
+            scheduler,
+            store,
+        } => {
             let client = connect(&login).await?;
             match scheduler {
                 None => {
@@ -752,7 +762,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(name) => {
-                    if fleet_core::push::confirm_safety_net(&client, &name).await? {
+                    let store = open_store(store.as_deref()).await?;
+                    let device = store.find_device(login.host()?, login.api_port()).await?;
+                    let confirmed = fleet_core::push::confirm(
+                        &store,
+                        &client,
+                        device.as_ref().map(|d| d.id.as_str()),
+                        &name,
+                        &fleet_core::push::technician(),
+                    )
+                    .await?;
+                    if confirmed {
                         eprintln!("confirmed: {name} removed, the router keeps its configuration");
                         Ok(ExitCode::SUCCESS)
                     } else {
@@ -767,12 +787,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             template: file,
             values,
             import,
+            store,
             json,
         } => {
-            let rendered = render_template(&file, &values)?;
-            let plan = plan_for(&file, &rendered.text, import)?;
+            let template = read_template(&file)?;
+            let values = read_values(&values)?;
             let client = connect(&login).await?;
-            let p = fleet_core::preview::preview(&client, &rendered.preview, &plan).await?;
+            let store = open_store(store.as_deref()).await?;
+            let device = store.find_device(login.host()?, login.api_port()).await?;
+            let previewed = fleet_core::preview::template_on_router(
+                &store,
+                &client,
+                device.as_ref().map(|d| d.id.as_str()),
+                &template,
+                &values,
+                import,
+            )
+            .await?;
+            for e in &previewed.errors {
+                eprintln!("{}:{e}", file.display());
+            }
+            let Some(p) = previewed.preview else {
+                anyhow::bail!(
+                    "{} value error(s) for {} on this router",
+                    previewed.errors.len(),
+                    file.display()
+                );
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&p)?);
             } else {

@@ -1129,3 +1129,133 @@ async fn a_stopped_bulk_push_is_listed_and_resumed() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no unconfirmed push"));
 }
+
+/// The same use cases as the app's: a preview fills `router.*` from the
+/// router itself, and a push left for confirmation by hand is confirmed
+/// from the terminal with the app's outcome (safety net gone, push record
+/// succeeded and "confirmed by", `push.confirmed` audited).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_with_router_values_then_confirm_by_hand() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fleet.db", dir.path().display());
+    let tpl = dir.path().join("t.rsc");
+    std::fs::write(
+        &tpl,
+        "/interface bridge add name=lan comment={{ router.identity: string }}\n",
+    )
+    .unwrap();
+    let values = dir.path().join("v.json");
+    std::fs::write(&values, "{}").unwrap();
+    let port = sim.port(0).to_string();
+    let env = || {
+        vec![
+            ("RPW", "s3cret".to_string()),
+            ("FLEETDECK_DATA_DIR", dir.path().display().to_string()),
+        ]
+    };
+    let login = |cmd: &str| {
+        s(&[
+            cmd,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--password-env",
+            "RPW",
+        ])
+    };
+
+    let mut args = login("preview");
+    args.extend(s(&[
+        "--template",
+        tpl.to_str().unwrap(),
+        "--values",
+        values.to_str().unwrap(),
+        "--store",
+        &url,
+    ]));
+    let out = cli(args, env()).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("+/interface bridge add")
+                && l.contains("comment=sim-router-0000")),
+        "{text}"
+    );
+
+    let targets = format!("127.0.0.1:{port}");
+    let out = cli(
+        s(&[
+            "push",
+            "--template",
+            tpl.to_str().unwrap(),
+            "--values",
+            values.to_str().unwrap(),
+            "--targets",
+            &targets,
+            "--password-env",
+            "RPW",
+            "--store",
+            &url,
+            "--confirm-by-hand",
+            "--json",
+        ]),
+        env(),
+    )
+    .await;
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["status"], "awaiting-confirmation", "{lines:?}");
+    let bridge_comment = || {
+        sim.device(0)
+            .items("interface/bridge")
+            .iter()
+            .find(|b| b.get_str("name").as_deref() == Some("lan"))
+            .and_then(|b| b.get_str("comment"))
+    };
+    assert_eq!(bridge_comment().as_deref(), Some("sim-router-0000"));
+
+    let out = cli(login("confirm"), env()).await;
+    let pending = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        !pending.is_empty() && !pending.contains('\n'),
+        "{pending:?}"
+    );
+    let mut args = login("confirm");
+    args.extend(s(&["--scheduler", &pending, "--store", &url]));
+    let out = cli(args, env()).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli(login("confirm"), env()).await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no unconfirmed push"));
+
+    let store = FleetStore::open(&url.parse::<StoreUrl>().unwrap())
+        .await
+        .unwrap();
+    let device = &store.list_devices().await.unwrap()[0];
+    let record = &store.push_records(Some(&device.id), 5).await.unwrap()[0];
+    assert_eq!(record.status, "succeeded", "{record:?}");
+    assert!(
+        record.summary.contains("confirmed by"),
+        "{}",
+        record.summary
+    );
+    let audited: Vec<String> = store
+        .audit_events(Some(&device.id), 0, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(audited.iter().any(|a| a == "push.confirmed"), "{audited:?}");
+    // The router keeps what it was confirmed with.
+    assert_eq!(bridge_comment().as_deref(), Some("sim-router-0000"));
+}

@@ -84,12 +84,6 @@ export interface Checkin {
   txBytes: number;
 }
 
-export interface CpuChart {
-  svg: string;
-  /** Number of check-ins plotted; 0 means there is no data yet. */
-  points: number;
-}
-
 const FALLBACK_MESSAGE = 'Something went wrong inside Fleetdeck. Please try again.';
 
 function isErrorKind(value: unknown): value is ErrorKind {
