@@ -60,7 +60,7 @@ kill "$SIM"; wait "$SIM" 2>/dev/null || true
 SIM=$!
 for _ in $(seq 1 300); do grep -q '^ready' "$WORK/sim.log" && break; sleep 0.1; done
 mysql -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS fleetdeck_bench_push; CREATE DATABASE fleetdeck_bench_push'
-URL="mysql://root@127.0.0.1:3306/fleetdeck_bench_push"
+URL="mysql://root@127.0.0.1:3306/fleetdeck_bench_push?ca=$FLEETDECK_TEST_MYSQL_CA"
 "$TARGET/release/fleetdeck-cli" store migrate --store "$URL" >/dev/null
 ( max=0
   while [ ! -f "$WORK/done" ]; do

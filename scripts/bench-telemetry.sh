@@ -76,7 +76,7 @@ sweep "sqlite, second sweep" "sqlite://$WORK/fleet.db"
   | python3 -c 'import json,sys; s=json.load(sys.stdin); print("sqlite rows landed: %d check-ins, %d devices" % (s["checkins"], s["devices"]))'
 
 mysql -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS fleetdeck_bench_sweep; CREATE DATABASE fleetdeck_bench_sweep'
-MYSQL_URL="mysql://root@127.0.0.1:3306/fleetdeck_bench_sweep"
+MYSQL_URL="mysql://root@127.0.0.1:3306/fleetdeck_bench_sweep?ca=$FLEETDECK_TEST_MYSQL_CA"
 "$CLI_BIN" store migrate --store "$MYSQL_URL" >/dev/null
 ( max=0
   while [ ! -f "$WORK/done" ]; do

@@ -256,20 +256,64 @@ ensure_ui() {
 }
 
 # MariaDB on 127.0.0.1:3306 (root, empty password, database `test`): the
-# MySQL-protocol server the SingleStore backend is tested and benchmarked on.
-# Started if installed, installed if missing.
+# MySQL-protocol server the SingleStore backend is tested and benchmarked on,
+# speaking TLS with a certificate from a test CA made here, so the backend is
+# tested as it runs by default: over verified TLS. Started if installed,
+# installed if missing, restarted once if it runs without that certificate.
+MARIADB_TLS_DIR=/etc/mysql/fleetdeck-test-tls
+export FLEETDECK_TEST_MYSQL_CA="$MARIADB_TLS_DIR/ca.pem"
+
+# A CA and a server certificate for 127.0.0.1 and localhost (10 years),
+# made once.
+ensure_mariadb_certificates() {
+  local d=$MARIADB_TLS_DIR
+  [ -s "$d/ca.pem" ] && [ -s "$d/server.pem" ] && [ -s "$d/server-key.pem" ] && return 0
+  log "Making a test CA and a TLS certificate for MariaDB in $d"
+  as_root install -d -m 0755 "$d"
+  local tmp
+  tmp=$(mktemp -d)
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Fleetdeck test CA" \
+    -keyout "$tmp/ca-key.pem" -out "$tmp/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$tmp/server-key.pem" -out "$tmp/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$tmp/ext"
+  openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca-key.pem" \
+    -CAcreateserial -days 3650 -extfile "$tmp/ext" -out "$tmp/server.pem" 2>/dev/null
+  as_root install -m 0644 "$tmp/ca.pem" "$d/ca.pem"
+  as_root install -m 0644 "$tmp/server.pem" "$d/server.pem"
+  as_root install -m 0640 -g mysql "$tmp/server-key.pem" "$d/server-key.pem"
+  rm -rf "$tmp"
+}
+
 ensure_mariadb() {
   local MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306
   mysql_up() { (exec 3<>"/dev/tcp/$MYSQL_HOST/$MYSQL_PORT") 2>/dev/null; }
+  command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || apt_install mariadb-server mariadb-client
+  command -v mysql >/dev/null || apt_install mariadb-client
+  command -v openssl >/dev/null || apt_install openssl
+  ensure_mariadb_certificates
+  local tls_args=(--ssl-ca="$MARIADB_TLS_DIR/ca.pem" --ssl-cert="$MARIADB_TLS_DIR/server.pem"
+    --ssl-key="$MARIADB_TLS_DIR/server-key.pem")
+  if mysql_up; then
+    local cert
+    cert=$(as_root mysql -uroot -N -e "SELECT @@ssl_cert" 2>/dev/null ||
+      mysql -h"$MYSQL_HOST" -uroot -N -e "SELECT @@ssl_cert" 2>/dev/null || true)
+    if [ "$cert" != "$MARIADB_TLS_DIR/server.pem" ]; then
+      log "Restarting MariaDB with the test TLS certificate (it ran without it)"
+      as_root mysqladmin -uroot shutdown 2>/dev/null ||
+        mysqladmin -h"$MYSQL_HOST" -uroot shutdown 2>/dev/null ||
+        die "MariaDB runs on $MYSQL_HOST:$MYSQL_PORT without the test certificate and could not be stopped to add it"
+      # Gone when its process is, not when its port closes.
+      for _ in $(seq 1 120); do pidof mariadbd >/dev/null || break; sleep 0.5; done
+    fi
+  fi
   if ! mysql_up; then
-    command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || apt_install mariadb-server mariadb-client
-    log "Starting MariaDB"
+    log "Starting MariaDB (TLS with the test certificate)"
     as_root install -d -o mysql -g mysql /run/mysqld
-    as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- "${tls_args[@]}"
     for _ in $(seq 1 60); do mysql_up && break; sleep 0.5; done
     mysql_up || die "MariaDB did not start on $MYSQL_HOST:$MYSQL_PORT"
   fi
-  command -v mysql >/dev/null || apt_install mariadb-client
   for _ in $(seq 1 30); do mysql -h"$MYSQL_HOST" -uroot -e 'SELECT 1' >/dev/null 2>&1 && break
     # A fresh Debian install lets root in only over the socket: allow the
     # empty-password TCP login the tests use (this is a test machine).
@@ -278,4 +322,6 @@ ensure_mariadb() {
   done
   mysql -h"$MYSQL_HOST" -uroot -e 'CREATE DATABASE IF NOT EXISTS test' \
     || die "cannot log in to MariaDB at $MYSQL_HOST:$MYSQL_PORT as root with an empty password"
+  [ "$(mysql -h"$MYSQL_HOST" -uroot -N -e "SELECT @@have_ssl")" = YES ] \
+    || die "MariaDB on $MYSQL_HOST:$MYSQL_PORT does not offer TLS with the test certificate"
 }

@@ -7,6 +7,8 @@ const COMMANDS: &[&str] = &[
     "list_devices",
     "add_device",
     "poll_device",
+    "credential_status",
+    "confirm_router_address",
     "device_charts",
     "import_inventory",
     "list_sites",

@@ -18,6 +18,8 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
             commands::devices::list_devices,
             commands::devices::add_device,
             commands::devices::poll_device,
+            commands::devices::credential_status,
+            commands::devices::confirm_router_address,
             commands::devices::device_charts,
             commands::devices::import_inventory,
             commands::devices::list_sites,

@@ -108,6 +108,21 @@ async fn launch_app(name: &str, fresh: bool, app: &str) -> (Driver, Client) {
     webdriver::launch(&run_dir, app).await
 }
 
+/// A fleet in the data folder of the run `name`, prepared before the app
+/// starts on it (`launch_in(name, false)`).
+async fn prepared_fleet(name: &str) -> fleet_core::Fleet {
+    let data = target_dir().join(format!("e2e/run-{name}-{}/data", std::process::id()));
+    let _ = std::fs::remove_dir_all(data.parent().unwrap());
+    std::fs::create_dir_all(&data).unwrap();
+    let store = fleet_core::FleetStore::open(&fleet_core::StoreUrl::Sqlite(data.join("fleet.db")))
+        .await
+        .unwrap();
+    fleet_core::Fleet::new(
+        store,
+        fleet_core::credentials::CredentialStore::file(data.join("credentials.json")),
+    )
+}
+
 /// Clicks the element `selector` names, once it is in the page.
 async fn click(c: &Client, selector: &str) {
     css(c, selector).await.click().await.unwrap();
@@ -632,18 +647,8 @@ async fn bulk_push_to_twenty_routers_reports_the_one_that_failed() {
         ..Default::default()
     });
     // The inventory as an import would leave it, before the app starts.
-    let data = target_dir().join(format!("e2e/run-bulk-{}/data", std::process::id()));
-    let _ = std::fs::remove_dir_all(data.parent().unwrap());
-    std::fs::create_dir_all(&data).unwrap();
     {
-        let store =
-            fleet_core::FleetStore::open(&fleet_core::StoreUrl::Sqlite(data.join("fleet.db")))
-                .await
-                .unwrap();
-        let fleet = fleet_core::Fleet::new(
-            store,
-            fleet_core::credentials::CredentialStore::file(data.join("credentials.json")),
-        );
+        let fleet = prepared_fleet("bulk").await;
         let specs = fleet_core::targets::parse_text(
             &sim.ports()
                 .iter()
@@ -657,7 +662,10 @@ async fn bulk_push_to_twenty_routers_reports_the_one_that_failed() {
             .await
             .unwrap();
         for t in &targets {
-            fleet.credentials().set(&t.device_id, &empty).unwrap();
+            fleet
+                .credentials()
+                .set_router(&t.device_id, &(&t.connect).into(), &empty)
+                .unwrap();
         }
     }
     let (_driver, c) = launch_in("bulk", false).await;
@@ -703,6 +711,76 @@ async fn bulk_push_to_twenty_routers_reports_the_one_that_failed() {
 /// --debug`, which the test script runs first): it unpacks, holds the
 /// binary, a desktop entry and icons, and the packaged binary starts under
 /// Xvfb and paints its first screen.
+/// A router whose record a sync moved to another address (the shared
+/// database said so) is not sent its password: the detail says "Address
+/// changed by sync — confirm", and only the technician's confirmation
+/// lets Fleetdeck poll it there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_moved_by_a_sync_waits_for_confirmation() {
+    let sim = SimFleet::start(SimConfig {
+        devices: 2,
+        password: "fieldpass".into(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    {
+        let fleet = prepared_fleet("moved").await;
+        let dev = fleet
+            .add_device(fleet_core::AddDevice {
+                host: "127.0.0.1".into(),
+                port: sim.port(0),
+                username: "admin".into(),
+                password: fleet_core::credentials::Sensitive::new("fieldpass".into()),
+            })
+            .await
+            .unwrap();
+        // What a snapshot from the shared database does to the record.
+        let mut moved = fleet
+            .store()
+            .device_records()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|d| d.id == dev.id)
+            .unwrap();
+        moved.port = sim.port(1);
+        moved.updated_at += 1;
+        fleet.store().save_devices(&[moved]).await.unwrap();
+    }
+    let (_driver, c) = launch_in("moved", false).await;
+    let row = css(&c, "[data-testid=device-row]").await;
+    row.click().await.unwrap();
+    let banner = wait_text(
+        &c,
+        "[data-testid=address-changed]",
+        "Address changed by sync",
+    )
+    .await;
+    assert!(
+        banner.contains(&format!("127.0.0.1:{} as admin", sim.port(0)))
+            && banner.contains(&format!("127.0.0.1:{} as admin", sim.port(1))),
+        "{banner}"
+    );
+    screenshot(&c, "address-changed").await;
+    click(&c, "[data-testid=confirm-address]").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c
+        .find(Locator::Css("[data-testid=address-changed]"))
+        .await
+        .is_ok()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the banner stayed after confirming"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    click(&c, "[data-testid=poll-now]").await;
+    wait_text(&c, "[data-testid=device-detail]", "sim-router-0001").await;
+    c.close().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deb_unpacks_and_its_binary_paints_the_first_screen() {
     assert!(

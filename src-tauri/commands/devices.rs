@@ -1,7 +1,8 @@
 use std::sync::atomic::Ordering;
 
 use fleet_core::{
-    chart::Theme, credentials::Sensitive, AddDevice, Checkin, Device, DeviceCharts, ImportReport,
+    chart::Theme, credentials::Sensitive, AddDevice, Checkin, CredentialStatus, Device,
+    DeviceCharts, ImportReport,
 };
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,33 @@ pub async fn poll_device(
     device_id: String,
 ) -> Result<Checkin, CommandError> {
     Ok(state.fleet()?.poll_device(&device_id).await?)
+}
+
+/// Where this laptop's password for a router stands: kept for its
+/// address, missing, or kept for an address a sync or an edit moved it
+/// away from.
+#[tauri::command]
+pub async fn credential_status(
+    state: State<'_, AppState>,
+    device_id: String,
+) -> Result<CredentialStatus, CommandError> {
+    Ok(state.fleet()?.credential_status(&device_id).await?)
+}
+
+/// The technician confirms a moved router's new address: its password is
+/// sent there from now on, and background polling takes it up.
+#[tauri::command]
+pub async fn confirm_router_address<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    device_id: String,
+) -> Result<(), CommandError> {
+    state
+        .fleet()?
+        .confirm_address(&device_id, &fleet_core::push::technician())
+        .await?;
+    polling::update_quietly(&app).await;
+    Ok(())
 }
 
 /// CPU, memory and traffic charts of a router over the last `window_secs`.

@@ -33,6 +33,9 @@ pub struct PollingStatus {
     pub routers: usize,
     /// Routers left out: no password stored for them.
     pub without_password: usize,
+    /// Moved by a sync or an edit since their password was entered: not
+    /// polled until the new address is confirmed on this laptop.
+    pub address_changed: usize,
     pub online: usize,
     pub degraded: usize,
     pub offline: usize,
@@ -69,6 +72,7 @@ pub async fn update<R: Runtime>(app: &AppHandle<R>) -> Result<PollingStatus, Com
         let inv = fleet.inventory_targets(interval, DEMO_TAG).await?;
         status.routers = inv.targets.len();
         status.without_password = inv.without_password;
+        status.address_changed = inv.address_changed;
         match polling.running.as_mut() {
             Some(t) => {
                 let changes = t.retarget(inv.targets);

@@ -17,7 +17,6 @@ use crate::{AppState, CommandError};
 const FILE: &str = "settings.json";
 const URL_KEY: &str = "sharedStoreUrl";
 const LAST_KEY: &str = "lastSync";
-const ACCOUNT: &str = "shared-store";
 /// Raw check-ins copied down by a sync; older hours come as rollups.
 const WINDOW: Duration = Duration::from_secs(24 * 3600);
 
@@ -116,7 +115,7 @@ pub async fn set_shared_store<R: Runtime>(
         .map_or(0, |(_, n)| n);
     fleet
         .credentials()
-        .set(ACCOUNT, &Sensitive::new(password))
+        .set_shared_store(&Sensitive::new(password))
         .map_err(fleet_core::FleetError::from)?;
     let s = settings(&app)?;
     s.set(URL_KEY, url);
@@ -144,7 +143,7 @@ pub async fn sync_now<R: Runtime>(
         .ok_or_else(|| CommandError::invalid("no shared database set: enter its address first"))?;
     let password = fleet
         .credentials()
-        .get(ACCOUNT)
+        .shared_store()
         .map_err(fleet_core::FleetError::from)?
         .map(|p| p.expose().clone())
         .unwrap_or_default();

@@ -36,7 +36,7 @@ function charts(points: number, svg = '<svg/>') {
 }
 
 const pollingOff = {
-  enabled: false, intervalSecs: 60, routers: 0, withoutPassword: 0, online: 0, degraded: 0, offline: 0,
+  enabled: false, intervalSecs: 60, routers: 0, withoutPassword: 0, addressChanged: 0, online: 0, degraded: 0, offline: 0,
   pollsOk: 0, pollsFailed: 0, rowsPending: 0,
 };
 
@@ -61,6 +61,7 @@ function fakeBackend(overrides: Record<string, Handler>) {
     list_sites: () => [],
     polling_status: () => pollingOff,
     device_charts: () => charts(0),
+    credential_status: () => ({ state: 'stored' }),
     ...overrides,
   };
   return fakeInvoke(handlers);

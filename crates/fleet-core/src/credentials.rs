@@ -1,5 +1,7 @@
 //! Router passwords: in the OS keyring, or, only where no keyring exists, in
 //! a file readable by the user alone (mode 0600). Never in settings or logs.
+//! Accounts are reached through [`crate::bound`], which namespaces them and
+//! binds each router's password to where it was entered for.
 
 use std::{
     collections::BTreeMap,
@@ -51,6 +53,10 @@ pub enum CredentialError {
     Corrupt(String),
     #[error("no password is stored for {0}; enter it again")]
     Missing(String),
+    #[error("this router is now reached at {now}, but its password was entered on this laptop for {was}; the inventory changed (by a sync or an edit), so the password is not sent there until you confirm the new address")]
+    Moved { was: String, now: String },
+    #[error("the stored password of {0} is not in a form Fleetdeck reads; enter it again")]
+    Unreadable(String),
 }
 
 /// Which store holds the passwords.
@@ -111,7 +117,11 @@ impl CredentialStore {
         }
     }
 
-    pub fn set(&self, account: &str, secret: &Sensitive<String>) -> Result<(), CredentialError> {
+    pub(crate) fn set(
+        &self,
+        account: &str,
+        secret: &Sensitive<String>,
+    ) -> Result<(), CredentialError> {
         match &self.backend {
             Backend::Keyring => keyring::Entry::new(SERVICE, account)
                 .and_then(|e| e.set_password(secret.expose()))
@@ -127,7 +137,7 @@ impl CredentialStore {
 
     /// The passwords of many accounts at once (the file is read once, not
     /// once per router); accounts without one are left out.
-    pub fn get_many<'a>(
+    pub(crate) fn get_many<'a>(
         &self,
         accounts: impl IntoIterator<Item = &'a str>,
     ) -> Result<std::collections::HashMap<String, Sensitive<String>>, CredentialError> {
@@ -152,7 +162,7 @@ impl CredentialStore {
         }
     }
 
-    pub fn get(&self, account: &str) -> Result<Option<Sensitive<String>>, CredentialError> {
+    pub(crate) fn get(&self, account: &str) -> Result<Option<Sensitive<String>>, CredentialError> {
         match &self.backend {
             Backend::Keyring => {
                 match keyring::Entry::new(SERVICE, account).and_then(|e| e.get_password()) {
@@ -168,7 +178,7 @@ impl CredentialStore {
         }
     }
 
-    pub fn delete(&self, account: &str) -> Result<(), CredentialError> {
+    pub(crate) fn delete(&self, account: &str) -> Result<(), CredentialError> {
         match &self.backend {
             Backend::Keyring => {
                 match keyring::Entry::new(SERVICE, account).and_then(|e| e.delete_credential()) {

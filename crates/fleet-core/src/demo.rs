@@ -85,9 +85,11 @@ impl Demo {
             )
             .await?;
         for t in &targets {
-            fleet
-                .credentials()
-                .set(&t.device_id, &Sensitive::new(String::new()))?;
+            fleet.credentials().set_router(
+                &t.device_id,
+                &(&t.connect).into(),
+                &Sensitive::new(String::new()),
+            )?;
         }
         let telemetry = Telemetry::start(fleet.shared_store(), targets, TelemetryConfig::default());
         tracing::info!(routers, "demo fleet started");

@@ -21,6 +21,9 @@ pub enum ErrorKind {
     Store,
     /// The credential store failed, or has no password for the device.
     Credentials,
+    /// The router's address, port or user changed since its password was
+    /// entered here: the technician confirms the new address first.
+    AddressChanged,
     /// The request itself is wrong (bad address, duplicate device).
     InvalidInput,
     NotFound,
@@ -57,6 +60,7 @@ impl FleetError {
             FleetError::Store(StoreError::NotFound(_)) => ErrorKind::NotFound,
             FleetError::Store(StoreError::DuplicateDevice { .. }) => ErrorKind::InvalidInput,
             FleetError::Store(_) => ErrorKind::Store,
+            FleetError::Credentials(CredentialError::Moved { .. }) => ErrorKind::AddressChanged,
             FleetError::Credentials(_) => ErrorKind::Credentials,
             FleetError::InvalidInput(_) => ErrorKind::InvalidInput,
             FleetError::Chart(_) => ErrorKind::Internal,

@@ -12,9 +12,13 @@ use routeros::{ConnectOptions, TlsMode};
 
 /// Who the inventory's own operations are recorded as in the audit trail.
 const ACTOR: &str = "fleetdeck";
+
+mod passwords;
+pub use passwords::CredentialStatus;
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    bound::Endpoint,
     chart,
     credentials::{CredentialError, CredentialStore, Sensitive},
     poll, reach,
@@ -66,6 +70,10 @@ pub struct InventoryTargets {
     pub targets: Vec<Target>,
     /// Routers left out because no password is stored for them.
     pub without_password: usize,
+    /// Routers left out because they are now reached somewhere else than
+    /// their password was entered for (a sync or an edit moved them): not
+    /// polled until the technician confirms the new address.
+    pub address_changed: usize,
 }
 
 /// The inventory after [`Fleet::add_specs`].
@@ -225,7 +233,8 @@ impl Fleet {
             .await?;
         if let Some(password) = password {
             for d in &inv.added {
-                self.credentials.set(&d.id, password)?;
+                self.credentials
+                    .set_router(&d.id, &Endpoint::of(d), password)?;
             }
         }
         Ok(ImportReport {
@@ -265,10 +274,7 @@ impl Fleet {
             let d = &known[&(validate_host(&spec.host)?, spec.port)];
             let password = match password {
                 Some(p) => p.clone(),
-                None => self
-                    .credentials
-                    .get(&d.id)?
-                    .ok_or_else(|| CredentialError::Missing(format!("{}:{}", d.host, d.port)))?,
+                None => self.stored_password(d, self.credentials.router(&d.id)?)?,
             };
             let username = spec.username.as_deref().unwrap_or(&d.username);
             let interval = d
@@ -295,16 +301,16 @@ impl Fleet {
             .into_iter()
             .map(|d| (d.id.clone(), d))
             .collect();
+        let mut secrets = self
+            .credentials
+            .routers(device_ids.iter().map(String::as_str))?;
         device_ids
             .iter()
             .map(|id| {
                 let d = records.get(id).ok_or_else(|| {
                     FleetError::InvalidInput(format!("no router {id} in the inventory"))
                 })?;
-                let password = self
-                    .credentials
-                    .get(&d.id)?
-                    .ok_or_else(|| CredentialError::Missing(format!("{}:{}", d.host, d.port)))?;
+                let password = self.stored_password(d, secrets.remove(id))?;
                 self.target_for(d, &d.username, &password, Duration::from_secs(60))
             })
             .collect()
@@ -327,17 +333,24 @@ impl Fleet {
             .into_iter()
             .filter(|d| !d.tags.iter().any(|t| t == skip_tag))
             .collect();
-        let passwords = self
+        let mut secrets = self
             .credentials
-            .get_many(records.iter().map(|d| d.id.as_str()))?;
+            .routers(records.iter().map(|d| d.id.as_str()))?;
         for d in &records {
-            match passwords.get(&d.id) {
-                Some(password) => {
-                    let mut t = self.target_for(d, &d.username, password, interval)?;
+            match self.stored_password(d, secrets.remove(&d.id)) {
+                Ok(password) => {
+                    let mut t = self.target_for(d, &d.username, &password, interval)?;
                     t.connect.keepalive = None;
                     out.targets.push(t);
                 }
-                None => out.without_password += 1,
+                Err(FleetError::Credentials(CredentialError::Missing(_))) => {
+                    out.without_password += 1
+                }
+                Err(FleetError::Credentials(CredentialError::Moved { was, now })) => {
+                    tracing::warn!(device = %d.id, %was, %now, "not polled: the router's address changed since its password was entered");
+                    out.address_changed += 1
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(out)
@@ -394,7 +407,13 @@ impl Fleet {
                 ..NewDevice::default()
             })
             .await?;
-        self.credentials.set(&device.id, &input.password)?;
+        let endpoint = Endpoint {
+            host: device.host.clone(),
+            port: device.port,
+            username: device.username.clone(),
+        };
+        self.credentials
+            .set_router(&device.id, &endpoint, &input.password)?;
         Ok(device)
     }
 

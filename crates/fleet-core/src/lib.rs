@@ -5,6 +5,7 @@
 //! [`credentials`] store (the OS keyring, or a 0600 file where none exists)
 //! and renders charts with `plotters`. Nothing here knows about Tauri.
 
+pub mod bound;
 pub mod bulk;
 pub mod chart;
 pub mod credentials;
@@ -24,6 +25,6 @@ pub mod telemetry;
 pub mod template;
 
 pub use error::{ErrorKind, FleetError};
-pub use fleet::{AddDevice, DeviceCharts, Fleet, ImportReport, InventoryTargets};
+pub use fleet::{AddDevice, CredentialStatus, DeviceCharts, Fleet, ImportReport, InventoryTargets};
 pub use fleet_store::{self, Checkin, Device, FleetStore, StoreUrl};
 pub use routeros_proto::value::Codepage;

@@ -60,9 +60,10 @@ async fn add_poll_and_chart_a_router() {
     assert_eq!(
         e.fleet
             .credentials()
-            .get(&dev.id)
+            .router(&dev.id)
             .unwrap()
             .unwrap()
+            .password
             .expose(),
         "fieldpass"
     );

@@ -76,7 +76,15 @@ async fn an_api_ssl_router_is_never_sent_a_plain_login() {
         .await
         .unwrap();
     let id = enrolled[0].device_id.clone();
-    fleet.credentials().set(&id, &password).unwrap();
+    let endpoint = fleet_core::bound::Endpoint {
+        host: "127.0.0.1".into(),
+        port,
+        username: "admin".into(),
+    };
+    fleet
+        .credentials()
+        .set_router(&id, &endpoint, &password)
+        .unwrap();
     let mut connections = 0;
 
     // Poll now (the app's "Poll now" and "Poll checked").

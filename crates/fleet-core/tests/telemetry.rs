@@ -328,9 +328,7 @@ async fn database_lost_mid_run_loses_no_check_in() {
     let dir = tempfile::tempdir().unwrap();
     let db = common::create_db().await;
     let proxy = common::proxy::Proxy::start(3306).await;
-    let url: StoreUrl = format!("mysql://root@127.0.0.1:{}/{db}", proxy.port)
-        .parse()
-        .unwrap();
+    let url: StoreUrl = common::url_via(proxy.port, &db).parse().unwrap();
     let fleet = fleet_on(url, &dir).await;
     let sim = sim(30).await;
     let targets = targets(&fleet, &sim, Duration::from_millis(200)).await;

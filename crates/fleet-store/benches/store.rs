@@ -35,7 +35,10 @@ async fn fresh_mysql(name: &str) -> (StoreUrl, String) {
     c.query_drop(format!("CREATE DATABASE {db}")).await.unwrap();
     drop(c);
     pool.disconnect().await.unwrap();
-    let url = format!("{}/{db}", mysql_base().rsplit_once('/').unwrap().0);
+    // Over verified TLS, as stores reach the shared database by default.
+    let ca = std::env::var("FLEETDECK_TEST_MYSQL_CA")
+        .unwrap_or_else(|_| "/etc/mysql/fleetdeck-test-tls/ca.pem".into());
+    let url = format!("{}/{db}?ca={ca}", mysql_base().rsplit_once('/').unwrap().0);
     (url.parse().unwrap(), db)
 }
 

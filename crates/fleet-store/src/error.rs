@@ -3,6 +3,9 @@
 pub enum StoreError {
     #[error("invalid store URL {0:?}: use sqlite://PATH or mysql://USER@HOST:PORT/DATABASE")]
     InvalidUrl(String),
+    /// A store URL option that is wrong or would weaken the link.
+    #[error("{0}")]
+    Option(String),
     #[error("could not find a folder for Fleetdeck's data; set FLEETDECK_DATA_DIR")]
     NoDataDir,
     #[error("could not create the data folder {path}: {source}")]

@@ -17,6 +17,7 @@ pub mod generate;
 mod ingest;
 mod model;
 mod mysql;
+mod mysql_link;
 mod schema;
 mod sqlite;
 pub mod sync;

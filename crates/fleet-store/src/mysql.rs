@@ -6,8 +6,7 @@
 use std::collections::HashSet;
 
 use mysql_async::{
-    prelude::*, Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, Row, Transaction,
-    TxOpts, Value,
+    prelude::*, Conn, Params, Pool, PoolConstraints, PoolOpts, Row, Transaction, TxOpts, Value,
 };
 
 use crate::{
@@ -96,12 +95,10 @@ fn placeholders(rows: usize, cols: usize) -> String {
 impl MysqlStore {
     pub async fn open(url: &str, max_connections: usize) -> Result<Self, StoreError> {
         let location = StoreUrl::Mysql(url.to_owned()).redacted();
-        let opts = Opts::from_url(url).map_err(|_| StoreError::InvalidUrl(location.clone()))?;
         let constraints =
             PoolConstraints::new(0, max_connections.max(1)).expect("0 <= max connections");
-        let opts = OptsBuilder::from_opts(opts)
-            .pool_opts(PoolOpts::default().with_constraints(constraints))
-            .prefer_socket(false);
+        let opts = crate::mysql_link::opts(url, &location)?
+            .pool_opts(PoolOpts::default().with_constraints(constraints));
         let pool = Pool::new(opts);
         let mut conn = pool
             .get_conn()

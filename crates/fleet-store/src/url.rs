@@ -22,9 +22,11 @@ impl FromStr for StoreUrl {
             return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
         }
         if s.starts_with("mysql://") || s.starts_with("singlestore://") {
-            let url = s.replacen("singlestore://", "mysql://", 1);
-            mysql_async::Opts::from_url(&url).map_err(|_| StoreError::InvalidUrl(s.to_owned()))?;
-            return Ok(StoreUrl::Mysql(url));
+            let url = StoreUrl::Mysql(s.replacen("singlestore://", "mysql://", 1));
+            if let StoreUrl::Mysql(u) = &url {
+                crate::mysql_link::opts(u, &url.redacted())?;
+            }
+            return Ok(url);
         }
         Err(StoreError::InvalidUrl(s.to_owned()))
     }

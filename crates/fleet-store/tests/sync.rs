@@ -241,9 +241,7 @@ async fn database_lost_mid_batch_loses_nothing() {
     let local = local_store(&dir, "site.db").await;
     let db = create_db().await;
     let proxy = Proxy::start(3306).await;
-    let via_proxy: StoreUrl = format!("mysql://root@127.0.0.1:{}/{db}", proxy.port)
-        .parse()
-        .unwrap();
+    let via_proxy: StoreUrl = url_via(proxy.port, &db).parse().unwrap();
     let remote = FleetStore::open(&via_proxy).await.unwrap();
 
     let mut ids = Vec::new();

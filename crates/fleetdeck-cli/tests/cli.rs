@@ -40,6 +40,33 @@ fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
 
+/// `push` of `tpl` with `values` to `targets` (password in `RPW`) into the
+/// store at `url`, JSON lines out, then `extra`.
+fn push_args(
+    tpl: &std::path::Path,
+    values: &std::path::Path,
+    targets: &str,
+    url: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut a = s(&[
+        "push",
+        "--template",
+        tpl.to_str().unwrap(),
+        "--values",
+        values.to_str().unwrap(),
+        "--targets",
+        targets,
+        "--password-env",
+        "RPW",
+        "--store",
+        url,
+        "--json",
+    ]);
+    a.extend(s(extra));
+    a
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ros_prints_each_reply_as_a_json_line() {
     let sim = sim().await;
@@ -498,7 +525,11 @@ async fn generate_dashboard_and_sync_both_ways() {
     let copy = format!("sqlite://{}/copy.db", dir.path().display());
     let db = format!("fleetdeck_cli_{}", std::process::id());
     assert!(mariadb(&db).status.success());
-    let shared = format!("mysql://root@127.0.0.1:3306/{db}");
+    // Over verified TLS, as the shared database is reached by default: the
+    // server's certificate is from the test CA scripts/test.sh makes.
+    let ca = std::env::var("FLEETDECK_TEST_MYSQL_CA")
+        .unwrap_or_else(|_| "/etc/mysql/fleetdeck-test-tls/ca.pem".into());
+    let shared = format!("mysql://root@127.0.0.1:3306/{db}?ca={ca}");
 
     // A synthetic fleet in the shared database, and what its overview says.
     let gen = cli(
@@ -942,24 +973,7 @@ async fn preview_push_and_preview_again() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("3 of 3 steps would change"));
 
     let targets = format!("127.0.0.1:{port}");
-    let out = cli(
-        s(&[
-            "push",
-            "--template",
-            tpl.to_str().unwrap(),
-            "--values",
-            values.to_str().unwrap(),
-            "--targets",
-            &targets,
-            "--password-env",
-            "RPW",
-            "--store",
-            &url,
-            "--json",
-        ]),
-        env(),
-    )
-    .await;
+    let out = cli(push_args(&tpl, &values, &targets, &url, &[]), env()).await;
     assert!(
         out.status.success(),
         "{}",
@@ -1015,24 +1029,11 @@ async fn a_stopped_bulk_push_is_listed_and_resumed() {
         ]
     };
     let push = |resume: Option<String>| {
-        let mut a = s(&[
-            "push",
-            "--template",
-            tpl.to_str().unwrap(),
-            "--values",
-            values.to_str().unwrap(),
-            "--targets",
-            &targets,
-            "--password-env",
-            "RPW",
-            "--store",
-            &url,
-            "--json",
-        ]);
-        if let Some(b) = resume {
-            a.extend(["--resume".to_string(), b]);
-        }
-        cli(a, env())
+        let resume: Vec<&str> = match &resume {
+            Some(b) => vec!["--resume", b],
+            None => vec![],
+        };
+        cli(push_args(&tpl, &values, &targets, &url, &resume), env())
     };
     let out = push(None).await;
     assert_eq!(
@@ -1191,21 +1192,7 @@ async fn preview_with_router_values_then_confirm_by_hand() {
 
     let targets = format!("127.0.0.1:{port}");
     let out = cli(
-        s(&[
-            "push",
-            "--template",
-            tpl.to_str().unwrap(),
-            "--values",
-            values.to_str().unwrap(),
-            "--targets",
-            &targets,
-            "--password-env",
-            "RPW",
-            "--store",
-            &url,
-            "--confirm-by-hand",
-            "--json",
-        ]),
+        push_args(&tpl, &values, &targets, &url, &["--confirm-by-hand"]),
         env(),
     )
     .await;

@@ -22,6 +22,7 @@ describe('DataSync', () => {
         intervalSecs: 60,
         routers: 12,
         withoutPassword: 3,
+        addressChanged: 2,
         online: 10,
         degraded: 1,
         offline: 1,
@@ -42,7 +43,7 @@ describe('DataSync', () => {
     render(DataSync, { props: { onerror: vi.fn() } });
     await vi.waitFor(() => expect(screen.getByTestId('outbox').textContent).toContain('120 records in 3 batches'));
     expect(screen.getByTestId('polling').textContent?.replace(/\s+/g, ' ')).toContain(
-      '12 routers every 60 s: 10 online, 1 missing polls, 1 offline; 3 without a stored password are not polled',
+      '12 routers every 60 s: 10 online, 1 missing polls, 1 offline; 3 without a stored password are not polled; 2 moved to a new address by a sync or an edit are not polled until you confirm it',
     );
     expect(screen.getByTestId('last-sync').textContent).toContain('Never synced');
     expect((screen.getByTestId('sync-now') as HTMLButtonElement).disabled).toBe(true);

@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'router'
   | 'store'
   | 'credentials'
+  | 'address_changed'
   | 'invalid_input'
   | 'not_found'
   | 'internal';
@@ -23,6 +24,7 @@ export const ERROR_KINDS: readonly ErrorKind[] = [
   'router',
   'store',
   'credentials',
+  'address_changed',
   'invalid_input',
   'not_found',
   'internal',
@@ -161,6 +163,22 @@ export function pollDevice(deviceId: string): Promise<Checkin> {
   return call<Checkin>('poll_device', { deviceId });
 }
 
+/** Where this laptop's password for a router stands. */
+export type CredentialStatus =
+  | { state: 'stored' }
+  | { state: 'missing' }
+  /** Kept for `enteredFor`; a sync or an edit moved the router to `now`. */
+  | { state: 'addressChanged'; enteredFor: string; now: string };
+
+export function credentialStatus(deviceId: string): Promise<CredentialStatus> {
+  return call<CredentialStatus>('credential_status', { deviceId });
+}
+
+/** Confirms a moved router's new address: its password is sent there from now on. */
+export function confirmRouterAddress(deviceId: string): Promise<void> {
+  return call<void>('confirm_router_address', { deviceId });
+}
+
 export type Theme = 'light' | 'dark';
 
 /** A router's CPU, memory and traffic charts over one window. */
@@ -247,6 +265,8 @@ export interface PollingStatus {
   intervalSecs: number;
   routers: number;
   withoutPassword: number;
+  /** Moved by a sync or an edit since their password was entered: not polled until confirmed. */
+  addressChanged: number;
   online: number;
   degraded: number;
   offline: number;

@@ -105,7 +105,12 @@ describe('DeviceDetail', () => {
   });
   /** The Rust side as the detail view sees it; records every call. */
   function backend(overrides: Record<string, Handler> = {}) {
-    return fakeInvoke({ device_charts: () => charts(0), stop_monitor: () => null, ...overrides });
+    return fakeInvoke({
+      device_charts: () => charts(0),
+      stop_monitor: () => null,
+      credential_status: () => ({ state: 'stored' }),
+      ...overrides,
+    });
   }
   afterEach(() => setInvoke());
   const base = { checkin: null, alerts: [], now: NOW, intervalSecs: 60, onpoll: () => {}, onerror: () => {} };
@@ -169,6 +174,29 @@ describe('DeviceDetail', () => {
     expect(button.textContent?.trim()).toBe('Poll now');
     await fireEvent.click(button);
     expect(onpoll).toHaveBeenCalledTimes(1);
+  });
+
+  it('asks to confirm a router moved by a sync, and sends nothing there until confirmed', async () => {
+    let moved = true;
+    const calls = backend({
+      credential_status: () =>
+        moved
+          ? { state: 'addressChanged', enteredFor: '10.0.0.1:8728 as admin', now: '203.0.113.9:8728 as admin' }
+          : { state: 'stored' },
+      confirm_router_address: () => {
+        moved = false;
+        return null;
+      },
+    });
+    render(DeviceDetail, { ...base, device: device({ id: 'd1' }) });
+    const banner = await screen.findByTestId('address-changed');
+    expect(banner.textContent).toContain('Address changed by sync — confirm');
+    expect(banner.textContent).toContain('10.0.0.1:8728 as admin');
+    expect(banner.textContent).toContain('203.0.113.9:8728 as admin');
+    expect(calls.some(([cmd]) => cmd === 'confirm_router_address')).toBe(false);
+    await fireEvent.click(screen.getByTestId('confirm-address'));
+    await vi.waitFor(() => expect(screen.queryByTestId('address-changed')).toBeNull());
+    expect(calls).toContainEqual(['confirm_router_address', { deviceId: 'd1' }]);
   });
 
   it('shows the last poll error of the device', () => {

@@ -1,6 +1,11 @@
 //! Shared by the fleet-store integration tests: a fresh MariaDB database
 //! per test on the real server (`FLEETDECK_TEST_MYSQL_URL` overrides
 //! `mysql://root@127.0.0.1:3306/test`). A missing server is a failure.
+//!
+//! Stores reach it as Fleetdeck does by default, over verified TLS: the
+//! server's certificate comes from the test CA that scripts/test.sh makes
+//! (`FLEETDECK_TEST_MYSQL_CA`). The helpers' own direct connections (to
+//! create and count) go through the driver as it is.
 #![allow(dead_code)]
 
 pub mod proxy;
@@ -58,15 +63,36 @@ pub fn uuid_like() -> String {
     format!("{:x}_{}_{n}", nanos, std::process::id())
 }
 
-/// The URL of database `db` on the test server.
+/// The test CA's certificate, which the server's certificate is signed by.
+pub fn test_ca() -> String {
+    std::env::var("FLEETDECK_TEST_MYSQL_CA")
+        .unwrap_or_else(|_| "/etc/mysql/fleetdeck-test-tls/ca.pem".into())
+}
+
+/// The query that makes a store trust the test CA: `?ca=…`.
+pub fn tls_query() -> String {
+    format!("?ca={}", test_ca())
+}
+
+/// The store URL of database `db` on the test server, over verified TLS.
 pub fn db_url(db: &str) -> String {
+    format!("{}{}", raw_db_url(db), tls_query())
+}
+
+/// Database `db` on the test server, for the driver's own connections.
+pub fn raw_db_url(db: &str) -> String {
     format!("{}/{db}", mysql_base_url().rsplit_once('/').unwrap().0)
+}
+
+/// The store URL of database `db` through a proxy on loopback `port`.
+pub fn url_via(port: u16, db: &str) -> String {
+    format!("mysql://root@127.0.0.1:{port}/{db}{}", tls_query())
 }
 
 /// A direct connection to database `db`, for counting rows behind the
 /// store's back.
 pub async fn count(db: &str, sql: &str) -> i64 {
-    let pool = mysql_async::Pool::new(db_url(db).as_str());
+    let pool = mysql_async::Pool::new(raw_db_url(db).as_str());
     let mut conn = pool.get_conn().await.unwrap();
     let n: Option<i64> = conn.query_first(sql).await.unwrap();
     drop(conn);

@@ -1,0 +1,402 @@
+//! The command line: clap's definitions of every command and flag (their
+//! doc comments are the --help text) and how a router login is built from them.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use fleet_core::credentials::Sensitive;
+use routeros::{ConnectOptions, Fingerprint, TlsMode};
+
+#[derive(Parser)]
+#[command(
+    name = "fleetdeck-cli",
+    version,
+    about = "Fleetdeck from a terminal: MikroTik RouterOS fleet operations"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Cmd,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Cmd {
+    /// Run RouterOS API commands and print every reply sentence as a JSON line.
+    ///
+    /// Several commands, separated by `--`, are pipelined on one session and
+    /// printed in order. Example:
+    /// fleetdeck-cli ros --host 192.168.88.1 -- /interface/print ?type=ether -- /system/resource/print
+    Ros {
+        #[command(flatten)]
+        login: Login,
+        /// Only these properties (adds .proplist= to every command).
+        #[arg(long, value_delimiter = ',')]
+        proplist: Vec<String>,
+        /// Query words added to every command, e.g. --query '?type=ether'.
+        #[arg(long)]
+        query: Vec<String>,
+        /// Stream the (first) command's rows as they come (`=follow=` for a
+        /// print; listen and monitor-traffic stream anyway) until --duration
+        /// passes or Ctrl-C, then cancel it on the router.
+        #[arg(long)]
+        follow: bool,
+        /// How long --follow streams, e.g. 30s, 5m; default: until Ctrl-C.
+        #[arg(long, value_name = "DURATION")]
+        duration: Option<String>,
+        /// The command path and its words (=name=value, ?query, .proplist=a,b).
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        words: Vec<String>,
+    },
+    /// The fleet store: schema and row counts.
+    Store {
+        #[command(subcommand)]
+        action: StoreCmd,
+    },
+    /// Deliver FROM's outbox (records made on site) to TO; when TO is an
+    /// embedded store, then copy a snapshot of FROM into it for offline
+    /// review. Safe to re-run after any interruption.
+    Sync {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// Raw check-ins, audit events and pushes copied by the snapshot:
+        /// this far back (older hours come as hourly rollups).
+        #[arg(long, default_value = "24h")]
+        window: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Poll routers into the store: one router by --host, or many by
+    /// --targets, every --interval until Ctrl-C, or one sweep with --once.
+    Poll {
+        #[command(flatten)]
+        login: Login,
+        /// A file (one host[:port] a line, or an inventory CSV with a
+        /// header: host,port,username,site,tags) or HOST:PORT+N for N
+        /// routers on consecutive ports. Without --password-env, each
+        /// router's password comes from the credential store.
+        #[arg(long, conflicts_with = "host")]
+        targets: Option<String>,
+        /// sqlite://PATH or mysql://USER@HOST:PORT/DB; default: the embedded store.
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+        /// Poll cadence for routers whose site sets none.
+        #[arg(long, default_value = "30s")]
+        interval: String,
+        /// One sweep of every target, then a report.
+        #[arg(long)]
+        once: bool,
+        /// Connects and logins in progress at once.
+        #[arg(long, default_value_t = 256)]
+        concurrency: usize,
+        /// Alert on routers older than this RouterOS version (e.g. 7.16.2).
+        #[arg(long)]
+        target_version: Option<String>,
+        /// Reports as JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find routers: MNDP on the local segment, and with --probe a TCP
+    /// probe of the API ports over a subnet.
+    Discover {
+        /// Where to listen for MNDP (default 0.0.0.0:5678, sending
+        /// discovery requests by broadcast; a specific address only listens).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
+        #[arg(long, default_value = "5s")]
+        duration: String,
+        /// Also probe this IPv4 subnet (at most a /16), e.g. 192.168.88.0/24.
+        #[arg(long, value_name = "CIDR")]
+        probe: Option<String>,
+        #[arg(long, value_delimiter = ',', default_value = "8728,8729")]
+        ports: Vec<u16>,
+        /// Probe connections in progress at once.
+        #[arg(long, default_value_t = 256)]
+        concurrency: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render a template and push it to routers in waves: backup, safety
+    /// net, steps, verify, confirm, per router; an audit trail of all of it.
+    Push {
+        #[command(flatten)]
+        login: Login,
+        #[arg(long)]
+        template: std::path::PathBuf,
+        /// Placeholder values, JSON or TOML.
+        #[arg(long)]
+        values: std::path::PathBuf,
+        /// A file, HOST[:PORT][,…] or HOST:PORT+N (see poll --targets).
+        #[arg(long)]
+        targets: String,
+        /// Resume an interrupted, paused, stopped or cancelled bulk push
+        /// (its id from `pushes`): every router of it that has not
+        /// succeeded is pushed, in the original order and waves.
+        #[arg(long, value_name = "BATCH")]
+        resume: Option<String>,
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+        /// Routers pushed at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Cumulative waves: a count of routers or a percentage.
+        #[arg(long, default_value = "1,10%,100%")]
+        waves: String,
+        /// Stop after this many routers fail (0: never stop).
+        #[arg(long, default_value_t = 1)]
+        stop_after: usize,
+        /// Minutes before the router restores its backup unless confirmed.
+        #[arg(long, default_value_t = 10)]
+        confirm_within: u64,
+        /// Leave each router's safety net armed after it is verified, until
+        /// `fleetdeck-cli confirm` removes it (the app's "I confirm"); without
+        /// a confirmation the router restores its backup by itself.
+        #[arg(long)]
+        confirm_by_hand: bool,
+        #[arg(long)]
+        dry_run: bool,
+        /// Send the rendered script as one upload-and-/import step instead
+        /// of a plan: for scripts with logic (:if, loops, variables) the plan
+        /// refuses. The router runs it as it is: not idempotent, checked
+        /// beforehand only on RouterOS 7.16+ (dry-run), not verifiable by
+        /// reading back; the backup and safety net still apply.
+        #[arg(long)]
+        import: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What a push of a template would do to one router: the rendered
+    /// script (secrets masked), the plan, each step's decision on the
+    /// router's current state, and a diff against its export. Writes
+    /// nothing to the router.
+    Preview {
+        #[command(flatten)]
+        login: Login,
+        #[arg(long)]
+        template: std::path::PathBuf,
+        /// Placeholder values, JSON or TOML.
+        #[arg(long)]
+        values: std::path::PathBuf,
+        /// Send the rendered script as one upload-and-/import step instead
+        /// of a plan: for scripts with logic (:if, loops, variables) the plan
+        /// refuses. The router runs it as it is: not idempotent, checked
+        /// beforehand only on RouterOS 7.16+ (dry-run), not verifiable by
+        /// reading back; the backup and safety net still apply.
+        #[arg(long)]
+        import: bool,
+        /// Where the router's site is looked up for `site.*` values
+        /// (default: the embedded store in the data folder).
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bulk pushes in the store, newest first. Batches whose heartbeat
+    /// stopped (the app or CLI was closed mid-push) are marked interrupted
+    /// first, with the routers that were mid-push.
+    Pushes {
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+        /// Show this batch's routers.
+        #[arg(long, value_name = "BATCH")]
+        batch: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Confirm an unconfirmed push on a router by hand: removes its safety
+    /// scheduler so the router keeps its current configuration. Without
+    /// --scheduler, lists the unconfirmed pushes.
+    Confirm {
+        #[command(flatten)]
+        login: Login,
+        #[arg(long, value_name = "NAME")]
+        scheduler: Option<String>,
+        /// Where the push record is marked confirmed and the confirmation
+        /// audited (default: the embedded store in the data folder).
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+    },
+    /// Compile a RouterOS script (e.g. a rendered template) into the plan a
+    /// push would run, or say which line cannot be compiled and why.
+    Plan {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a template, or render it with values.
+    Template {
+        #[command(subcommand)]
+        action: TemplateCmd,
+    },
+    /// Live traffic of one interface (/interface/monitor-traffic), until
+    /// --duration or Ctrl-C; the command is cancelled on the router.
+    Watch {
+        #[command(flatten)]
+        login: Login,
+        #[arg(long, default_value = "ether1")]
+        interface: String,
+        #[arg(long)]
+        duration: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum TemplateCmd {
+    /// Check placeholders and types; list the values the template needs.
+    Check { file: std::path::PathBuf },
+    /// Print the rendered script. Values: a JSON or TOML file (by
+    /// extension), keys named as the placeholders. Secrets are printed, so
+    /// mind where the output goes; --preview masks them.
+    Render {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        values: std::path::PathBuf,
+        #[arg(long)]
+        preview: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum StoreCmd {
+    /// Create or upgrade the schema, then print the store and its schema.
+    Migrate {
+        /// sqlite://PATH or mysql://USER@HOST:PORT/DB; default: the embedded store.
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+    },
+    /// Row counts per table.
+    Stats {
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+        /// One JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the schema (DDL) a dialect gets: sqlite, mysql or singlestore.
+    Ddl {
+        #[arg(long)]
+        dialect: fleet_store::Dialect,
+    },
+    /// Fill a store with a realistic synthetic fleet (sites, versions,
+    /// boards, diurnal load) for benchmarks and demos. Deterministic per
+    /// seed: re-running adds nothing twice.
+    Generate {
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+        #[arg(long)]
+        devices: u32,
+        #[arg(long)]
+        checkins_per_device: u32,
+        /// Time between two check-ins of a router.
+        #[arg(long, default_value = "5m")]
+        interval: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The fleet overview's figures: state counts, versions, CPU bands,
+    /// busiest routers, memory and storage pressure, check-ins per hour.
+    Dashboard {
+        #[arg(long, env = "FLEETDECK_STORE")]
+        store: Option<String>,
+        /// Poll interval the health thresholds follow.
+        #[arg(long, default_value = "30s")]
+        interval: String,
+        /// Check-ins per hour over this window.
+        #[arg(long, default_value = "24h")]
+        window: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct Login {
+    /// Router address.
+    #[arg(long)]
+    host: Option<String>,
+    /// API port (default 8728, or 8729 with --tls, --fingerprint or
+    /// --tls-anonymous).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Use API-SSL. Without --fingerprint the router's certificate is
+    /// trusted this once and its fingerprint printed, for pinning.
+    #[arg(long)]
+    tls: bool,
+    /// The SHA-256 fingerprint of the router's certificate (implies --tls);
+    /// any other certificate is refused.
+    #[arg(long, value_name = "SHA256")]
+    fingerprint: Option<String>,
+    /// API-SSL to a router that has no certificate yet: anonymous
+    /// Diffie-Hellman (implies TLS). This does NOT authenticate the router:
+    /// anyone in the path can impersonate it and read the password. Use it
+    /// only to bootstrap, e.g. to install a certificate, then use
+    /// --tls / --fingerprint.
+    #[arg(long, conflicts_with = "fingerprint")]
+    tls_anonymous: bool,
+    /// API user.
+    #[arg(long, default_value = "admin")]
+    pub(crate) user: String,
+    /// Name of the environment variable holding the password (never pass
+    /// passwords as arguments: they end up in shell history and `ps`).
+    /// Without it the password is empty, as on a factory-default router.
+    #[arg(long, value_name = "VAR")]
+    pub(crate) password_env: Option<String>,
+    /// Seconds to wait for each step (connect, login, each command).
+    #[arg(long, default_value_t = 10)]
+    pub(crate) timeout: u64,
+}
+
+impl Login {
+    pub(crate) fn password(&self) -> anyhow::Result<Sensitive<String>> {
+        match &self.password_env {
+            None => Ok(Sensitive::new(String::new())),
+            Some(var) => std::env::var(var).map(Sensitive::new).with_context(|| {
+                format!("environment variable {var} (from --password-env) is not set")
+            }),
+        }
+    }
+
+    pub(crate) fn tls_mode(&self) -> anyhow::Result<TlsMode> {
+        if self.tls_anonymous {
+            return Ok(TlsMode::AnonymousDh);
+        }
+        Ok(match (&self.fingerprint, self.tls) {
+            (Some(fp), _) => {
+                TlsMode::Pinned(fp.parse::<Fingerprint>().map_err(anyhow::Error::msg)?)
+            }
+            (None, true) => TlsMode::TrustOnFirstUse,
+            (None, false) => TlsMode::Plain,
+        })
+    }
+
+    pub(crate) fn host(&self) -> anyhow::Result<&str> {
+        self.host
+            .as_deref()
+            .context("name the router with --host (or several with --targets for poll)")
+    }
+
+    pub(crate) fn api_port(&self) -> u16 {
+        let tls = self.tls || self.tls_anonymous || self.fingerprint.is_some();
+        self.port.unwrap_or(if tls { 8729 } else { 8728 })
+    }
+
+    pub(crate) fn options(&self) -> anyhow::Result<ConnectOptions> {
+        let mut o = ConnectOptions::new(
+            self.host()?,
+            self.api_port(),
+            &self.user,
+            self.password()?.expose().clone(),
+        );
+        o.tls = self.tls_mode()?;
+        let t = Duration::from_secs(self.timeout.max(1));
+        o.connect_timeout = t;
+        o.login_timeout = t;
+        o.command_timeout = t;
+        Ok(o)
+    }
+}
