@@ -13,6 +13,7 @@
 //! read small tables and never scan raw check-ins.
 
 mod error;
+mod files;
 pub mod generate;
 mod ingest;
 mod model;

@@ -42,16 +42,15 @@ fn configure(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
 
 impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
+        crate::files::prepare_folder(path)?;
+        crate::files::secure_files(path)?;
         let owned = path.to_owned();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
             let mut conn = Connection::open(&owned)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
+            // The WAL and shared-memory files exist now: narrow any left
+            // wider by an earlier version.
+            crate::files::secure_files(&owned)?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             configure(&conn, WRITER_CACHE_KIB)?;
             migrate(&mut conn)?;
