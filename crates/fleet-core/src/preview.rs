@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::{
     bulk,
     plan::{self, Action, Outcome, Plan, StepReport},
-    template::{Template, TemplateError},
+    template::{mask_secrets, Template, TemplateError},
     FleetError,
 };
 
@@ -83,18 +83,30 @@ pub async fn template_on_router(
             })
         }
     };
-    let plan = if import {
-        plan::import_plan(&rendered.text)
-    } else {
-        plan::compile(&rendered.text).map_err(|e| {
-            FleetError::InvalidInput(format!(
-                "{e}. Send it as one /import (\"send as one /import\" in the app, --import in the CLI) to let the router run it as it is"
-            ))
-        })?
+    let compile = |text: &str| {
+        if import {
+            Ok(plan::import_plan(text))
+        } else {
+            plan::compile(text).map_err(|e| {
+                FleetError::InvalidInput(format!(
+                    "{e}. Send it as one /import (\"send as one /import\" in the app, --import in the CLI) to let the router run it as it is"
+                ))
+            })
+        }
     };
+    let plan = compile(&rendered.text)?;
+    let mut p = preview(client, &rendered.preview, &plan).await?;
+    // What is shown never holds a secret: the plan as compiled from the
+    // masked text (the same steps), the export and diff masked.
+    if !rendered.secrets.is_empty() {
+        p.plan = compile(&rendered.preview)?;
+        for text in [&mut p.before, &mut p.after, &mut p.diff] {
+            *text = mask_secrets(text, &rendered.secrets);
+        }
+    }
     Ok(TemplatePreview {
         errors: Vec::new(),
-        preview: Some(preview(client, &rendered.preview, &plan).await?),
+        preview: Some(p),
     })
 }
 

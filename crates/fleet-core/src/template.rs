@@ -103,6 +103,26 @@ pub struct Template {
 pub struct Rendered {
     pub text: String,
     pub preview: String,
+    /// The values given for `secret` placeholders, for masking what is
+    /// shown of the pushed text (a plan, a diff, an export).
+    pub secrets: Vec<String>,
+}
+
+/// What a secret value is shown as.
+pub const MASK: &str = "********";
+
+/// `text` with every secret value masked: as given, and as RouterOS
+/// writes it inside a quoted string (an export, a diff).
+pub fn mask_secrets(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        let quoted = routeros_proto::script::quote_value(secret.as_bytes());
+        let escaped = &quoted[1..quoted.len() - 1];
+        for form in [escaped, secret.as_str()] {
+            out = out.replace(form, MASK);
+        }
+    }
+    out
 }
 
 /// Parameters whose string value RouterOS runs as script.
@@ -413,11 +433,15 @@ impl Template {
             return Err(errors);
         }
         let (mut text, mut preview) = (String::new(), String::new());
+        let mut secrets = Vec::new();
         let mut at = 0;
         for u in &self.uses {
             let value = checked[u.name.as_str()].as_ref().expect("validated above");
             let shown = if u.value_type == ValueType::Secret {
-                "********".to_owned()
+                if !secrets.contains(value) {
+                    secrets.push(value.clone());
+                }
+                MASK.to_owned()
             } else {
                 value.clone()
             };
@@ -430,7 +454,11 @@ impl Template {
         }
         text.push_str(&self.source[at..]);
         preview.push_str(&self.source[at..]);
-        Ok(Rendered { text, preview })
+        Ok(Rendered {
+            text,
+            preview,
+            secrets,
+        })
     }
 }
 
@@ -630,6 +658,14 @@ mod tests {
         let r = t.render(&values(&[("pw", "hunter2")])).unwrap();
         assert_eq!(r.text, "/user add name=tech password=\"hunter2\"");
         assert_eq!(r.preview, "/user add name=tech password=\"********\"");
+        assert_eq!(r.secrets, ["hunter2"]);
+        // As an export would write a secret with a quote and a dollar in it.
+        let odd = "pa\"ss$w".to_string();
+        let export = "/user add name=tech password=\"pa\\\"ss\\$w\" comment=pa\"ss$w";
+        assert_eq!(
+            mask_secrets(export, &[odd]),
+            "/user add name=tech password=\"********\" comment=********"
+        );
     }
 
     #[test]

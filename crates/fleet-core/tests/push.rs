@@ -683,3 +683,68 @@ async fn a_reboot_mid_push_is_reported_with_what_is_known() {
     .await;
     assert_eq!(ok.status, PushStatus::Succeeded, "{}", ok.message);
 }
+
+/// A value typed `secret` is never shown: not in the rendered text, the
+/// plan, the export before or after, or the diff; neither before the push
+/// nor once the router holds it.
+#[tokio::test]
+async fn a_secret_value_never_shows_in_a_preview() {
+    let e = env().await;
+    let client = connect(&e.sim).await;
+    let secret = "Tr0ub4dor&\"3$x";
+    let template = Template::parse(
+        "/interface bridge add name=vault comment={{ key: secret }}\n/system identity set name=vaulted\n",
+    )
+    .unwrap();
+    let values = BTreeMap::from([("key".to_string(), secret.to_string())]);
+    let shown = |p: &fleet_core::preview::TemplatePreview| {
+        let json = serde_json::to_string(p).unwrap();
+        assert!(!json.contains("Tr0ub4dor"), "a secret shown: {json}");
+        p.preview.clone().unwrap()
+    };
+    let first = fleet_core::preview::template_on_router(
+        &e.store,
+        &client,
+        Some(&e.device_id),
+        &template,
+        &values,
+        false,
+    )
+    .await
+    .unwrap();
+    let p = shown(&first);
+    assert_eq!(p.plan.steps.len(), 2, "the same steps as the real plan");
+    assert!(p.diff.contains("********"), "{}", p.diff);
+
+    // Pushed for real: the router now holds the secret, and shows it in
+    // its export; the next preview still does not.
+    let rendered = template.render(&values).unwrap();
+    let report = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &plan::compile(&rendered.text).unwrap(),
+        &PushOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(report.status, PushStatus::Succeeded, "{}", report.message);
+    let bridge = e.sim.device(0).items("interface/bridge");
+    assert!(bridge
+        .iter()
+        .any(|b| b.get("comment") == Some(secret.as_bytes())));
+    let again = fleet_core::preview::template_on_router(
+        &e.store,
+        &client,
+        Some(&e.device_id),
+        &template,
+        &values,
+        false,
+    )
+    .await
+    .unwrap();
+    let p = shown(&again);
+    assert_eq!(p.changes, 0);
+    assert!(p.before.contains("comment=\"********\""), "{}", p.before);
+}
