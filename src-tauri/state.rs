@@ -14,8 +14,6 @@ pub struct AppState {
     pub demo: tokio::sync::Mutex<Option<fleet_core::demo::Demo>>,
     /// The running push's pause/resume/cancel handle.
     pub push: tokio::sync::Mutex<Option<fleet_core::bulk::Control>>,
-    /// Background polling of the inventory, restarted when it changes.
-    pub polling: tokio::sync::Mutex<crate::commands::polling::Polling>,
     /// Live traffic monitors by id: the task and its channel.
     pub monitors: tokio::sync::Mutex<HashMap<u64, Monitor>>,
     pub next_monitor: AtomicU64,
@@ -32,7 +30,6 @@ impl AppState {
             fleet: Ok(Arc::new(fleet)),
             demo: Default::default(),
             push: Default::default(),
-            polling: Default::default(),
             monitors: Default::default(),
             next_monitor: AtomicU64::new(1),
         }
@@ -47,7 +44,6 @@ impl AppState {
                     fleet: Err(CommandError::from(e)),
                     demo: Default::default(),
                     push: Default::default(),
-                    polling: Default::default(),
                     monitors: Default::default(),
                     next_monitor: AtomicU64::new(1),
                 }

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tauri::{ipc::Channel, AppHandle, Runtime, State};
 
-use crate::{commands::polling, AppState, CommandError};
+use crate::{commands::settings, AppState, CommandError};
 
 /// Points per device chart: enough for a smooth line at the chart's width.
 const CHART_POINTS: u32 = 240;
@@ -28,7 +28,7 @@ pub async fn add_device<R: Runtime>(
     input: AddDevice,
 ) -> Result<Device, CommandError> {
     let device = state.fleet()?.add_device(input).await?;
-    polling::update_quietly(&app).await;
+    settings::update_polling(&app, &state).await;
     Ok(device)
 }
 
@@ -55,7 +55,7 @@ pub async fn import_inventory<R: Runtime>(
         .fleet()?
         .import_inventory(&request.text, &request.username, password)
         .await?;
-    polling::update_quietly(&app).await;
+    settings::update_polling(&app, &state).await;
     Ok(report)
 }
 
@@ -115,7 +115,7 @@ pub async fn confirm_router_address<R: Runtime>(
         .fleet()?
         .confirm_address(&device_id, &fleet_core::push::technician())
         .await?;
-    polling::update_quietly(&app).await;
+    settings::update_polling(&app, &state).await;
     Ok(())
 }
 

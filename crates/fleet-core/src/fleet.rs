@@ -91,6 +91,8 @@ pub struct Fleet {
     credentials: CredentialStore,
     /// Connect, login and command deadlines for polls.
     pub poll_timeout: Duration,
+    /// Background polling ([`crate::monitoring`]).
+    pub(crate) monitoring: tokio::sync::Mutex<crate::monitoring::Monitoring>,
 }
 
 impl Fleet {
@@ -99,6 +101,7 @@ impl Fleet {
             store: std::sync::Arc::new(store),
             credentials,
             poll_timeout: Duration::from_secs(10),
+            monitoring: Default::default(),
         }
     }
 

@@ -47,6 +47,12 @@ pub(crate) enum Cmd {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         words: Vec<String>,
     },
+    /// The settings the app keeps in the data folder (poll interval, push
+    /// concurrency, codepage, the shared database's address, the last sync).
+    Settings {
+        #[arg(long)]
+        json: bool,
+    },
     /// The fleet store: schema and row counts.
     Store {
         #[command(subcommand)]
@@ -56,10 +62,15 @@ pub(crate) enum Cmd {
     /// embedded store, then copy a snapshot of FROM into it for offline
     /// review. Safe to re-run after any interruption.
     Sync {
-        #[arg(long)]
-        from: String,
-        #[arg(long)]
-        to: String,
+        /// Sync the embedded store (or FLEETDECK_STORE) with the shared
+        /// database set in the app's Data and sync, its password from the
+        /// keyring: what the app's "Sync now" does.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        shared: bool,
+        #[arg(long, required_unless_present = "shared")]
+        from: Option<String>,
+        #[arg(long, required_unless_present = "shared")]
+        to: Option<String>,
         /// Raw check-ins, audit events and pushes copied by the snapshot:
         /// this far back (older hours come as hourly rollups).
         #[arg(long, default_value = "24h")]
@@ -316,6 +327,11 @@ pub(crate) enum StoreCmd {
 
 #[derive(Args)]
 pub(crate) struct Login {
+    /// An inventory router by id, reached as the inventory keeps it: its
+    /// address, user, keyring password, transport and pinned certificate
+    /// (as the app's commands reach it).
+    #[arg(long, conflicts_with_all = ["host", "port", "tls", "fingerprint", "tls_anonymous", "password_env"])]
+    pub(crate) device: Option<String>,
     /// Router address.
     #[arg(long)]
     host: Option<String>,

@@ -154,10 +154,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => poll::watch(&login, &interface, duration).await,
         Cmd::Store { action } => store::store(action).await,
         Cmd::Sync {
+            shared: true,
+            window,
+            json,
+            ..
+        } => store::sync_shared(&window, json).await,
+        Cmd::Sync {
             from,
             to,
             window,
             json,
-        } => store::sync(&from, &to, &window, json).await,
+            ..
+        } => {
+            store::sync(
+                from.as_deref().unwrap_or_default(),
+                to.as_deref().unwrap_or_default(),
+                &window,
+                json,
+            )
+            .await
+        }
+        Cmd::Settings { json } => store::settings(json),
     }
 }

@@ -7,7 +7,7 @@ use fleet_core::{Fleet, StoreUrl};
 
 use crate::{
     args::Login,
-    ros::{connect, print_stream},
+    ros::{connect, open_fleet, print_stream},
     util::{duration_arg, shutdown},
 };
 
@@ -136,7 +136,10 @@ pub(crate) async fn watch(
     let limit = duration
         .map(|d| duration_arg("--duration", &d))
         .transpose()?;
-    let client = connect(login).await?;
+    let client = match &login.device {
+        Some(id) => open_fleet(None, login).await?.connect(id).await?,
+        None => connect(login).await?,
+    };
     let stream = fleet_core::live::monitor_traffic(&client, interface).await?;
     print_stream(&client, Box::pin(stream), limit, |s| {
         println!("{}", serde_json::to_string(&s)?);
@@ -146,11 +149,18 @@ pub(crate) async fn watch(
 }
 
 pub(crate) async fn poll(login: &Login, store: Option<&str>) -> anyhow::Result<ExitCode> {
-    let mut fleet = match store {
-        Some(url) => Fleet::open(&url.parse::<StoreUrl>()?).await?,
-        None => Fleet::open_default().await?,
-    };
-    fleet.poll_timeout = Duration::from_secs(login.timeout.max(1));
+    let fleet = open_fleet(store, login).await?;
+    if let Some(id) = &login.device {
+        // The app's "Poll now": the inventory's transport, pin and password.
+        let checkin = fleet.poll_device(id).await?;
+        println!("{}", serde_json::to_string(&checkin)?);
+        eprintln!(
+            "stored check-in of {} ({id}) in {}",
+            checkin.identity,
+            fleet.store().location()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let checkin = fleet
         .poll_address(
             login.host()?,

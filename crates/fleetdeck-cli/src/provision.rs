@@ -8,8 +8,7 @@ use fleet_core::{Fleet, StoreUrl};
 
 use crate::{
     args::Login,
-    ros::connect,
-    store::open_store,
+    ros::{open_fleet, session},
     templates::{plan_for, read_template, read_values, render_template},
     util::{duration_arg, shutdown},
 };
@@ -217,7 +216,8 @@ pub(crate) async fn confirm(
     scheduler: Option<String>,
     store: Option<String>,
 ) -> anyhow::Result<ExitCode> {
-    let client = connect(login).await?;
+    let fleet = open_fleet(store.as_deref(), login).await?;
+    let (client, device) = session(login, &fleet).await?;
     match scheduler {
         None => {
             let pending = fleet_core::push::pending_safety_nets(&client).await?;
@@ -230,12 +230,10 @@ pub(crate) async fn confirm(
             Ok(ExitCode::SUCCESS)
         }
         Some(name) => {
-            let store = open_store(store.as_deref()).await?;
-            let device = store.find_device(login.host()?, login.api_port()).await?;
             let confirmed = fleet_core::push::confirm(
-                &store,
+                fleet.store(),
                 &client,
-                device.as_ref().map(|d| d.id.as_str()),
+                device.as_deref(),
                 &name,
                 &fleet_core::push::technician(),
             )
@@ -262,13 +260,12 @@ pub(crate) async fn preview(
 ) -> anyhow::Result<ExitCode> {
     let template = read_template(&file)?;
     let values = read_values(&values)?;
-    let client = connect(login).await?;
-    let store = open_store(store.as_deref()).await?;
-    let device = store.find_device(login.host()?, login.api_port()).await?;
+    let fleet = open_fleet(store.as_deref(), login).await?;
+    let (client, device) = session(login, &fleet).await?;
     let previewed = fleet_core::preview::template_on_router(
-        &store,
+        fleet.store(),
         &client,
-        device.as_ref().map(|d| d.id.as_str()),
+        device.as_deref(),
         &template,
         &values,
         import,

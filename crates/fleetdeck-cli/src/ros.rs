@@ -4,6 +4,7 @@
 use std::{process::ExitCode, time::Duration};
 
 use anyhow::{bail, Context};
+use fleet_core::Fleet;
 use routeros::{Client, Command, Reply, TlsMode};
 
 use crate::args::Login;
@@ -66,6 +67,35 @@ pub(crate) async fn connect(login: &Login) -> anyhow::Result<Client> {
         eprintln!("router certificate fingerprint: {fp}\n(pass --fingerprint {fp} to refuse any other certificate from now on)");
     }
     Ok(client)
+}
+
+/// A session with the router `login` names and its inventory id: with
+/// `--device`, reached as the inventory keeps it ([`Fleet::connect`]);
+/// by address, as the flags say (and looked up in the inventory).
+pub(crate) async fn session(
+    login: &Login,
+    fleet: &Fleet,
+) -> anyhow::Result<(Client, Option<String>)> {
+    if let Some(id) = &login.device {
+        return Ok((fleet.connect(id).await?, Some(id.clone())));
+    }
+    let client = connect(login).await?;
+    let device = fleet
+        .store()
+        .find_device(login.host()?, login.api_port())
+        .await?;
+    Ok((client, device.map(|d| d.id)))
+}
+
+/// The fleet in the store at `url` (default: the embedded store), its
+/// polls and sessions under the login's timeout.
+pub(crate) async fn open_fleet(url: Option<&str>, login: &Login) -> anyhow::Result<Fleet> {
+    let mut fleet = match url {
+        Some(u) => Fleet::open(&u.parse::<fleet_core::StoreUrl>()?).await?,
+        None => Fleet::open_default().await?,
+    };
+    fleet.poll_timeout = std::time::Duration::from_secs(login.timeout.max(1));
+    Ok(fleet)
 }
 
 async fn ros(login: &Login, commands: &[Command]) -> anyhow::Result<ExitCode> {

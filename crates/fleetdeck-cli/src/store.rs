@@ -38,9 +38,32 @@ pub(crate) async fn sync(
                 to.location()
             )
         })?;
+    print_sync(&report, &from, json).await
+}
+
+/// `sync --shared`: the app's "Sync now" (`Fleet::sync_with_shared`) on
+/// the shared database the settings name.
+pub(crate) async fn sync_shared(window: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let window = duration_arg("--window", window)?;
+    let url = fleet_core::settings::SettingsFile::load_default()?
+        .shared_url
+        .context("no shared database is set: set it in the app's Data and sync first")?;
+    let fleet = fleet_core::Fleet::open_default().await?;
+    let report = fleet
+        .sync_with_shared(&url, window)
+        .await
+        .context("the sync stopped; what was not delivered stays queued, run sync again")?;
+    print_sync(&report, fleet.store(), json).await
+}
+
+async fn print_sync(
+    report: &fleet_store::sync::SyncReport,
+    from: &fleet_store::FleetStore,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let (queued, queued_records) = from.outbox_size().await?;
     if json {
-        let mut v = serde_json::to_value(&report)?;
+        let mut v = serde_json::to_value(report)?;
         v["stillQueued"] = queued_records.into();
         println!("{v}");
     } else {
@@ -193,6 +216,31 @@ pub(crate) async fn store(action: StoreCmd) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `settings`: the file the app keeps in the data folder.
+pub(crate) fn settings(json: bool) -> anyhow::Result<ExitCode> {
+    let path = fleet_core::settings::path()?;
+    let file = fleet_core::settings::SettingsFile::load(&path)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&file)?);
+    } else {
+        let s = &file.settings;
+        println!("settings file      {}", path.display());
+        println!("theme              {:?}", s.theme);
+        println!(
+            "background polling {} every {} s",
+            if s.background_polling { "on" } else { "off" },
+            s.poll_interval_secs
+        );
+        println!("pushed at once     {}", s.push_concurrency);
+        println!("codepage           {}", s.codepage);
+        println!(
+            "shared database    {}",
+            file.shared_url.as_deref().unwrap_or("(none)")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
