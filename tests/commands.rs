@@ -3,16 +3,12 @@
 //! a simulated router and a real SQLite file.
 
 use fleet_core::{credentials::CredentialStore, Fleet, FleetStore, StoreUrl};
-use fleetdeck_app::{builder, AppState};
 use routeros_sim::{SimConfig, SimFleet};
 use serde_json::{json, Value};
-use tauri::{
-    ipc::{CallbackFn, InvokeBody},
-    test::{get_ipc_response, mock_builder, INVOKE_KEY},
-    webview::InvokeRequest,
-    Manager, WebviewWindow, WebviewWindowBuilder,
-};
+use tauri::{Manager, WebviewWindow};
 
+#[path = "support/ipc.rs"]
+mod ipc;
 #[path = "../crates/fleet-store/tests/common/mod.rs"]
 mod store_common;
 
@@ -48,13 +44,7 @@ fn harness() -> Harness {
         .unwrap();
         (Fleet::new(store, creds), sim)
     });
-    let app = builder(mock_builder())
-        .manage(AppState::new(fleet))
-        .build(tauri::generate_context!())
-        .unwrap();
-    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
+    let window = ipc::window(fleet);
     Harness {
         window,
         sim,
@@ -64,19 +54,7 @@ fn harness() -> Harness {
 }
 
 fn invoke(h: &Harness, cmd: &str, args: Value) -> Result<Value, Value> {
-    get_ipc_response(
-        &h.window,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|b| b.deserialize::<Value>().unwrap())
+    ipc::invoke(&h.window, cmd, args)
 }
 
 #[test]

@@ -116,7 +116,12 @@ pub(crate) async fn push_cmd(
         if json {
             let mut v = serde_json::to_value(r).unwrap_or_default();
             if let Some(o) = v.as_object_mut() {
-                o.remove("report");
+                // The steps stay in the store; the line keeps what a script
+                // acts on: the push and the safety net left to confirm.
+                if let Some(report) = o.remove("report") {
+                    o.insert("pushId".into(), report["pushId"].clone());
+                    o.insert("safetyNet".into(), report["safetyNet"].clone());
+                }
             }
             println!("{v}");
         } else {
