@@ -83,8 +83,9 @@ fn add_poll_and_chart_through_ipc_with_camel_case_payloads() {
     assert!(k["cpuLoad"].as_i64().unwrap() <= 100);
     assert!(k["totalMemory"].as_i64().unwrap() > 0);
 
-    let list = invoke(&h, "list_devices", json!({})).unwrap();
+    let list = invoke(&h, "list_devices", json!({"intervalSecs": 60})).unwrap();
     assert_eq!(list[0]["identity"], "sim-router-0000");
+    assert_eq!(list[0]["state"], "online", "judged in Rust: {}", list[0]);
     assert!(list[0]["lastCheckinAt"].as_i64().is_some());
     assert_eq!(list[0]["cpuLoad"], k["cpuLoad"].as_f64().unwrap());
 
@@ -163,7 +164,7 @@ fn an_inventory_csv_is_imported() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Lisbon POP", "Porto"]);
-    let list = invoke(&h, "list_devices", json!({})).unwrap();
+    let list = invoke(&h, "list_devices", json!({"intervalSecs": 60})).unwrap();
     let sim = list
         .as_array()
         .unwrap()
@@ -185,7 +186,7 @@ fn an_inventory_csv_is_imported() {
     assert_eq!(err["kind"], "invalid_input");
     assert!(err["message"].as_str().unwrap().contains("line 2"), "{err}");
     assert_eq!(
-        invoke(&h, "list_devices", json!({}))
+        invoke(&h, "list_devices", json!({"intervalSecs": 60}))
             .unwrap()
             .as_array()
             .unwrap()

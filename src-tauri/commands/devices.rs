@@ -1,7 +1,7 @@
 use std::sync::atomic::Ordering;
 
 use fleet_core::{
-    chart::Theme, credentials::Sensitive, AddDevice, Checkin, CredentialStatus, Device,
+    chart::Theme, credentials::Sensitive, routers::Router, AddDevice, Checkin, CredentialStatus,
     DeviceCharts, ImportReport,
 };
 use futures::StreamExt;
@@ -16,9 +16,20 @@ const CHART_POINTS: u32 = 240;
 /// of the shared store).
 const MAX_WINDOW_SECS: u64 = 90 * 86_400;
 
+/// Every router with its state, judged against polls every
+/// `interval_secs` (the settings' interval, as the overview is).
 #[tauri::command]
-pub async fn list_devices(state: State<'_, AppState>) -> Result<Vec<Device>, CommandError> {
-    Ok(state.fleet()?.list_devices().await?)
+pub async fn list_devices(
+    state: State<'_, AppState>,
+    interval_secs: u32,
+) -> Result<Vec<Router>, CommandError> {
+    Ok(state
+        .fleet()?
+        .list_routers(
+            std::time::Duration::from_secs(interval_secs.into()),
+            fleet_core::poll::now_ms(),
+        )
+        .await?)
 }
 
 #[tauri::command]
@@ -26,10 +37,11 @@ pub async fn add_device<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     input: AddDevice,
-) -> Result<Device, CommandError> {
+) -> Result<Router, CommandError> {
     let device = state.fleet()?.add_device(input).await?;
     settings::update_polling(&app, &state).await;
-    Ok(device)
+    let interval = std::time::Duration::from_secs(settings::load(&app)?.poll_interval_secs.into());
+    Ok(Router::judged(device, interval, fleet_core::poll::now_ms()))
 }
 
 #[derive(Deserialize)]

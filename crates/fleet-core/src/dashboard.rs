@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use fleet_store::{
-    Count, DeviceMetric, FleetHour, FleetStore, FleetSummary, HealthThresholds, Pressure,
-};
+use fleet_store::{Count, DeviceMetric, FleetHour, FleetStore, FleetSummary, Pressure};
 use serde::Serialize;
 
 use crate::{
@@ -42,9 +40,7 @@ impl FleetOverview {
         interval: Duration,
         window: Duration,
     ) -> Result<FleetOverview, FleetError> {
-        let thresholds = HealthThresholds::for_interval_secs(
-            interval.as_secs().clamp(1, u64::from(u32::MAX)) as u32,
-        );
+        let thresholds = crate::routers::thresholds(interval);
         let since = now_ms - thresholds.offline_after_ms;
         Ok(FleetOverview {
             at: now_ms,

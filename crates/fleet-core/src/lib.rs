@@ -21,6 +21,7 @@ pub mod poll;
 pub mod preview;
 pub mod push;
 pub mod reach;
+pub mod routers;
 pub mod settings;
 pub mod shared;
 pub mod targets;

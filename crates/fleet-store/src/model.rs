@@ -335,6 +335,34 @@ impl HealthThresholds {
     }
 }
 
+impl HealthThresholds {
+    /// A router's state by the age of its last check-in at `now_ms`: the
+    /// one rule the router list, the detail and the overview's counts
+    /// (whose SQL compares against the same cut-offs) all show.
+    pub fn state(&self, last_checkin_at: Option<i64>, now_ms: i64) -> RouterState {
+        match last_checkin_at {
+            None => RouterState::NeverSeen,
+            Some(at) if at >= now_ms - self.degraded_after_ms => RouterState::Online,
+            Some(at) if at >= now_ms - self.offline_after_ms => RouterState::Degraded,
+            Some(_) => RouterState::Offline,
+        }
+    }
+}
+
+/// Where a router stands. The overview counts `never-seen` routers among
+/// the offline ones (and says how many of them never checked in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RouterState {
+    Online,
+    /// A poll missed: the last check-in is older than 1.5 intervals.
+    Degraded,
+    /// Three polls missed: older than 3.5 intervals.
+    Offline,
+    /// Never checked in.
+    NeverSeen,
+}
+
 impl Default for HealthThresholds {
     fn default() -> Self {
         Self::for_interval_secs(30)
@@ -394,4 +422,30 @@ pub(crate) fn now_ms() -> i64 {
 /// A new stable id: UUIDv7, time-ordered, unique across laptops.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn router_state_ages_by_missed_polls() {
+        // A 60-s poll interval, judged at T.
+        const T: i64 = 1_700_000_000_000;
+        let t = HealthThresholds::for_interval_secs(60);
+        assert_eq!(t.state(None, T), RouterState::NeverSeen);
+        assert_eq!(t.state(Some(T - 5_000), T), RouterState::Online);
+        assert_eq!(t.state(Some(0), 0), RouterState::Online);
+        assert_eq!(t.state(Some(T - 90_000), T), RouterState::Online);
+        assert_eq!(t.state(Some(T - 90_001), T), RouterState::Degraded);
+        assert_eq!(t.state(Some(T - 210_000), T), RouterState::Degraded);
+        assert_eq!(t.state(Some(T - 210_001), T), RouterState::Offline);
+        // The same check-in is fresh again for a 10-minute interval.
+        let slow = HealthThresholds::for_interval_secs(600);
+        assert_eq!(slow.state(Some(T - 210_001), T), RouterState::Online);
+        assert_eq!(
+            serde_json::to_string(&RouterState::NeverSeen).unwrap(),
+            "\"never-seen\""
+        );
+    }
 }

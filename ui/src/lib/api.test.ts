@@ -62,14 +62,14 @@ describe('command wrappers', () => {
     setInvoke(invoke as unknown as api.Invoke);
 
     await api.storeInfo();
-    await api.listDevices();
+    await api.listDevices(60);
     await api.addDevice({ host: '10.0.0.1', port: 8728, username: 'admin', password: 'pw' });
     await api.pollDevice('dev-1');
     await api.deviceCharts('dev-2', 3600, 'dark');
 
     expect(invoke.mock.calls).toEqual([
       ['store_info', undefined],
-      ['list_devices', undefined],
+      ['list_devices', { intervalSecs: 60 }],
       ['add_device', { input: { host: '10.0.0.1', port: 8728, username: 'admin', password: 'pw' } }],
       ['poll_device', { deviceId: 'dev-1' }],
       ['device_charts', { deviceId: 'dev-2', windowSecs: 3600, theme: 'dark' }],
@@ -88,7 +88,7 @@ describe('command wrappers', () => {
     setInvoke(async () => {
       throw 'plain string failure';
     });
-    await expect(api.listDevices()).rejects.toEqual({ kind: 'internal', message: 'plain string failure' });
+    await expect(api.listDevices(60)).rejects.toEqual({ kind: 'internal', message: 'plain string failure' });
 
     setInvoke(() => {
       throw new Error('synchronous throw');
@@ -98,7 +98,7 @@ describe('command wrappers', () => {
 
   it('explains itself when opened outside the Tauri shell', async () => {
     setInvoke();
-    const err = await api.listDevices().catch((e: unknown) => e);
+    const err = await api.listDevices(60).catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'internal' });
     expect((err as api.ApiError).message).toMatch(/not connected to the Fleetdeck backend/);
   });

@@ -44,8 +44,15 @@ export interface StoreInfo {
   };
 }
 
+/**
+ * Where a router stands, judged in Rust (fleet-store `HealthThresholds::state`)
+ * against the poll interval set; the overview's counts use the same rule.
+ */
+export type RouterState = 'online' | 'degraded' | 'offline' | 'never-seen';
+
 export interface Device {
   id: string;
+  state: RouterState;
   host: string;
   port: number;
   username: string;
@@ -151,8 +158,9 @@ export function storeInfo(): Promise<StoreInfo> {
   return call<StoreInfo>('store_info');
 }
 
-export function listDevices(): Promise<Device[]> {
-  return call<Device[]>('list_devices');
+/** Every router with its state judged against polls every `intervalSecs`. */
+export function listDevices(intervalSecs: number): Promise<Device[]> {
+  return call<Device[]>('list_devices', { intervalSecs });
 }
 
 export function addDevice(input: NewDevice): Promise<Device> {

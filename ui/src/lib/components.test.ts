@@ -29,7 +29,7 @@ const checkin: Checkin = {
 describe('DeviceList', () => {
   it('draws only the rows in view of a long list, and follows the scroll', async () => {
     const many = Array.from({ length: 10_000 }, (_, i) => device({ id: `d${i}`, identity: `rtr-${i}` }));
-    render(DeviceList, { devices: many, selectedId: null, now: NOW, intervalSecs: 60, onselect: () => {} });
+    render(DeviceList, { devices: many, selectedId: null, now: NOW, onselect: () => {} });
     const rows = screen.getAllByTestId('device-row');
     expect(rows.length).toBeLessThan(60);
     expect(rows[0].textContent).toContain('rtr-0');
@@ -44,32 +44,30 @@ describe('DeviceList', () => {
   });
 
   it('shows the empty-state text', () => {
-    render(DeviceList, { devices: [], selectedId: null, now: NOW, intervalSecs: 60, onselect: () => {} });
+    render(DeviceList, { devices: [], selectedId: null, now: NOW, onselect: () => {} });
     expect(screen.getByTestId('device-list').textContent).toContain(
       'No routers yet. Add one with its address and API login.',
     );
     expect(screen.queryAllByTestId('device-row')).toHaveLength(0);
   });
 
-  it('renders one row per device with title, address, version, CPU, status and age', async () => {
+  it('renders one row per device with title, address, version, CPU, the state Rust judged and age', async () => {
     const onselect = vi.fn();
     render(DeviceList, {
       devices: [
-        device({ id: 'a', identity: 'edge-1', version: '7.16', cpuLoad: 37, lastCheckinAt: NOW - 120_000 }),
+        device({ id: 'a', identity: 'edge-1', version: '7.16', cpuLoad: 37, lastCheckinAt: NOW - 120_000, state: 'online' }),
         device({ id: 'b', host: '10.0.0.2', port: 8729 }),
-        device({ id: 'c', host: '10.0.0.3', lastCheckinAt: NOW - 1000, lastError: 'Login rejected.' }),
-        device({ id: 'd', host: '10.0.0.4', lastCheckinAt: NOW - 30 * 60_000 }),
-        device({ id: 'e', host: '10.0.0.5', lastCheckinAt: NOW - 10 * 60_000 }),
+        device({ id: 'c', host: '10.0.0.3', lastCheckinAt: NOW - 1000, lastError: 'Login rejected.', state: 'online' }),
+        device({ id: 'd', host: '10.0.0.4', lastCheckinAt: NOW - 30 * 60_000, state: 'offline' }),
+        device({ id: 'e', host: '10.0.0.5', lastCheckinAt: NOW - 10 * 60_000, state: 'degraded' }),
       ],
       selectedId: 'b',
       now: NOW,
-      // Every 5 minutes: missed polls after 7.5 min, offline after 17.5.
-      intervalSecs: 300,
       onselect,
     });
     const rows = screen.getAllByTestId('device-row');
     expect(rows.map((r) => r.dataset.deviceId)).toEqual(['a', 'b', 'c', 'd', 'e']);
-    expect(rows.map((r) => r.dataset.status)).toEqual(['ok', 'never', 'error', 'offline', 'degraded']);
+    expect(rows.map((r) => r.dataset.status)).toEqual(['online', 'never-seen', 'online', 'offline', 'degraded']);
     expect(rows[0].textContent).toContain('online');
     expect(rows[3].textContent).toContain('offline');
     expect(rows[4].textContent).toContain('degraded');
@@ -83,9 +81,11 @@ describe('DeviceList', () => {
 
     // No identity: the address is the title.
     expect(rows[1].textContent).toContain('10.0.0.2:8729');
-    expect(rows[1].textContent).toContain('never polled');
+    expect(rows[1].textContent).toContain('never seen');
     expect(rows[1].getAttribute('aria-pressed')).toBe('true');
-    expect(rows[2].textContent).toContain('error');
+    // A failed last poll is said next to the state, not instead of it.
+    expect(within(rows[2]).getByTestId('poll-failed').textContent).toBe('last poll failed');
+    expect(within(rows[0]).queryByTestId('poll-failed')).toBeNull();
 
     await fireEvent.click(rows[2]);
     expect(onselect).toHaveBeenCalledWith('c');

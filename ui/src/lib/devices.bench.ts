@@ -13,20 +13,20 @@ const fleet = Array.from({ length: 10_000 }, (_, i) =>
     lastCheckinAt: 1_700_000_000_000 + i * 1000,
     version: ['7.16.2', '7.18.2', '6.49.13'][i % 3],
     tags: i % 10 === 0 ? ['core'] : ['edge'],
+    state: i % 7 === 0 ? 'degraded' : 'online',
   }),
 );
-const clock = { now: 1_700_000_000_000 + 10_000_000, intervalSecs: 60 };
 // Warm the search index, as a list shown once has.
-filterDevices(fleet, { ...NO_FILTER, query: 'x' }, clock);
+filterDevices(fleet, { ...NO_FILTER, query: 'x' });
 
 describe('10,000 routers', () => {
   bench('type "rtr-99" (search, sort by name)', () => {
-    filterDevices(fleet, { ...NO_FILTER, query: 'rtr-99' }, clock);
+    filterDevices(fleet, { ...NO_FILTER, query: 'rtr-99' });
   });
   bench('state filter and sort by CPU', () => {
-    filterDevices(fleet, { ...NO_FILTER, status: 'ok', sort: 'cpu' }, clock);
+    filterDevices(fleet, { ...NO_FILTER, status: 'online', sort: 'cpu' });
   });
   bench('no filter, sort by name (worst case)', () => {
-    filterDevices(fleet, NO_FILTER, clock);
+    filterDevices(fleet, NO_FILTER);
   });
 });

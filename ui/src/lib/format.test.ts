@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  deviceStatus,
   deviceTitle,
   formatBytes,
   formatPercent,
@@ -146,36 +145,6 @@ describe('deviceTitle / hostPort', () => {
     expect(hostPort(device({ host: 'fe80::1', port: 8729 }))).toBe('[fe80::1]:8729');
     expect(hostPort(device({ host: '[fe80::1]', port: 8729 }))).toBe('[fe80::1]:8729');
     expect(hostPort(device({ host: 'router.lan', port: 1 }))).toBe('router.lan:1');
-  });
-});
-
-describe('deviceStatus', () => {
-  // A 60-s poll interval, judged at T.
-  const T = 1_700_000_000_000;
-  const clock = { now: T, intervalSecs: 60 };
-
-  it('is "never" before the first check-in', () => {
-    expect(deviceStatus(device(), clock)).toBe('never');
-  });
-
-  it('is "ok" after a fresh check-in, including one at epoch 0 judged then', () => {
-    expect(deviceStatus(device({ lastCheckinAt: T - 5_000 }), clock)).toBe('ok');
-    expect(deviceStatus(device({ lastCheckinAt: 0 }), { now: 0, intervalSecs: 60 })).toBe('ok');
-  });
-
-  it('ages like the overview: degraded after 1.5 intervals, offline after 3.5', () => {
-    expect(deviceStatus(device({ lastCheckinAt: T - 90_000 }), clock)).toBe('ok');
-    expect(deviceStatus(device({ lastCheckinAt: T - 90_001 }), clock)).toBe('degraded');
-    expect(deviceStatus(device({ lastCheckinAt: T - 210_000 }), clock)).toBe('degraded');
-    expect(deviceStatus(device({ lastCheckinAt: T - 210_001 }), clock)).toBe('offline');
-    // The same check-in is fresh again for a 10-minute interval.
-    expect(deviceStatus(device({ lastCheckinAt: T - 210_001 }), { now: T, intervalSecs: 600 })).toBe('ok');
-  });
-
-  it('is "error" whenever the last poll failed', () => {
-    expect(deviceStatus(device({ lastCheckinAt: T, lastError: 'Login rejected.' }), clock)).toBe('error');
-    expect(deviceStatus(device({ lastError: 'Router unreachable.' }), clock)).toBe('error');
-    expect(deviceStatus(device({ lastCheckinAt: T, lastError: '' }), clock)).toBe('error');
   });
 });
 

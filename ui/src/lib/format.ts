@@ -1,5 +1,5 @@
 // Pure display helpers. No DOM, no Svelte: everything here is unit-tested.
-import type { Device, StoreInfo } from './api';
+import type { Device, RouterState, StoreInfo } from './api';
 
 export const DASH = '—';
 
@@ -107,40 +107,12 @@ export function deviceTitle(device: Pick<Device, 'identity' | 'host' | 'port'>):
   return identity ? identity : hostPort(device);
 }
 
-export type DeviceStatus = 'never' | 'error' | 'ok' | 'degraded' | 'offline';
-
-/** When a router's state is judged: now, against the poll interval set. */
-export interface HealthClock {
-  now: number;
-  intervalSecs: number;
-}
-
-/**
- * "error" when the last poll failed (even if it never succeeded before),
- * "never" when it has never checked in; otherwise by the age of its last
- * check-in, with the overview's thresholds (fleet-store's
- * `HealthThresholds`): "degraded" after 1.5 poll intervals (a poll
- * missed), "offline" after 3.5 (three missed), else "ok".
- */
-export function deviceStatus(
-  device: Pick<Device, 'lastCheckinAt' | 'lastError'>,
-  clock: HealthClock,
-): DeviceStatus {
-  if (device.lastError !== null && device.lastError !== undefined) return 'error';
-  if (device.lastCheckinAt === null || device.lastCheckinAt === undefined) return 'never';
-  const interval = Math.max(1, clock.intervalSecs) * 1000;
-  const age = clock.now - device.lastCheckinAt;
-  if (age > (interval * 7) / 2) return 'offline';
-  if (age > (interval * 3) / 2) return 'degraded';
-  return 'ok';
-}
-
-export const STATUS_LABEL: Record<DeviceStatus, string> = {
-  never: 'never polled',
-  error: 'error',
-  ok: 'online',
+/** How each router state reads in the list, the detail and the overview. */
+export const STATUS_LABEL: Record<RouterState, string> = {
+  online: 'online',
   degraded: 'degraded',
   offline: 'offline',
+  'never-seen': 'never seen',
 };
 
 /** Base64 of the UTF-8 bytes of `text` (btoa alone only handles Latin-1). */

@@ -24,6 +24,7 @@ export function fakeInvoke(handlers: Record<string, Handler>): Calls {
 export function device(overrides: Partial<Device> = {}): Device {
   return {
     id: 'd1',
+    state: 'never-seen',
     host: '10.0.0.1',
     port: 8728,
     username: 'admin',
