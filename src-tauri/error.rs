@@ -3,7 +3,7 @@ use serde::Serialize;
 
 /// An error as the UI receives it: `{ "kind": "auth", "message": "…" }`.
 /// The message is written for a technician and shown verbatim.
-#[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, Serialize, thiserror::Error, ts_rs::TS)]
 #[error("{message}")]
 pub struct CommandError {
     pub kind: ErrorKind,

@@ -1,6 +1,7 @@
 //! Fleetdeck's desktop shell: managed state and one command module per
 //! domain, each command a few lines over `fleet-core`.
 
+pub mod bindings;
 mod commands;
 mod error;
 mod state;

@@ -12,7 +12,7 @@ use crate::{AppState, CommandError};
 /// Check-ins per hour are shown for this long.
 const WINDOW: Duration = Duration::from_secs(24 * 3600);
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Overview {
     overview: FleetOverview,

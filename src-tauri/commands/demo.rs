@@ -9,7 +9,7 @@ use crate::{AppState, CommandError};
 /// Demo routers are polled this often, so charts move within a minute.
 const DEMO_INTERVAL: Duration = Duration::from_secs(10);
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DemoStatus {
     running: bool,

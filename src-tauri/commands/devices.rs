@@ -44,7 +44,7 @@ pub async fn add_device<R: Runtime>(
     Ok(Router::judged(device, interval, fleet_core::poll::now_ms()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportRequest {
     /// The inventory CSV or a `host[:port]`-per-line list.
@@ -52,6 +52,7 @@ pub struct ImportRequest {
     /// For rows that name no user.
     username: String,
     /// Stored in the keyring for each router added; empty: none.
+    #[ts(as = "String")]
     password: Sensitive<String>,
 }
 
@@ -71,7 +72,7 @@ pub async fn import_inventory<R: Runtime>(
     Ok(report)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SiteName {
     id: String,
@@ -162,7 +163,7 @@ pub async fn list_interfaces(
     Ok(fleet_core::live::interfaces(&client).await?)
 }
 
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, ts_rs::TS)]
 #[serde(
     rename_all = "camelCase",
     rename_all_fields = "camelCase",
@@ -237,7 +238,7 @@ pub async fn stop_monitor(state: State<'_, AppState>, id: u64) -> Result<(), Com
     Ok(())
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Backup {
     at: i64,
@@ -247,7 +248,7 @@ pub struct Backup {
     export: String,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceHistory {
     pushes: Vec<fleet_core::fleet_store::PushRecord>,

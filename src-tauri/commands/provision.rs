@@ -21,7 +21,7 @@ use tauri::{ipc::Channel, State};
 
 use crate::{AppState, CommandError};
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Discovered {
     found: Vec<Found>,
@@ -47,7 +47,7 @@ pub async fn discover_routers(
     Ok(Discovered { found, probed })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Parameter {
     name: String,
@@ -57,7 +57,7 @@ pub struct Parameter {
     automatic: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateCheck {
     parameters: Vec<Parameter>,
@@ -122,7 +122,7 @@ pub async fn preview_push(
 const STEP_EVERY: Duration = Duration::from_millis(100);
 
 /// What a push reports as it goes.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, ts_rs::TS)]
 #[serde(
     rename_all = "camelCase",
     rename_all_fields = "camelCase",
@@ -150,7 +150,7 @@ pub enum PushEvent {
     },
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PushRequest {
     device_ids: Vec<String>,

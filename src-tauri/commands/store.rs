@@ -4,13 +4,13 @@ use tauri::State;
 
 use crate::{AppState, CommandError};
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 pub struct CredentialInfo {
     backend: CredentialBackend,
     warning: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 pub struct StoreInfo {
     backend: &'static str,
     location: String,

@@ -13,7 +13,7 @@ use tauri::{AppHandle, Runtime, State};
 
 use crate::{commands::settings, AppState, CommandError};
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatus {
     backend: &'static str,

@@ -56,7 +56,7 @@ pub async fn save_template(
     Ok(t)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TestRender {
     /// The rendered script with secrets masked, when every value fits.

@@ -130,6 +130,9 @@ describe('App', () => {
       identity: 'edge-1',
       rxBytes: 0,
       txBytes: 0,
+      serial: null,
+      rxBps: 0,
+      txBps: 0,
     };
     const calls = fakeBackend({
       store_info: () => storeInfo,

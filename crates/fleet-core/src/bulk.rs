@@ -158,7 +158,7 @@ impl Default for BulkOptions {
 }
 
 /// One router's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RouterResult {
     pub device_id: String,
@@ -169,7 +169,7 @@ pub struct RouterResult {
     pub report: Option<PushReport>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkReport {
     /// The batch in the store (for `resume`).

@@ -9,7 +9,9 @@ const LINE: RGBColor = RGBColor(0x1f, 0x6f, 0xd1);
 const GRID: RGBColor = RGBColor(0xe6, 0xe9, 0xee);
 
 /// The app's light or dark look; charts follow it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Theme {
     #[default]

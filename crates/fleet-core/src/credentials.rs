@@ -60,7 +60,7 @@ pub enum CredentialError {
 }
 
 /// Which store holds the passwords.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialBackend {
     Keyring,

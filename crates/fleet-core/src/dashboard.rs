@@ -16,7 +16,7 @@ use crate::{
 pub const PRESSURE_PCT: f64 = 90.0;
 
 /// The fleet at a glance.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct FleetOverview {
     /// When it was read (ms since the epoch): the UI says "as of".
@@ -150,7 +150,7 @@ impl FleetOverview {
 }
 
 /// The overview's charts, SVG text each.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct OverviewCharts {
     pub states: String,

@@ -19,7 +19,7 @@ use crate::FleetError;
 pub const FACTORY_ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 168, 88, 1);
 
 /// A router heard by MNDP, as the app shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Found {
     pub identity: String,
@@ -76,7 +76,7 @@ pub async fn listen(opts: DiscoveryOptions, duration: Duration) -> Result<Vec<Fo
 }
 
 /// An open API port found by the probe.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ProbeHit {
     pub address: IpAddr,

@@ -4,7 +4,7 @@ use serde::Serialize;
 use crate::credentials::CredentialError;
 
 /// The kind of a failure, as the UI and scripts branch on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The router refused the user name or password.

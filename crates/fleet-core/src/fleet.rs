@@ -28,16 +28,17 @@ use crate::{
 };
 
 /// What a technician enters to add a router.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, ts_rs::TS)]
 pub struct AddDevice {
     pub host: String,
     pub port: u16,
     pub username: String,
+    #[ts(as = "String")]
     pub password: Sensitive<String>,
 }
 
 /// A device's CPU, memory and traffic charts over one window.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceCharts {
     pub from: i64,
@@ -53,7 +54,7 @@ pub struct DeviceCharts {
 }
 
 /// What an inventory import did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportReport {
     pub rows: usize,

@@ -42,7 +42,7 @@ pub async fn monitor_traffic(
 }
 
 /// An interface the live monitor can watch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Interface {
     pub name: String,

@@ -24,7 +24,7 @@ pub struct Monitoring {
     status: PollingStatus,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PollingStatus {
     pub enabled: bool,

@@ -35,37 +35,44 @@ fn props_text<S: serde::Serializer>(p: &Props, s: S) -> Result<S::Ok, S::Error> 
 }
 
 /// What one step does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum Action {
     FindOrAdd {
         menu: String,
         #[serde(serialize_with = "props_text")]
+        #[ts(type = "Record<string, string>")]
         key: Props,
         #[serde(serialize_with = "props_text")]
+        #[ts(type = "Record<string, string>")]
         props: Props,
     },
     SetSingleton {
         menu: String,
         #[serde(serialize_with = "props_text")]
+        #[ts(type = "Record<string, string>")]
         props: Props,
     },
     SetItems {
         menu: String,
         #[serde(serialize_with = "props_text")]
+        #[ts(type = "Record<string, string>")]
         find: Props,
         #[serde(serialize_with = "props_text")]
+        #[ts(type = "Record<string, string>")]
         props: Props,
     },
     Remove {
         menu: String,
         #[serde(serialize_with = "props_text")]
+        #[ts(type = "Record<string, string>")]
         find: Props,
     },
     /// Any other verb, sent as it is (`enable`, `disable`, …).
     Run {
         path: String,
         #[serde(serialize_with = "props_text")]
+        #[ts(type = "Record<string, string>")]
         props: Props,
     },
     /// The whole script uploaded as `file` and run by the router's own
@@ -76,7 +83,7 @@ pub enum Action {
 }
 
 /// One step of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Step {
     /// The script line it came from.
@@ -84,7 +91,7 @@ pub struct Step {
     pub action: Action,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Plan {
     pub steps: Vec<Step>,
 }
@@ -265,7 +272,7 @@ fn menu_action(line: u32, m: &MenuCommand) -> Result<Action, PlanError> {
 }
 
 /// What a step did on the router.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", tag = "outcome")]
 pub enum Outcome {
     Added {
@@ -307,7 +314,7 @@ pub enum Outcome {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct StepReport {
     pub line: u32,

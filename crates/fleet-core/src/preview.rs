@@ -30,7 +30,7 @@ use crate::{
 type Props = Vec<(String, Vec<u8>)>;
 
 /// Everything the technician reviews before a push.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Preview {
     /// The rendered script, secrets masked.
@@ -52,7 +52,7 @@ pub struct Preview {
 
 /// A template previewed on one router: the template's value errors (line
 /// and column; no preview then), or the preview.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplatePreview {
     pub errors: Vec<TemplateError>,

@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// An inventory router and where it stands.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Router {
     #[serde(flatten)]

@@ -17,7 +17,7 @@ pub const SETTINGS_KEY: &str = "settings";
 pub const SHARED_URL_KEY: &str = "sharedStoreUrl";
 pub const LAST_SYNC_KEY: &str = "lastSync";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Settings {
     pub theme: Theme,
@@ -74,7 +74,7 @@ impl Settings {
 }
 
 /// When the last sync with the shared database ran, and what it moved.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct LastSync {
     pub at: i64,
     pub report: SyncReport,

@@ -17,7 +17,7 @@ use crate::{
 pub const WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// What connecting to a shared database found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SharedTest {
     pub backend: &'static str,

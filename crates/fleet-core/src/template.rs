@@ -68,7 +68,7 @@ pub struct Context {
 }
 
 /// A template error at a line and column (1-based) of the template.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, ts_rs::TS)]
 #[error("line {line}, column {column}: {message}")]
 pub struct TemplateError {
     pub line: u32,

@@ -34,7 +34,7 @@ pub struct NewDevice {
 }
 
 /// How the API session to a router is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum Transport {
     /// Plain API, TCP 8728.
@@ -83,7 +83,7 @@ pub struct DeviceRecord {
 }
 
 /// A router in the inventory, with its latest known state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     /// Stable id (UUIDv7), the same in every store the device is synced to.
@@ -110,7 +110,7 @@ pub struct Device {
 /// One observation of a device. Append-only; identified by the device and
 /// the time (ms since the epoch), so a check-in delivered twice is stored
 /// once.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Checkin {
     pub device_id: String,
@@ -159,7 +159,7 @@ pub struct IngestReport {
 }
 
 /// A RouterOS script template with typed placeholders.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Template {
     pub id: String,
@@ -169,7 +169,7 @@ pub struct Template {
 }
 
 /// Something a person or Fleetdeck did, kept forever.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
     pub id: String,
@@ -184,7 +184,7 @@ pub struct AuditEvent {
 }
 
 /// One push of a template to one router, updated as it progresses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PushRecord {
     pub id: String,
@@ -246,7 +246,7 @@ pub struct DevicePoint {
 }
 
 /// Which table a series came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Resolution {
     /// Raw check-ins, bucketed in the database.
@@ -279,7 +279,7 @@ pub struct HourlyRollup {
 }
 
 /// The fleet-wide hourly rollup row.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct FleetHour {
     pub hour: i64,
@@ -351,7 +351,7 @@ impl HealthThresholds {
 
 /// Where a router stands. The overview counts `never-seen` routers among
 /// the offline ones (and says how many of them never checked in).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum RouterState {
     Online,
@@ -370,7 +370,7 @@ impl Default for HealthThresholds {
 }
 
 /// Counts by state: what the top of the fleet overview shows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct FleetSummary {
     pub total: u64,
@@ -382,14 +382,14 @@ pub struct FleetSummary {
 }
 
 /// A count per value (RouterOS version, CPU band).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Count<K> {
     pub key: K,
     pub devices: u64,
 }
 
 /// One device and one metric, for top-N lists.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceMetric {
     pub device_id: String,
@@ -400,7 +400,7 @@ pub struct DeviceMetric {
 }
 
 /// Memory and storage pressure across the fleet.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Pressure {
     /// Devices using at least `threshold_pct` of their memory.

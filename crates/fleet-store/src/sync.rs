@@ -30,7 +30,7 @@ use crate::{
 };
 
 /// What a sync did, for the UI and the CLI.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncReport {
     /// Outbox entries delivered and the records they held.

@@ -1,20 +1,141 @@
 // The single place the UI talks to the Rust side. Every command name and
-// argument key here is part of the IPC contract; keep them in sync with
-// src-tauri's #[tauri::command] handlers.
+// argument key here is part of the IPC contract (src-tauri's
+// #[tauri::command] handlers); the types come from Rust, generated into
+// ./bindings by `cargo test --test bindings` (see src-tauri/bindings.rs):
+// never write a type of the contract by hand here.
 import { Channel, invoke as tauriInvoke } from '@tauri-apps/api/core';
+import type { Action } from './bindings/Action';
+import type { AddDevice } from './bindings/AddDevice';
+import type { AuditEvent } from './bindings/AuditEvent';
+import type { Backup } from './bindings/Backup';
+import type { BulkReport } from './bindings/BulkReport';
+import type { Checkin } from './bindings/Checkin';
+import type { CommandError } from './bindings/CommandError';
+import type { Count } from './bindings/Count';
+import type { CredentialBackend } from './bindings/CredentialBackend';
+import type { CredentialInfo } from './bindings/CredentialInfo';
+import type { CredentialStatus } from './bindings/CredentialStatus';
+import type { DemoStatus } from './bindings/DemoStatus';
+import type { DeviceCharts } from './bindings/DeviceCharts';
+import type { DeviceHistory } from './bindings/DeviceHistory';
+import type { DeviceMetric } from './bindings/DeviceMetric';
+import type { Discovered } from './bindings/Discovered';
+import type { ErrorKind } from './bindings/ErrorKind';
+import type { FleetHour } from './bindings/FleetHour';
+import type { FleetOverview } from './bindings/FleetOverview';
+import type { FleetSummary } from './bindings/FleetSummary';
+import type { Found } from './bindings/Found';
+import type { ImportReport } from './bindings/ImportReport';
+import type { ImportRequest } from './bindings/ImportRequest';
+import type { Interface } from './bindings/Interface';
+import type { LastSync } from './bindings/LastSync';
+import type { MonitorEvent } from './bindings/MonitorEvent';
+import type { Outcome } from './bindings/Outcome';
+import type { Overview } from './bindings/Overview';
+import type { OverviewCharts } from './bindings/OverviewCharts';
+import type { Parameter } from './bindings/Parameter';
+import type { Plan } from './bindings/Plan';
+import type { PollingStatus } from './bindings/PollingStatus';
+import type { Pressure } from './bindings/Pressure';
+import type { Preview } from './bindings/Preview';
+import type { ProbeHit } from './bindings/ProbeHit';
+import type { PushEvent } from './bindings/PushEvent';
+import type { PushRecord } from './bindings/PushRecord';
+import type { PushReport } from './bindings/PushReport';
+import type { PushRequest } from './bindings/PushRequest';
+import type { PushStatus } from './bindings/PushStatus';
+import type { Resolution } from './bindings/Resolution';
+import type { Router } from './bindings/Router';
+import type { RouterResult } from './bindings/RouterResult';
+import type { RouterState } from './bindings/RouterState';
+import type { Settings } from './bindings/Settings';
+import type { SharedTest } from './bindings/SharedTest';
+import type { SiteName } from './bindings/SiteName';
+import type { Step } from './bindings/Step';
+import type { StepReport } from './bindings/StepReport';
+import type { StoreInfo } from './bindings/StoreInfo';
+import type { SyncReport } from './bindings/SyncReport';
+import type { SyncStatus } from './bindings/SyncStatus';
+import type { Template } from './bindings/Template';
+import type { TemplateCheck } from './bindings/TemplateCheck';
+import type { TemplateError } from './bindings/TemplateError';
+import type { TemplatePreview } from './bindings/TemplatePreview';
+import type { TestRender } from './bindings/TestRender';
+import type { Theme } from './bindings/Theme';
+import type { Transport } from './bindings/Transport';
 
-export type ErrorKind =
-  | 'auth'
-  | 'unreachable'
-  | 'timeout'
-  | 'protocol'
-  | 'router'
-  | 'store'
-  | 'credentials'
-  | 'address_changed'
-  | 'invalid_input'
-  | 'not_found'
-  | 'internal';
+export type {
+  Action,
+  AddDevice,
+  AuditEvent,
+  Backup,
+  BulkReport,
+  Checkin,
+  CommandError,
+  Count,
+  CredentialBackend,
+  CredentialInfo,
+  CredentialStatus,
+  DemoStatus,
+  DeviceCharts,
+  DeviceHistory,
+  DeviceMetric,
+  Discovered,
+  ErrorKind,
+  FleetHour,
+  FleetOverview,
+  FleetSummary,
+  Found,
+  ImportReport,
+  ImportRequest,
+  Interface,
+  LastSync,
+  MonitorEvent,
+  Outcome,
+  Overview,
+  OverviewCharts,
+  Parameter,
+  Plan,
+  PollingStatus,
+  Pressure,
+  Preview,
+  ProbeHit,
+  PushEvent,
+  PushRecord,
+  PushReport,
+  PushRequest,
+  PushStatus,
+  Resolution,
+  Router,
+  RouterResult,
+  RouterState,
+  Settings,
+  SharedTest,
+  SiteName,
+  Step,
+  StepReport,
+  StoreInfo,
+  SyncReport,
+  SyncStatus,
+  Template,
+  TemplateCheck,
+  TemplateError,
+  TemplatePreview,
+  TestRender,
+  Theme,
+  Transport,
+};
+
+/** The names the UI's code uses for some generated types. */
+export type ApiError = CommandError;
+/** A router of the list, with the state judged in Rust. */
+export type Device = Router;
+export type NewDevice = AddDevice;
+export type RouterInterface = Interface;
+export type Site = SiteName;
+export type PreviewResult = TemplatePreview;
+export type StoredTemplate = Template;
+export type ChartName = keyof OverviewCharts;
 
 export const ERROR_KINDS: readonly ErrorKind[] = [
   'auth',
@@ -29,69 +150,6 @@ export const ERROR_KINDS: readonly ErrorKind[] = [
   'not_found',
   'internal',
 ];
-
-export interface ApiError {
-  kind: ErrorKind;
-  message: string;
-}
-
-export interface StoreInfo {
-  backend: 'sqlite' | 'mysql';
-  location: string;
-  credentials: {
-    backend: 'keyring' | 'file';
-    warning: string | null;
-  };
-}
-
-/**
- * Where a router stands, judged in Rust (fleet-store `HealthThresholds::state`)
- * against the poll interval set; the overview's counts use the same rule.
- */
-export type RouterState = 'online' | 'degraded' | 'offline' | 'never-seen';
-
-export interface Device {
-  id: string;
-  state: RouterState;
-  host: string;
-  port: number;
-  username: string;
-  identity: string | null;
-  board: string | null;
-  version: string | null;
-  /** Milliseconds since the Unix epoch. */
-  lastCheckinAt: number | null;
-  cpuLoad: number | null;
-  lastError: string | null;
-  /** Labels such as `simulated` (demo routers). */
-  tags: string[];
-  siteId: string | null;
-}
-
-export interface NewDevice {
-  host: string;
-  port: number;
-  username: string;
-  password: string;
-}
-
-export interface Checkin {
-  deviceId: string;
-  /** Milliseconds since the Unix epoch. */
-  checkedInAt: number;
-  cpuLoad: number;
-  cpuCount: number;
-  freeMemory: number;
-  totalMemory: number;
-  freeHdd: number;
-  totalHdd: number;
-  uptimeSecs: number;
-  version: string;
-  boardName: string;
-  identity: string;
-  rxBytes: number;
-  txBytes: number;
-}
 
 const FALLBACK_MESSAGE = 'Something went wrong inside Fleetdeck. Please try again.';
 
@@ -171,13 +229,6 @@ export function pollDevice(deviceId: string): Promise<Checkin> {
   return call<Checkin>('poll_device', { deviceId });
 }
 
-/** Where this laptop's password for a router stands. */
-export type CredentialStatus =
-  | { state: 'stored' }
-  | { state: 'missing' }
-  /** Kept for `enteredFor`; a sync or an edit moved the router to `now`. */
-  | { state: 'addressChanged'; enteredFor: string; now: string };
-
 export function credentialStatus(deviceId: string): Promise<CredentialStatus> {
   return call<CredentialStatus>('credential_status', { deviceId });
 }
@@ -187,39 +238,13 @@ export function confirmRouterAddress(deviceId: string): Promise<void> {
   return call<void>('confirm_router_address', { deviceId });
 }
 
-export type Theme = 'light' | 'dark';
-
-/** A router's CPU, memory and traffic charts over one window. */
-export interface DeviceCharts {
-  from: number;
-  to: number;
-  /** `raw` check-ins, or `hourly` averages for long windows. */
-  resolution: 'raw' | 'hourly';
-  bucketMs: number;
-  points: number;
-  cpuSvg: string;
-  memorySvg: string;
-  trafficSvg: string;
-}
-
 export function deviceCharts(deviceId: string, windowSecs: number, theme: Theme): Promise<DeviceCharts> {
   return call<DeviceCharts>('device_charts', { deviceId, windowSecs, theme });
-}
-
-export interface RouterInterface {
-  name: string;
-  kind: string;
-  running: boolean;
-  disabled: boolean;
 }
 
 export function listInterfaces(deviceId: string): Promise<RouterInterface[]> {
   return call<RouterInterface[]>('list_interfaces', { deviceId });
 }
-
-export type MonitorEvent =
-  | { event: 'sample'; at: number; rxBps: number; txBps: number; rxPps: number; txPps: number }
-  | { event: 'stopped'; error: string | null };
 
 type MonitorChannelFactory = (onEvent: (e: MonitorEvent) => void) => unknown;
 
@@ -247,87 +272,16 @@ export function stopMonitor(id: number): Promise<void> {
   return call<void>('stop_monitor', { id });
 }
 
-export interface Site {
-  id: string;
-  name: string;
-}
-
 export function listSites(): Promise<Site[]> {
   return call<Site[]>('list_sites');
-}
-
-export interface ImportReport {
-  rows: number;
-  added: number;
-  alreadyKnown: number;
-  sitesAdded: number;
-  passwordStored: boolean;
 }
 
 export function importInventory(text: string, username: string, password: string): Promise<ImportReport> {
   return call<ImportReport>('import_inventory', { request: { text, username, password } });
 }
 
-export interface PollingStatus {
-  enabled: boolean;
-  intervalSecs: number;
-  routers: number;
-  withoutPassword: number;
-  /** Moved by a sync or an edit since their password was entered: not polled until confirmed. */
-  addressChanged: number;
-  online: number;
-  degraded: number;
-  offline: number;
-  pollsOk: number;
-  pollsFailed: number;
-  rowsPending: number;
-}
-
 export function pollingStatus(): Promise<PollingStatus> {
   return call<PollingStatus>('polling_status');
-}
-
-export interface Count<K> {
-  key: K;
-  devices: number;
-}
-
-export interface DeviceMetric {
-  deviceId: string;
-  name: string;
-  value: number;
-  checkedInAt: number | null;
-}
-
-export interface FleetOverview {
-  /** When it was read, ms since the epoch. */
-  at: number;
-  summary: { total: number; online: number; degraded: number; offline: number; neverSeen: number };
-  versions: Count<string>[];
-  cpu: Count<number>[];
-  topCpu: DeviceMetric[];
-  pressure: {
-    memoryHigh: number;
-    storageHigh: number;
-    thresholdPct: number;
-    topMemory: DeviceMetric[];
-    topStorage: DeviceMetric[];
-  };
-  checkinsPerHour: { hour: number; checkins: number; avgCpu: number }[];
-}
-
-export type ChartName = 'states' | 'versions' | 'cpu' | 'checkins';
-
-export interface Overview {
-  overview: FleetOverview;
-  charts: Record<ChartName, string>;
-}
-
-export interface DemoStatus {
-  running: boolean;
-  routers: number;
-  site: string;
-  tag: string;
 }
 
 export function fleetOverview(theme: Theme, intervalSecs: number): Promise<Overview> {
@@ -355,15 +309,6 @@ export function stopDemo(): Promise<DemoStatus> {
   return call<DemoStatus>('stop_demo');
 }
 
-export interface Settings {
-  theme: Theme;
-  pollIntervalSecs: number;
-  /** Poll every router with a stored password in the background. */
-  backgroundPolling: boolean;
-  pushConcurrency: number;
-  codepage: string;
-}
-
 export const DEFAULT_SETTINGS: Settings = {
   theme: 'light',
   pollIntervalSecs: 60,
@@ -381,128 +326,6 @@ export function saveSettings(settings: Settings): Promise<Settings> {
 }
 
 // ---- provisioning and pushes ----------------------------------------------
-
-export interface Found {
-  identity: string;
-  address: string | null;
-  version: string | null;
-  board: string | null;
-  macs: string[];
-  uptimeSecs: number | null;
-  hint: string | null;
-}
-
-export interface ProbeHit {
-  address: string;
-  port: number;
-}
-
-export interface Discovered {
-  found: Found[];
-  probed: ProbeHit[];
-}
-
-export interface TemplateError {
-  line: number;
-  column: number;
-  message: string;
-}
-
-export interface Parameter {
-  name: string;
-  type: string;
-  /** Filled from the router or its site at push time. */
-  automatic: boolean;
-}
-
-export interface TemplateCheck {
-  parameters: Parameter[];
-  errors: TemplateError[];
-}
-
-export type Outcome =
-  | { outcome: 'added'; id: string }
-  | { outcome: 'changed'; items: number; properties: string[] }
-  | { outcome: 'unchanged' }
-  | { outcome: 'removed'; items: number }
-  | { outcome: 'ran' }
-  | { outcome: 'wouldChange'; properties: string[] }
-  | { outcome: 'wouldAdd' }
-  | { outcome: 'wouldRemove'; items: number }
-  | { outcome: 'wouldRun' }
-  | { outcome: 'imported'; output: string }
-  | { outcome: 'wouldImport'; checked: boolean; output: string }
-  | { outcome: 'failed'; message: string };
-
-export interface StepReport {
-  line: number;
-  outcome: Outcome;
-}
-
-export interface Preview {
-  rendered: string;
-  plan: { steps: { line: number; action: Record<string, unknown> }[] };
-  steps: StepReport[];
-  changes: number;
-  before: string;
-  after: string;
-  diff: string;
-  notes: string[];
-}
-
-export interface PreviewResult {
-  errors: TemplateError[];
-  preview: Preview | null;
-}
-
-export interface PushReport {
-  pushId: string;
-  status: string;
-  steps: StepReport[];
-  backup: string | null;
-  safetyNet: string | null;
-  message: string;
-}
-
-export interface RouterResult {
-  deviceId: string;
-  address: string;
-  wave: number;
-  status: string;
-  message: string;
-  report: PushReport | null;
-}
-
-export interface BulkReport {
-  batchId: string;
-  routers: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  alreadyDone: number;
-  seconds: number;
-  stopped: string | null;
-  results: RouterResult[];
-}
-
-export type PushEvent =
-  | { event: 'started'; batch: string | null; routers: number }
-  | { event: 'step'; deviceId: string; step: StepReport; done: number }
-  | { event: 'router'; result: RouterResult }
-  | { event: 'finished'; report: BulkReport };
-
-export interface PushRequest {
-  deviceIds: string[];
-  template: string;
-  values: Record<string, string>;
-  import: boolean;
-  waves: string;
-  concurrency: number;
-  stopAfter: number;
-  confirmWithinMinutes: number;
-  manualConfirm: boolean;
-  dryRun: boolean;
-}
 
 type ChannelFactory = (onEvent: (e: PushEvent) => void) => unknown;
 
@@ -553,55 +376,8 @@ export function confirmPush(deviceId: string, scheduler: string): Promise<boolea
   return call<boolean>('confirm_push', { deviceId, scheduler });
 }
 
-export interface AuditEvent {
-  id: string;
-  at: number;
-  deviceId: string | null;
-  actor: string;
-  action: string;
-  detail: string;
-}
-
-export interface PushRecord {
-  id: string;
-  deviceId: string;
-  templateId: string | null;
-  startedAt: number;
-  finishedAt: number | null;
-  status: string;
-  summary: string;
-  updatedAt: number;
-  batchId: string | null;
-}
-
-export interface Backup {
-  at: number;
-  file: string;
-  export: string;
-}
-
-export interface DeviceHistory {
-  pushes: PushRecord[];
-  events: AuditEvent[];
-  /** Alerts and health changes, newest first. */
-  alerts: AuditEvent[];
-  backups: Backup[];
-}
-
 export function deviceHistory(deviceId: string): Promise<DeviceHistory> {
   return call<DeviceHistory>('device_history', { deviceId });
-}
-
-export interface StoredTemplate {
-  id: string;
-  name: string;
-  body: string;
-  updatedAt: number;
-}
-
-export interface TestRender {
-  rendered: string | null;
-  errors: TemplateError[];
 }
 
 export function listTemplates(): Promise<StoredTemplate[]> {
@@ -615,29 +391,6 @@ export function saveTemplate(id: string, name: string, body: string): Promise<St
 
 export function testRender(body: string, values: Record<string, string>): Promise<TestRender> {
   return call<TestRender>('test_render', { body, values });
-}
-
-export interface SyncReport {
-  entriesDelivered: number;
-  recordsDelivered: number;
-  alreadyThere: number;
-  sites: number;
-  templates: number;
-  devices: number;
-  latest: number;
-  rollups: number;
-  checkins: number;
-  auditEvents: number;
-  pushes: number;
-}
-
-export interface SyncStatus {
-  backend: 'sqlite' | 'mysql';
-  location: string;
-  outboxEntries: number;
-  outboxRecords: number;
-  sharedUrl: string | null;
-  lastSync: { at: number; report: SyncReport } | null;
 }
 
 export function syncStatus(): Promise<SyncStatus> {

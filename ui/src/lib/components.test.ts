@@ -24,6 +24,9 @@ const checkin: Checkin = {
   identity: 'edge-1',
   rxBytes: 5 * 1024 ** 3,
   txBytes: 512,
+  serial: null,
+  rxBps: 0,
+  txBps: 0,
 };
 
 describe('DeviceList', () => {
