@@ -94,6 +94,8 @@ pub struct Fleet {
     pub poll_timeout: Duration,
     /// Background polling ([`crate::monitoring`]).
     pub(crate) monitoring: tokio::sync::Mutex<crate::monitoring::Monitoring>,
+    /// The running push ([`crate::provision`]).
+    pub(crate) pushes: crate::provision::PushJobs,
 }
 
 impl Fleet {
@@ -103,6 +105,7 @@ impl Fleet {
             credentials,
             poll_timeout: Duration::from_secs(10),
             monitoring: Default::default(),
+            pushes: Default::default(),
         }
     }
 

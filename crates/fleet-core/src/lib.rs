@@ -19,6 +19,7 @@ pub mod monitoring;
 pub mod plan;
 pub mod poll;
 pub mod preview;
+pub mod provision;
 pub mod push;
 pub mod reach;
 pub mod routers;

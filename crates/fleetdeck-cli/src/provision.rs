@@ -4,12 +4,15 @@
 use std::{process::ExitCode, time::Duration};
 
 use anyhow::Context;
-use fleet_core::{Fleet, StoreUrl};
+use fleet_core::{
+    provision::{PushAction, PushEvent},
+    Fleet, StoreUrl,
+};
 
 use crate::{
     args::Login,
     ros::{open_fleet, session},
-    templates::{plan_for, read_template, read_values, render_template},
+    templates::{read_template, read_values},
     util::{duration_arg, shutdown},
 };
 
@@ -30,37 +33,20 @@ pub(crate) async fn push_cmd(
     import: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    use fleet_core::bulk::PlanSource;
-    let opts = fleet_core::bulk::BulkOptions {
+    let template = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the template {}", file.display()))?;
+    // Errors with the template's name, line and column before anything else.
+    read_template(file)?;
+    let spec = fleet_core::provision::PushSpec {
+        template,
+        values: read_values(values)?,
+        import,
+        waves: waves.to_owned(),
         concurrency,
-        waves: fleet_core::bulk::parse_waves(waves)?,
-        stop_after_failures: (stop_after > 0).then_some(stop_after),
-        push: fleet_core::push::PushOptions {
-            dry_run,
-            confirm_within: Duration::from_secs(confirm_within.max(1) * 60),
-            actor: fleet_core::push::technician(),
-            auto_confirm: !confirm_by_hand,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let template = read_template(file)?;
-    // A template that reads the router's or site's facts is rendered per
-    // router; any other is rendered and compiled once, here, so a value
-    // error stops the push before it touches a router.
-    let per_router = template
-        .parameters()
-        .iter()
-        .any(|(name, _)| name.starts_with("router.") || name.starts_with("site."));
-    let source = if per_router {
-        PlanSource::Template {
-            template: std::sync::Arc::new(template),
-            values: std::sync::Arc::new(read_values(values)?),
-            import,
-        }
-    } else {
-        let rendered = render_template(file, values)?;
-        PlanSource::Plan(std::sync::Arc::new(plan_for(file, &rendered.text, import)?))
+        stop_after,
+        confirm_within_minutes: confirm_within,
+        manual_confirm: confirm_by_hand,
+        dry_run,
     };
     let specs = fleet_core::targets::parse(targets)?;
     let mut fleet = match store {
@@ -68,6 +54,7 @@ pub(crate) async fn push_cmd(
         None => Fleet::open_default().await?,
     };
     fleet.poll_timeout = Duration::from_secs(login.timeout.max(1));
+    let fleet = std::sync::Arc::new(fleet);
     let password = login
         .password_env
         .as_ref()
@@ -81,40 +68,13 @@ pub(crate) async fn push_cmd(
             Duration::from_secs(30),
         )
         .await?;
-    let control = fleet_core::bulk::Control::default();
-    let on_signal = control.clone();
-    tokio::spawn(async move {
-        shutdown().await;
-        eprintln!("cancelling: routers in progress finish, no new one starts");
-        on_signal.cancel();
-    });
-    #[cfg(unix)]
-    {
-        // SIGUSR1 pauses and resumes: routers in progress finish, no new
-        // one starts while paused.
-        use tokio::signal::unix::{signal, SignalKind};
-        let on_usr1 = control.clone();
-        if let Ok(mut usr1) = signal(SignalKind::user_defined1()) {
-            tokio::spawn(async move {
-                while usr1.recv().await.is_some() {
-                    if on_usr1.is_paused() {
-                        eprintln!("resuming");
-                        on_usr1.resume();
-                    } else {
-                        eprintln!("pausing: routers in progress finish (SIGUSR1 again resumes)");
-                        on_usr1.pause();
-                    }
-                }
-            });
-        }
-    }
-    let store = fleet.shared_store();
-    for b in fleet_core::bulk::recover_interrupted(&store, Duration::from_secs(60)).await? {
-        eprintln!("bulk push {} was cut short: {}", b.id, b.summary);
-    }
-    let print = move |r: &fleet_core::bulk::RouterResult| {
+    control_by_signals(fleet.clone());
+    let on_event = move |e: PushEvent| {
+        let PushEvent::Router { result: r } = e else {
+            return;
+        };
         if json {
-            let mut v = serde_json::to_value(r).unwrap_or_default();
+            let mut v = serde_json::to_value(&r).unwrap_or_default();
             if let Some(o) = v.as_object_mut() {
                 // The steps stay in the store; the line keeps what a script
                 // acts on: the push and the safety net left to confirm.
@@ -131,12 +91,7 @@ pub(crate) async fn push_cmd(
             );
         }
     };
-    let report = match resume {
-        Some(batch) => {
-            fleet_core::bulk::resume(store, batch, targets, source, opts, control, print).await?
-        }
-        None => fleet_core::bulk::push_all(store, targets, source, opts, control, print).await?,
-    };
+    let report = fleet.push_to(targets, &spec, resume, on_event).await?;
     let summary = format!(
         "bulk push {}: {} routers: {} succeeded, {} failed, {} not pushed{} in {:.1} s{}",
         report.batch_id,
@@ -169,6 +124,39 @@ pub(crate) async fn push_cmd(
     } else {
         ExitCode::from(2)
     })
+}
+
+/// Ctrl-C cancels the running push and SIGUSR1 pauses or resumes it
+/// (`Fleet::control_push`): routers in progress finish either way.
+fn control_by_signals(fleet: std::sync::Arc<Fleet>) {
+    let on_signal = fleet.clone();
+    tokio::spawn(async move {
+        shutdown().await;
+        eprintln!("cancelling: routers in progress finish, no new one starts");
+        if let Some((job, _)) = on_signal.running_push() {
+            on_signal.control_push(&job, PushAction::Cancel);
+        }
+    });
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut usr1) = signal(SignalKind::user_defined1()) {
+            tokio::spawn(async move {
+                while usr1.recv().await.is_some() {
+                    let Some((job, paused)) = fleet.running_push() else {
+                        continue;
+                    };
+                    if paused {
+                        eprintln!("resuming");
+                        fleet.control_push(&job, PushAction::Resume);
+                    } else {
+                        eprintln!("pausing: routers in progress finish (SIGUSR1 again resumes)");
+                        fleet.control_push(&job, PushAction::Pause);
+                    }
+                }
+            });
+        }
+    }
 }
 
 /// Bulk pushes in the store, newest first, or one batch's routers; marks

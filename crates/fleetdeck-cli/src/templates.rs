@@ -35,24 +35,6 @@ pub(crate) fn render_template(
     })
 }
 
-/// The plan for a rendered template: compiled, or with `import` one
-/// upload-and-/import step.
-pub(crate) fn plan_for(
-    file: &std::path::Path,
-    rendered: &str,
-    import: bool,
-) -> anyhow::Result<fleet_core::plan::Plan> {
-    if import {
-        return Ok(fleet_core::plan::import_plan(rendered));
-    }
-    fleet_core::plan::compile(rendered).with_context(|| {
-        format!(
-            "{} cannot be pushed as a plan (--import sends it to the router's own /import instead)",
-            file.display()
-        )
-    })
-}
-
 /// Values by placeholder name, from JSON or TOML; numbers and booleans are
 /// taken as their text.
 pub(crate) fn read_values(

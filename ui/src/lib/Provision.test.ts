@@ -100,7 +100,7 @@ describe('Provision', () => {
       }),
       push_template: (a) => {
         const ch = a?.onEvent as { send: (e: PushEvent) => void };
-        ch.send({ event: 'started', batch: null, routers: 1 });
+        ch.send({ event: 'started', job: 'job-1', routers: 1 });
         ch.send({ event: 'step', deviceId: 'r1', step: { line: 1, outcome: { outcome: 'changed', items: 1, properties: ['name'] } }, done: 1 });
         ch.send({ event: 'router', result });
         return { batchId: 'b1', routers: 1, succeeded: 1, failed: 0, skipped: 0, alreadyDone: 0, seconds: 1.2, stopped: null, results: [result] };

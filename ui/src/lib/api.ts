@@ -39,6 +39,7 @@ import type { PollingStatus } from './bindings/PollingStatus';
 import type { Pressure } from './bindings/Pressure';
 import type { Preview } from './bindings/Preview';
 import type { ProbeHit } from './bindings/ProbeHit';
+import type { PushAction } from './bindings/PushAction';
 import type { PushEvent } from './bindings/PushEvent';
 import type { PushRecord } from './bindings/PushRecord';
 import type { PushReport } from './bindings/PushReport';
@@ -100,6 +101,7 @@ export type {
   Pressure,
   Preview,
   ProbeHit,
+  PushAction,
   PushEvent,
   PushRecord,
   PushReport,
@@ -368,8 +370,9 @@ export function pushTemplate(request: PushRequest, onEvent: (e: PushEvent) => vo
   return call<BulkReport>('push_template', { request, onEvent: channelFactory(onEvent) });
 }
 
-export function controlPush(action: 'pause' | 'resume' | 'cancel'): Promise<boolean> {
-  return call<boolean>('control_push', { action });
+/** Pauses, resumes or cancels push `job` (named by its `started` event). */
+export function controlPush(job: string, action: PushAction): Promise<boolean> {
+  return call<boolean>('control_push', { job, action });
 }
 
 export function confirmPush(deviceId: string, scheduler: string): Promise<boolean> {

@@ -6,4 +6,4 @@ import type { StepReport } from "./StepReport";
 /**
  * What a push reports as it goes.
  */
-export type PushEvent = { "event": "started", batch: string | null, routers: number, } | { "event": "step", deviceId: string, step: StepReport, done: number, } | { "event": "router", result: RouterResult, } | { "event": "finished", report: BulkReport, };
+export type PushEvent = { "event": "started", job: string, routers: number, } | { "event": "step", deviceId: string, step: StepReport, done: number, } | { "event": "router", result: RouterResult, } | { "event": "finished", report: BulkReport, };
