@@ -30,6 +30,8 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
         fleet_core::ImportReport,
         devices::SiteName,
         fleet_core::Checkin,
+        fleet_core::sweep::PollProgress,
+        fleet_core::sweep::PollSweep,
         fleet_core::CredentialStatus,
         fleet_core::DeviceCharts,
         fleet_core::live::Interface,

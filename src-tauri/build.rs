@@ -7,6 +7,7 @@ const COMMANDS: &[&str] = &[
     "list_devices",
     "add_device",
     "poll_device",
+    "poll_devices",
     "credential_status",
     "confirm_router_address",
     "device_charts",

@@ -1,8 +1,11 @@
 use std::sync::atomic::Ordering;
 
 use fleet_core::{
-    chart::Theme, credentials::Sensitive, routers::Router, AddDevice, Checkin, CredentialStatus,
-    DeviceCharts, ImportReport,
+    chart::Theme,
+    credentials::Sensitive,
+    routers::Router,
+    sweep::{PollProgress, PollSweep},
+    AddDevice, Checkin, CredentialStatus, DeviceCharts, ImportReport,
 };
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -103,6 +106,22 @@ pub async fn poll_device(
     device_id: String,
 ) -> Result<Checkin, CommandError> {
     Ok(state.fleet()?.poll_device(&device_id).await?)
+}
+
+/// "Poll checked": polls the routers, a few at a time, reporting each on
+/// `on_progress` as it answers.
+#[tauri::command]
+pub async fn poll_devices(
+    state: State<'_, AppState>,
+    device_ids: Vec<String>,
+    on_progress: Channel<PollProgress>,
+) -> Result<PollSweep, CommandError> {
+    Ok(state
+        .fleet()?
+        .poll_devices(&device_ids, |p| {
+            let _ = on_progress.send(p);
+        })
+        .await)
 }
 
 /// Where this laptop's password for a router stands: kept for its

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import App from './App.svelte';
-import { setInvoke, type Checkin, type DemoStatus, type Device, type Overview, type StoreInfo } from './lib/api';
+import { setChannelFactory, setInvoke, type Checkin, type DemoStatus, type Device, type Overview, type StoreInfo } from './lib/api';
 import { device, fakeInvoke, type Handler } from './lib/test-fixtures';
 
 const NOW = Date.now();
@@ -67,7 +67,10 @@ function fakeBackend(overrides: Record<string, Handler>) {
   return fakeInvoke(handlers);
 }
 
-afterEach(() => setInvoke());
+afterEach(() => {
+  setInvoke();
+  setChannelFactory();
+});
 
 describe('App', () => {
   it('opens on the fleet overview; a router opens its detail', async () => {
@@ -331,11 +334,26 @@ describe('App', () => {
         { id: 's1', name: 'Lisbon POP' },
         { id: 's2', name: 'Porto' },
       ],
-      poll_device: (args) => {
-        if (args?.deviceId === 'b') throw { kind: 'auth', message: 'login refused' };
-        return { deviceId: args?.deviceId, checkedInAt: NOW };
+      // The progress channel as Rust feeds it: each router as it answers.
+      poll_devices: (args) => {
+        const ids = args?.deviceIds as string[];
+        const onProgress = args?.onProgress as { send: (p: unknown) => void };
+        let failed = 0;
+        ids.forEach((id, i) => {
+          if (id === 'b') failed++;
+          onProgress.send({
+            deviceId: id,
+            checkin: id === 'b' ? null : { deviceId: id, checkedInAt: NOW },
+            error: id === 'b' ? 'login refused' : null,
+            done: i + 1,
+            total: ids.length,
+            failed,
+          });
+        });
+        return { total: ids.length, failed };
       },
     });
+    setChannelFactory((onEvent) => ({ send: onEvent }));
     render(App);
     await vi.waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(3));
     await vi.waitFor(() => expect(screen.getByTestId('device-site').textContent).toContain('Lisbon POP'));
@@ -351,8 +369,9 @@ describe('App', () => {
     expect(screen.getByTestId('bulk-count').textContent).toBe('2 selected');
     await fireEvent.click(screen.getByTestId('bulk-poll'));
     await vi.waitFor(() => expect(screen.getByTestId('bulk-result').textContent).toContain('Polled 2 routers, 1 failed'));
-    const polled = calls.filter(([c]) => c === 'poll_device').map(([, a]) => a?.deviceId);
-    expect(polled.sort()).toEqual(['a', 'b']);
+    const polled = calls.filter(([c]) => c === 'poll_devices').map(([, a]) => a?.deviceIds as string[]);
+    expect(polled.map((ids) => [...ids].sort())).toEqual([['a', 'b']]);
+    expect(calls.some(([c]) => c === 'poll_device')).toBe(false);
 
     await fireEvent.click(screen.getByTestId('bulk-push'));
     await vi.waitFor(() => expect(screen.getByTestId('pick-a')).toBeTruthy());

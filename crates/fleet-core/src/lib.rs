@@ -25,6 +25,7 @@ pub mod reach;
 pub mod routers;
 pub mod settings;
 pub mod shared;
+pub mod sweep;
 pub mod targets;
 pub mod telemetry;
 pub mod template;

@@ -35,6 +35,8 @@ import type { Overview } from './bindings/Overview';
 import type { OverviewCharts } from './bindings/OverviewCharts';
 import type { Parameter } from './bindings/Parameter';
 import type { Plan } from './bindings/Plan';
+import type { PollProgress } from './bindings/PollProgress';
+import type { PollSweep } from './bindings/PollSweep';
 import type { PollingStatus } from './bindings/PollingStatus';
 import type { Pressure } from './bindings/Pressure';
 import type { Preview } from './bindings/Preview';
@@ -97,6 +99,8 @@ export type {
   OverviewCharts,
   Parameter,
   Plan,
+  PollProgress,
+  PollSweep,
   PollingStatus,
   Pressure,
   Preview,
@@ -214,6 +218,22 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
   }
 }
 
+/** Makes the channel a command streams its events on (push, poll, monitor). */
+export type ChannelFactory = <T>(onEvent: (e: T) => void) => unknown;
+
+const tauriChannel: ChannelFactory = <T>(onEvent: (e: T) => void) => {
+  const ch = new Channel<T>();
+  ch.onmessage = onEvent;
+  return ch;
+};
+
+let channel: ChannelFactory = tauriChannel;
+
+/** Test hook: how event channels are made (pass nothing to restore Tauri's). */
+export function setChannelFactory(f?: ChannelFactory): void {
+  channel = f ?? tauriChannel;
+}
+
 export function storeInfo(): Promise<StoreInfo> {
   return call<StoreInfo>('store_info');
 }
@@ -229,6 +249,11 @@ export function addDevice(input: NewDevice): Promise<Device> {
 
 export function pollDevice(deviceId: string): Promise<Checkin> {
   return call<Checkin>('poll_device', { deviceId });
+}
+
+/** "Poll checked": polls `deviceIds` a few at a time; `onProgress` sees each as it answers. */
+export function pollDevices(deviceIds: string[], onProgress: (p: PollProgress) => void): Promise<PollSweep> {
+  return call<PollSweep>('poll_devices', { deviceIds, onProgress: channel(onProgress) });
 }
 
 export function credentialStatus(deviceId: string): Promise<CredentialStatus> {
@@ -248,26 +273,13 @@ export function listInterfaces(deviceId: string): Promise<RouterInterface[]> {
   return call<RouterInterface[]>('list_interfaces', { deviceId });
 }
 
-type MonitorChannelFactory = (onEvent: (e: MonitorEvent) => void) => unknown;
-
-let monitorChannel: MonitorChannelFactory = (onEvent) => {
-  const ch = new Channel<MonitorEvent>();
-  ch.onmessage = onEvent;
-  return ch;
-};
-
-/** Test hook: how the live monitor's event channel is made. */
-export function setMonitorChannelFactory(f: MonitorChannelFactory): void {
-  monitorChannel = f;
-}
-
 /** Starts the live traffic monitor; resolves to its id for stopMonitor. */
 export function startMonitor(
   deviceId: string,
   iface: string,
   onEvent: (e: MonitorEvent) => void,
 ): Promise<number> {
-  return call<number>('start_monitor', { deviceId, interface: iface, onEvent: monitorChannel(onEvent) });
+  return call<number>('start_monitor', { deviceId, interface: iface, onEvent: channel(onEvent) });
 }
 
 export function stopMonitor(id: number): Promise<void> {
@@ -329,25 +341,6 @@ export function saveSettings(settings: Settings): Promise<Settings> {
 
 // ---- provisioning and pushes ----------------------------------------------
 
-type ChannelFactory = (onEvent: (e: PushEvent) => void) => unknown;
-
-let channelFactory: ChannelFactory = (onEvent) => {
-  const ch = new Channel<PushEvent>();
-  ch.onmessage = onEvent;
-  return ch;
-};
-
-/** Test hook: how the event channel of a push is made. */
-export function setChannelFactory(f?: ChannelFactory): void {
-  channelFactory =
-    f ??
-    ((onEvent) => {
-      const ch = new Channel<PushEvent>();
-      ch.onmessage = onEvent;
-      return ch;
-    });
-}
-
 export function discoverRouters(listenSecs: number, probe: string | null): Promise<Discovered> {
   return call<Discovered>('discover_routers', { listenSecs, probe });
 }
@@ -367,7 +360,7 @@ export function previewPush(
 
 /** Starts a push; `onEvent` sees every step and router as it finishes. */
 export function pushTemplate(request: PushRequest, onEvent: (e: PushEvent) => void): Promise<BulkReport> {
-  return call<BulkReport>('push_template', { request, onEvent: channelFactory(onEvent) });
+  return call<BulkReport>('push_template', { request, onEvent: channel(onEvent) });
 }
 
 /** Pauses, resumes or cancels push `job` (named by its `started` event). */

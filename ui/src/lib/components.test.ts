@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { setInvoke, setMonitorChannelFactory, type Checkin, type DeviceCharts, type MonitorEvent } from './api';
+import { setInvoke, setChannelFactory, type Checkin, type DeviceCharts, type MonitorEvent } from './api';
 import DeviceDetail from './DeviceDetail.svelte';
 import DeviceList from './DeviceList.svelte';
 import ErrorBanner from './ErrorBanner.svelte';
@@ -228,8 +228,8 @@ describe('DeviceDetail', () => {
 
   it('watches an interface live until stopped, and stops when closed', async () => {
     let send: (e: MonitorEvent) => void = () => {};
-    setMonitorChannelFactory((onEvent) => {
-      send = onEvent;
+    setChannelFactory(<T,>(onEvent: (e: T) => void) => {
+      send = onEvent as unknown as (e: MonitorEvent) => void;
       return 'channel';
     });
     const calls = backend({
