@@ -35,7 +35,7 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
         fleet_core::CredentialStatus,
         fleet_core::DeviceCharts,
         fleet_core::live::Interface,
-        devices::MonitorEvent,
+        fleet_core::monitors::MonitorEvent,
         devices::DeviceHistory,
         fleet_core::monitoring::PollingStatus,
         fleet_core::dashboard::FleetOverview,

@@ -14,7 +14,7 @@ impl From<FleetError> for CommandError {
     fn from(e: FleetError) -> Self {
         Self {
             kind: e.kind(),
-            message: capitalise(&e.to_string()),
+            message: e.as_sentence(),
         }
     }
 }
@@ -30,17 +30,7 @@ impl CommandError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self {
             kind: ErrorKind::InvalidInput,
-            message: capitalise(&message.into()),
+            message: fleet_core::sentence(&message.into()),
         }
-    }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => {
-            f.to_uppercase().chain(c).collect::<String>() + if s.ends_with('.') { "" } else { "." }
-        }
-        None => String::new(),
     }
 }

@@ -1,13 +1,12 @@
-use std::sync::atomic::Ordering;
-
 use fleet_core::{
     chart::Theme,
     credentials::Sensitive,
+    live::Interface,
+    monitors::MonitorEvent,
     routers::Router,
     sweep::{PollProgress, PollSweep},
     AddDevice, Checkin, CredentialStatus, DeviceCharts, ImportReport,
 };
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tauri::{ipc::Channel, AppHandle, Runtime, State};
 
@@ -177,32 +176,12 @@ pub async fn device_charts(
 pub async fn list_interfaces(
     state: State<'_, AppState>,
     device_id: String,
-) -> Result<Vec<fleet_core::live::Interface>, CommandError> {
-    let client = state.fleet()?.connect(&device_id).await?;
-    Ok(fleet_core::live::interfaces(&client).await?)
+) -> Result<Vec<Interface>, CommandError> {
+    Ok(state.fleet()?.interfaces(&device_id).await?)
 }
 
-#[derive(Clone, Serialize, ts_rs::TS)]
-#[serde(
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase",
-    tag = "event"
-)]
-pub enum MonitorEvent {
-    /// About one a second, from `/interface/monitor-traffic`.
-    Sample {
-        at: i64,
-        rx_bps: u64,
-        tx_bps: u64,
-        rx_pps: u64,
-        tx_pps: u64,
-    },
-    /// The monitor ended: stopped by the user, or `error` says why.
-    Stopped { error: Option<String> },
-}
-
-/// Streams one interface's traffic until [`stop_monitor`]; returns the
-/// monitor's id at once.
+/// Streams one interface's traffic on `on_event` until [`stop_monitor`]
+/// or the window goes away; returns the monitor's id at once.
 #[tauri::command]
 pub async fn start_monitor(
     state: State<'_, AppState>,
@@ -210,50 +189,16 @@ pub async fn start_monitor(
     interface: String,
     on_event: Channel<MonitorEvent>,
 ) -> Result<u64, CommandError> {
-    let client = state.fleet()?.connect(&device_id).await?;
-    let stream = fleet_core::live::monitor_traffic(&client, &interface).await?;
-    let id = state.next_monitor.fetch_add(1, Ordering::Relaxed);
-    let events = on_event.clone();
-    let task = tauri::async_runtime::spawn(async move {
-        let mut stream = Box::pin(stream);
-        let error = loop {
-            match stream.next().await {
-                Some(Ok(s)) => {
-                    let sample = MonitorEvent::Sample {
-                        at: fleet_core::poll::now_ms(),
-                        rx_bps: s.rx_bps,
-                        tx_bps: s.tx_bps,
-                        rx_pps: s.rx_pps,
-                        tx_pps: s.tx_pps,
-                    };
-                    // The window went away: stop (dropping the stream
-                    // sends /cancel to the router).
-                    if events.send(sample).is_err() {
-                        return;
-                    }
-                }
-                Some(Err(e)) => break Some(CommandError::from(e).message),
-                None => break Some("The router ended the traffic monitor.".to_owned()),
-            }
-        };
-        drop(stream);
-        drop(client);
-        let _ = events.send(MonitorEvent::Stopped { error });
-    });
-    let mut monitors = state.monitors.lock().await;
-    // Monitors that ended by themselves (the router went away) go now.
-    monitors.retain(|_, (t, _)| !t.inner().is_finished());
-    monitors.insert(id, (task, on_event));
-    Ok(id)
+    Ok(state
+        .fleet()?
+        .start_monitor(&device_id, &interface, move |e| on_event.send(e).is_ok())
+        .await?)
 }
 
 /// Stops a traffic monitor (the router is sent `/cancel`).
 #[tauri::command]
 pub async fn stop_monitor(state: State<'_, AppState>, id: u64) -> Result<(), CommandError> {
-    if let Some((task, events)) = state.monitors.lock().await.remove(&id) {
-        task.abort();
-        let _ = events.send(MonitorEvent::Stopped { error: None });
-    }
+    state.fleet()?.stop_monitor(id);
     Ok(())
 }
 

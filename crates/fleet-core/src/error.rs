@@ -49,6 +49,12 @@ pub enum FleetError {
 }
 
 impl FleetError {
+    /// The message as a sentence (capital first, full stop last), as the
+    /// app shows it.
+    pub fn as_sentence(&self) -> String {
+        sentence(&self.to_string())
+    }
+
     pub fn kind(&self) -> ErrorKind {
         match self {
             FleetError::Router(e) if e.is_auth() => ErrorKind::Auth,
@@ -65,5 +71,17 @@ impl FleetError {
             FleetError::InvalidInput(_) => ErrorKind::InvalidInput,
             FleetError::Chart(_) => ErrorKind::Internal,
         }
+    }
+}
+
+/// `text` with a capital first letter and a full stop at the end.
+pub fn sentence(text: &str) -> String {
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => {
+            f.to_uppercase().chain(c).collect::<String>()
+                + if text.ends_with('.') { "" } else { "." }
+        }
+        None => String::new(),
     }
 }

@@ -96,6 +96,8 @@ pub struct Fleet {
     pub(crate) monitoring: tokio::sync::Mutex<crate::monitoring::Monitoring>,
     /// The running push ([`crate::provision`]).
     pub(crate) pushes: crate::provision::PushJobs,
+    /// Live traffic monitors ([`crate::monitors`]).
+    pub(crate) monitors: crate::monitors::Monitors,
 }
 
 impl Fleet {
@@ -106,6 +108,7 @@ impl Fleet {
             poll_timeout: Duration::from_secs(10),
             monitoring: Default::default(),
             pushes: Default::default(),
+            monitors: Default::default(),
         }
     }
 

@@ -16,6 +16,7 @@ mod error;
 mod fleet;
 pub mod live;
 pub mod monitoring;
+pub mod monitors;
 pub mod plan;
 pub mod poll;
 pub mod preview;
@@ -30,7 +31,7 @@ pub mod targets;
 pub mod telemetry;
 pub mod template;
 
-pub use error::{ErrorKind, FleetError};
+pub use error::{sentence, ErrorKind, FleetError};
 pub use fleet::{AddDevice, CredentialStatus, DeviceCharts, Fleet, ImportReport, InventoryTargets};
 pub use fleet_store::{self, Checkin, Device, FleetStore, StoreUrl};
 pub use routeros_proto::value::Codepage;
