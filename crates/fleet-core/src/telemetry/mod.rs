@@ -31,7 +31,13 @@ use tokio::{
     task::JoinHandle,
 };
 
-use crate::{poll, FleetError};
+use crate::poll;
+
+mod rules;
+mod session;
+mod writer;
+
+use rules::Previous;
 
 /// One router to poll.
 #[derive(Clone)]
@@ -214,14 +220,7 @@ struct RouterState {
     health: Health,
     last_error: Option<String>,
     previous: Option<Previous>,
-    cpu_high_since: Option<i64>,
-    alerted: HashMap<&'static str, bool>,
-}
-
-struct Previous {
-    at: i64,
-    uptime_secs: i64,
-    counters: HashMap<String, (u64, u64)>,
+    alert: rules::AlertState,
 }
 
 impl RouterState {
@@ -235,8 +234,7 @@ impl RouterState {
             health: Health::Unknown,
             last_error: None,
             previous: None,
-            cpu_high_since: None,
-            alerted: HashMap::new(),
+            alert: rules::AlertState::default(),
         }
     }
 }
@@ -395,7 +393,7 @@ impl Telemetry {
     fn engine(store: Arc<FleetStore>, cfg: TelemetryConfig) -> (Telemetry, Arc<Ctx>) {
         let counters = Arc::new(Counters::default());
         let (tx, rx) = mpsc::channel(cfg.channel_capacity.max(1));
-        let writer = tokio::spawn(writer(store, rx, cfg.clone(), counters.clone()));
+        let writer = tokio::spawn(writer::writer(store, rx, cfg.clone(), counters.clone()));
         let ctx = Arc::new(Ctx {
             connect_gate: Semaphore::new(cfg.connect_concurrency.max(1)),
             cfg,
@@ -499,7 +497,7 @@ fn jitter(d: Duration) -> Duration {
 
 async fn poll_once(ctx: &Ctx, target: &Target, state: &mut RouterState) {
     bump(&ctx.counters.polls);
-    let result = poll_router(ctx, target, state).await;
+    let result = session::poll_router(ctx, target, state).await;
     match result {
         Ok(checkin) => {
             bump(&ctx.counters.polls_ok);
@@ -514,11 +512,7 @@ async fn poll_once(ctx: &Ctx, target: &Target, state: &mut RouterState) {
         Err(message) => {
             bump(&ctx.counters.polls_failed);
             state.misses += 1;
-            let health = if state.misses >= ctx.cfg.missed_for_offline {
-                Health::Offline
-            } else {
-                Health::Degraded
-            };
+            let health = rules::health_after(state.misses, ctx.cfg.missed_for_offline);
             transition(ctx, target, state, health, Some(&message)).await;
             state.last_error = Some(message.clone());
             let _ = ctx
@@ -533,134 +527,6 @@ async fn poll_once(ctx: &Ctx, target: &Target, state: &mut RouterState) {
     }
 }
 
-/// Connects if needed (gated, with backoff) and reads one check-in.
-async fn poll_router(
-    ctx: &Ctx,
-    target: &Target,
-    state: &mut RouterState,
-) -> Result<Checkin, String> {
-    if state.client.is_none() {
-        let now = Instant::now();
-        if now < state.next_attempt {
-            return Err(format!(
-                "waiting {} s before reconnecting; last error: {}",
-                (state.next_attempt - now).as_secs(),
-                state.last_error.as_deref().unwrap_or("none")
-            ));
-        }
-        let connected = {
-            let _permit = ctx.connect_gate.acquire().await;
-            match state.pinned {
-                Some(fp) => {
-                    let mut opts = target.connect.clone();
-                    opts.tls = routeros::TlsMode::Pinned(fp);
-                    Client::connect(&opts).await
-                }
-                None => Client::connect(&target.connect).await,
-            }
-        };
-        match connected {
-            Ok(c) => {
-                bump(&ctx.counters.connects);
-                if state.pinned.is_none() {
-                    if let Some(fp) = crate::reach::to_pin(&target.connect.tls, &c) {
-                        state.pinned = Some(fp);
-                        let _ = ctx
-                            .tx
-                            .send(Msg::Pin {
-                                device_id: target.device_id.clone(),
-                                fingerprint: fp.to_string(),
-                            })
-                            .await;
-                        event(
-                            ctx,
-                            target,
-                            "tls.pinned",
-                            format!("{}: certificate {fp} pinned on first use", target.addr()),
-                        )
-                        .await;
-                    }
-                }
-                state.client = Some(c);
-            }
-            Err(e) => return Err(fail(ctx, state, FleetError::from(e))),
-        }
-    }
-    let client = state.client.as_ref().expect("connected above");
-    // One deadline for the whole poll, on top of each command's.
-    let deadline = target.connect.command_timeout + Duration::from_secs(1);
-    let reading = match tokio::time::timeout(deadline, poll::read(client, &target.device_id)).await
-    {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => return Err(fail(ctx, state, e)),
-        Err(_) => {
-            return Err(fail(
-                ctx,
-                state,
-                FleetError::UnexpectedReply(format!(
-                    "the router did not finish a poll within {} s",
-                    deadline.as_secs()
-                )),
-            ))
-        }
-    };
-    let mut checkin = reading.checkin;
-    apply_rates(&mut checkin, &reading.interfaces, state.previous.as_ref());
-    alerts(ctx, target, state, &checkin).await;
-    state.previous = Some(Previous {
-        at: checkin.checked_in_at,
-        uptime_secs: checkin.uptime_secs,
-        counters: reading
-            .interfaces
-            .iter()
-            .map(|i| (i.name.clone(), (i.rx_bytes, i.tx_bytes)))
-            .collect(),
-    });
-    Ok(checkin)
-}
-
-/// Drops the session and schedules the next attempt with backoff.
-fn fail(ctx: &Ctx, state: &mut RouterState, e: FleetError) -> String {
-    state.client = None;
-    state.failures += 1;
-    let exp = state.failures.saturating_sub(1).min(16);
-    let backoff = ctx
-        .cfg
-        .backoff_min
-        .saturating_mul(1u32 << exp)
-        .min(ctx.cfg.backoff_max);
-    state.next_attempt = Instant::now() + jitter(backoff);
-    e.to_string()
-}
-
-/// Traffic rates from counter deltas per interface. A counter that went
-/// backwards was reset (reboot, `reset-counters`): that interface adds
-/// nothing this time rather than negative traffic.
-fn apply_rates(
-    checkin: &mut Checkin,
-    interfaces: &[poll::InterfaceCounters],
-    previous: Option<&Previous>,
-) {
-    let Some(prev) = previous else { return };
-    let secs = (checkin.checked_in_at - prev.at) as f64 / 1000.0;
-    if secs <= 0.0 {
-        return;
-    }
-    let (mut rx, mut tx) = (0u64, 0u64);
-    for i in interfaces {
-        if let Some(&(prx, ptx)) = prev.counters.get(&i.name) {
-            if i.rx_bytes >= prx {
-                rx += i.rx_bytes - prx;
-            }
-            if i.tx_bytes >= ptx {
-                tx += i.tx_bytes - ptx;
-            }
-        }
-    }
-    checkin.rx_bps = (rx as f64 * 8.0 / secs) as i64;
-    checkin.tx_bps = (tx as f64 * 8.0 / secs) as i64;
-}
-
 async fn transition(
     ctx: &Ctx,
     target: &Target,
@@ -670,15 +536,8 @@ async fn transition(
 ) {
     let from = state.health;
     state.health = to;
-    let action = match (from, to) {
-        (a, b) if a == b => return,
-        // The first poll of a session sets the baseline quietly unless it failed.
-        (Health::Unknown, Health::Online) => return,
-        (_, Health::Online) => "health.online",
-        (Health::Offline, Health::Degraded) => return,
-        (_, Health::Degraded) => "health.degraded",
-        (_, Health::Offline) => "health.offline",
-        (_, Health::Unknown) => return,
+    let Some(action) = rules::health_change(from, to) else {
+        return;
     };
     let detail = match why {
         Some(w) => format!(
@@ -706,268 +565,9 @@ async fn event(ctx: &Ctx, target: &Target, action: &str, detail: String) {
         .await;
 }
 
-/// `7.16.2 (stable)` → [7, 16, 2].
-fn version_parts(v: &str) -> Vec<u32> {
-    v.split_whitespace()
-        .next()
-        .unwrap_or("")
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
-async fn alerts(ctx: &Ctx, target: &Target, state: &mut RouterState, k: &Checkin) {
-    let rules = &ctx.cfg.alerts;
-    if let Some(prev) = &state.previous {
-        if k.uptime_secs < prev.uptime_secs {
-            event(
-                ctx,
-                target,
-                "alert.rebooted",
-                format!(
-                    "{} rebooted: uptime {} s, was {} s",
-                    target.addr(),
-                    k.uptime_secs,
-                    prev.uptime_secs
-                ),
-            )
-            .await;
-        }
-    }
-    // CPU high for a while: from the first poll at or above the threshold.
-    let cpu_fires = if k.cpu_load >= rules.cpu_high_pct {
-        let since = *state.cpu_high_since.get_or_insert(k.checked_in_at);
-        k.checked_in_at - since >= rules.cpu_high_for.as_millis() as i64
-    } else {
-        state.cpu_high_since = None;
-        false
-    };
-    let free_mem = 100.0 - k.memory_used_pct();
-    let free_hdd = if k.total_hdd > 0 {
-        100.0 * k.free_hdd as f64 / k.total_hdd as f64
-    } else {
-        100.0
-    };
-    let behind = rules
-        .target_version
-        .as_deref()
-        .filter(|t| !k.version.is_empty() && version_parts(&k.version) < version_parts(t));
-    let checks = [
-        (
-            "alert.cpu-high",
-            cpu_fires,
-            format!(
-                "CPU load {} % for at least {} s (threshold {} %)",
-                k.cpu_load,
-                rules.cpu_high_for.as_secs(),
-                rules.cpu_high_pct
-            ),
-        ),
-        (
-            "alert.memory-low",
-            free_mem < rules.memory_low_free_pct,
-            format!(
-                "{free_mem:.1} % memory free (threshold {} %)",
-                rules.memory_low_free_pct
-            ),
-        ),
-        (
-            "alert.storage-low",
-            free_hdd < rules.storage_low_free_pct,
-            format!(
-                "{free_hdd:.1} % storage free (threshold {} %)",
-                rules.storage_low_free_pct
-            ),
-        ),
-        (
-            "alert.firmware-behind",
-            behind.is_some(),
-            format!(
-                "RouterOS {} is behind the fleet's target {}",
-                k.version,
-                behind.unwrap_or_default()
-            ),
-        ),
-    ];
-    // Edge-triggered: an alert fires when its condition starts, once.
-    for (action, firing, detail) in checks {
-        let was = state.alerted.insert(action, firing).unwrap_or(false);
-        if firing && !was {
-            event(ctx, target, action, format!("{}: {detail}", target.addr())).await;
-        }
-    }
-}
-
-/// The single writer: batches check-ins, writes failures and events, and
-/// retries a failed write until it lands.
-async fn writer(
-    store: Arc<FleetStore>,
-    mut rx: mpsc::Receiver<Msg>,
-    cfg: TelemetryConfig,
-    counters: Arc<Counters>,
-) {
-    let mut batch: Vec<Checkin> = Vec::with_capacity(cfg.batch_rows);
-    let mut failures: Vec<(String, i64, String)> = Vec::new();
-    let mut events: Vec<AuditEvent> = Vec::new();
-    let mut pins: Vec<(String, String)> = Vec::new();
-    let mut acks: Vec<oneshot::Sender<()>> = Vec::new();
-    let mut deadline = tokio::time::Instant::now() + cfg.flush_every;
-    loop {
-        let msg = tokio::select! {
-            m = rx.recv() => m,
-            _ = tokio::time::sleep_until(deadline) => {
-                write_all(&store, &mut batch, &mut failures, &mut events, &mut pins, &counters).await;
-                deadline = tokio::time::Instant::now() + cfg.flush_every;
-                continue;
-            }
-        };
-        match msg {
-            Some(Msg::Checkin(k)) => batch.push(*k),
-            Some(Msg::Failure {
-                device_id,
-                at,
-                message,
-            }) => failures.push((device_id, at, message)),
-            Some(Msg::Event(e)) => events.push(e),
-            Some(Msg::Pin {
-                device_id,
-                fingerprint,
-            }) => pins.push((device_id, fingerprint)),
-            Some(Msg::Flush(ack)) => acks.push(ack),
-            None => {
-                write_all(
-                    &store,
-                    &mut batch,
-                    &mut failures,
-                    &mut events,
-                    &mut pins,
-                    &counters,
-                )
-                .await;
-                return;
-            }
-        }
-        if batch.len() >= cfg.batch_rows || !acks.is_empty() {
-            write_all(
-                &store,
-                &mut batch,
-                &mut failures,
-                &mut events,
-                &mut pins,
-                &counters,
-            )
-            .await;
-            deadline = tokio::time::Instant::now() + cfg.flush_every;
-            for ack in acks.drain(..) {
-                let _ = ack.send(());
-            }
-        }
-    }
-}
-
-/// Writes everything buffered; a failure is retried (the pollers wait on
-/// the full channel meanwhile) until the store takes it.
-async fn write_all(
-    store: &FleetStore,
-    batch: &mut Vec<Checkin>,
-    failures: &mut Vec<(String, i64, String)>,
-    events: &mut Vec<AuditEvent>,
-    pins: &mut Vec<(String, String)>,
-    counters: &Counters,
-) {
-    let mut pause = Duration::from_millis(200);
-    loop {
-        let result = async {
-            if !batch.is_empty() {
-                let r = store.record_checkins(batch).await?;
-                counters
-                    .rows_written
-                    .fetch_add(r.inserted, Ordering::Relaxed);
-                counters
-                    .rows_already_stored
-                    .fetch_add(r.duplicates, Ordering::Relaxed);
-                batch.clear();
-            }
-            while let Some((device, at, message)) = failures.first() {
-                store.record_poll_failure(device, *at, message).await?;
-                failures.remove(0);
-            }
-            if !events.is_empty() {
-                store.record_audit(events).await?;
-                events.clear();
-            }
-            while let Some((device, fp)) = pins.first() {
-                store.pin_fingerprint(device, fp).await?;
-                pins.remove(0);
-            }
-            Ok::<(), fleet_store::StoreError>(())
-        }
-        .await;
-        match result {
-            Ok(()) => return,
-            Err(e) => {
-                bump(&counters.write_failures);
-                tracing::warn!(error = %e, rows = batch.len(), "store write failed; retrying");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(5));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rates_come_from_deltas_and_a_reset_is_not_negative() {
-        let prev = Previous {
-            at: 0,
-            uptime_secs: 100,
-            counters: [
-                ("ether1".to_string(), (1_000, 500)),
-                ("ether2".to_string(), (9_000, 9_000)),
-            ]
-            .into_iter()
-            .collect(),
-        };
-        let mut k = Checkin {
-            checked_in_at: 10_000,
-            ..Checkin::default()
-        };
-        let now = [
-            poll::InterfaceCounters {
-                name: "ether1".into(),
-                rx_bytes: 11_000,
-                tx_bytes: 3_000,
-            },
-            // Reset: went backwards.
-            poll::InterfaceCounters {
-                name: "ether2".into(),
-                rx_bytes: 10,
-                tx_bytes: 10,
-            },
-            // New interface: no baseline yet.
-            poll::InterfaceCounters {
-                name: "wlan1".into(),
-                rx_bytes: 5_000_000,
-                tx_bytes: 0,
-            },
-        ];
-        apply_rates(&mut k, &now, Some(&prev));
-        assert_eq!(k.rx_bps, 10_000 * 8 / 10);
-        assert_eq!(k.tx_bps, 2_500 * 8 / 10);
-        let mut first = Checkin::default();
-        apply_rates(&mut first, &now, None);
-        assert_eq!((first.rx_bps, first.tx_bps), (0, 0));
-    }
-
-    #[test]
-    fn versions_compare_numerically() {
-        assert!(version_parts("7.9.2 (stable)") < version_parts("7.16"));
-        assert!(version_parts("6.49.17 (long-term)") < version_parts("7.1"));
-        assert!(version_parts("7.16.2") >= version_parts("7.16.2"));
-    }
 
     #[test]
     fn offsets_spread_across_the_interval() {
