@@ -255,6 +255,50 @@ async fn dashboards(store: &FleetStore, ids: &[String], end_ms: i64, label: &str
     }
 }
 
+/// The router list against floors read in the same run straight from the
+/// file (one connection, no pool): the bare rows, and the single query the
+/// list used before (a tag subquery per router, sorted in SQL).
+async fn device_list_floor(store: &FleetStore, path: &std::path::Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let raw = |sql: &str| {
+        let mut samples = Vec::with_capacity(ITERATIONS);
+        let mut stmt = conn.prepare(sql).unwrap();
+        for i in 0..ITERATIONS + 3 {
+            let started = Instant::now();
+            let rows: Vec<(String, String, Option<String>)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            std::hint::black_box(&rows);
+            if i >= 3 {
+                samples.push(started.elapsed());
+            }
+        }
+        pct(&mut samples, 0.95)
+    };
+    let bare = raw("SELECT d.id, d.host, l.identity FROM devices d
+                    LEFT JOIN device_latest l ON l.device_key = d.key");
+    let before = raw("SELECT d.id, d.host,
+                        (SELECT group_concat(tag, char(31)) FROM device_tags t WHERE t.device_id = d.id)
+                      FROM devices d LEFT JOIN device_latest l ON l.device_key = d.key
+                      ORDER BY COALESCE(l.identity, d.host), d.host, d.port");
+    let mut samples = Vec::with_capacity(ITERATIONS);
+    for i in 0..ITERATIONS + 3 {
+        let started = Instant::now();
+        std::hint::black_box(store.list_devices().await.unwrap());
+        if i >= 3 {
+            samples.push(started.elapsed());
+        }
+    }
+    let list = pct(&mut samples, 0.95);
+    println!(
+        "\nrouter list p95: {list:.2} ms = {:.1}x the bare rows ({bare:.2} ms), {:.2}x the old single query's rows alone ({before:.2} ms)",
+        list / bare,
+        list / before
+    );
+}
+
 async fn fill(store: &FleetStore, rows: u64) -> (Vec<String>, i64, f64) {
     let opts = generate::GenerateOptions {
         devices: DEVICES,
@@ -314,6 +358,7 @@ async fn main() {
                 store.size_on_disk().unwrap_or(0) as f64 / (1u64 << 30) as f64
             );
             dashboards(&store, &ids, end, &format!("SQLite, {scale} check-ins")).await;
+            device_list_floor(&store, &path).await;
             drop(store);
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));

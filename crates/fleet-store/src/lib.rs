@@ -191,8 +191,34 @@ impl FleetStore {
     }
 
     /// Every device with its latest state, ordered by identity then address.
+    /// Two plain reads (devices with their latest state; every tag) joined
+    /// and sorted here, the same for both backends: a tag subquery per
+    /// router and an SQL sort made this the slowest read the app runs on
+    /// every reload (docs/benchmarks.md).
     pub async fn list_devices(&self) -> Result<Vec<Device>, StoreError> {
-        dispatch!(self.list_devices())
+        // Both reads at once, each on its own connection.
+        let (mut devices, all_tags) =
+            tokio::try_join!(async { dispatch!(self.list_devices_untagged()) }, async {
+                dispatch!(self.all_device_tags())
+            },)?;
+        let mut tags: std::collections::HashMap<String, Vec<String>> =
+            all_tags.into_iter().collect();
+        for d in &mut devices {
+            if let Some(mut t) = tags.remove(&d.id) {
+                t.sort();
+                d.tags = t;
+            }
+        }
+        fn name(d: &Device) -> &str {
+            d.identity.as_deref().unwrap_or(&d.host)
+        }
+        devices.sort_unstable_by(|a, b| {
+            name(a)
+                .cmp(name(b))
+                .then_with(|| a.host.cmp(&b.host))
+                .then_with(|| a.port.cmp(&b.port))
+        });
+        Ok(devices)
     }
 
     // ---- check-ins -------------------------------------------------------

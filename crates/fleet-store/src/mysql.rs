@@ -37,6 +37,12 @@ const DEVICE_SELECT: &str = "SELECT d.id, d.site_id, d.host, d.port, d.username,
         l.last_polled_at, l.last_error
      FROM devices d LEFT JOIN device_latest l ON l.device_id = d.id";
 
+/// [`DEVICE_SELECT`] without the tags (column 6 is NULL).
+const DEVICE_LIST_SELECT: &str = "SELECT d.id, d.site_id, d.host, d.port, d.username, d.transport,
+        NULL, l.identity, l.board, l.version, l.serial, d.created_at, l.checked_in_at, l.cpu_load,
+        l.last_polled_at, l.last_error
+     FROM devices d LEFT JOIN device_latest l ON l.device_id = d.id";
+
 fn take<T: FromValue>(r: &mut Row, i: usize) -> Result<T, StoreError> {
     match r.take_opt::<T, usize>(i) {
         Some(Ok(v)) => Ok(v),
@@ -392,15 +398,28 @@ impl MysqlStore {
         row.map(device_from_row).transpose()
     }
 
-    pub async fn list_devices(&self) -> Result<Vec<Device>, StoreError> {
-        let rows: Vec<Row> = self
+    /// Every device with its latest state, tags left empty
+    /// ([`Self::all_device_tags`] has them), in no particular order.
+    pub async fn list_devices_untagged(&self) -> Result<Vec<Device>, StoreError> {
+        let rows: Vec<Row> = self.conn().await?.query(DEVICE_LIST_SELECT).await?;
+        rows.into_iter().map(device_from_row).collect()
+    }
+
+    /// Every device's tags, by device id.
+    pub async fn all_device_tags(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        let rows: Vec<(String, String)> = self
             .conn()
             .await?
-            .query(format!(
-                "{DEVICE_SELECT} ORDER BY COALESCE(l.identity, d.host), d.host, d.port"
-            ))
+            .query("SELECT device_id, tag FROM device_tags ORDER BY device_id")
             .await?;
-        rows.into_iter().map(device_from_row).collect()
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for (id, tag) in rows {
+            match out.last_mut() {
+                Some((last, tags)) if *last == id => tags.push(tag),
+                _ => out.push((id, vec![tag])),
+            }
+        }
+        Ok(out)
     }
 
     // ---- check-ins ------------------------------------------------------

@@ -322,13 +322,40 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn list_devices(&self) -> Result<Vec<Device>, StoreError> {
+    /// Every device with its latest state, tags left empty
+    /// ([`Self::all_device_tags`] has them), in no particular order.
+    pub async fn list_devices_untagged(&self) -> Result<Vec<Device>, StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "{DEVICE_SELECT} ORDER BY COALESCE(l.identity, d.host), d.host, d.port"
-            ))?;
+            let mut stmt = c.prepare_cached(DEVICE_LIST_SELECT)?;
             let rows = stmt.query_map([], device_from_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Every device's tags, by device id. The table is kept in key order
+    /// (device id, tag), so a device's tags come together and its id is
+    /// read once for all of them.
+    pub async fn all_device_tags(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT device_id, tag FROM device_tags")?;
+            let mut rows = stmt.query([])?;
+            let mut out: Vec<(String, Vec<String>)> = Vec::new();
+            while let Some(r) = rows.next()? {
+                let id = r.get_ref(0)?.as_str().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        0,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?;
+                let tag: String = r.get(1)?;
+                match out.last_mut() {
+                    Some((last, tags)) if last == id => tags.push(tag),
+                    _ => out.push((id.to_owned(), vec![tag])),
+                }
+            }
+            Ok(out)
         })
         .await
     }
@@ -1118,6 +1145,12 @@ const DEVICE_SELECT: &str = "SELECT d.id, d.site_id, d.host, d.port, d.username,
         l.last_polled_at, l.last_error
      FROM devices d LEFT JOIN device_latest l ON l.device_key = d.key";
 
+/// [`DEVICE_SELECT`] without the tags (column 6 is NULL).
+const DEVICE_LIST_SELECT: &str = "SELECT d.id, d.site_id, d.host, d.port, d.username, d.transport,
+        NULL, l.identity, l.board, l.version, l.serial, d.created_at, l.checked_in_at, l.cpu_load,
+        l.last_polled_at, l.last_error
+     FROM devices d LEFT JOIN device_latest l ON l.device_key = d.key";
+
 fn device_from_row(r: &Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {
         id: r.get(0)?,
@@ -1125,7 +1158,9 @@ fn device_from_row(r: &Row<'_>) -> rusqlite::Result<Device> {
         host: r.get(2)?,
         port: r.get(3)?,
         username: r.get(4)?,
-        transport: Transport::parse(&r.get::<_, String>(5)?),
+        transport: Transport::parse(r.get_ref(5)?.as_str().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
+        })?),
         tags: split_tags(r.get(6)?),
         identity: r.get(7)?,
         board: r.get(8)?,

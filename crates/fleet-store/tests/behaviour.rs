@@ -93,7 +93,20 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
         .await
         .unwrap();
     assert_ne!(other.id, dev.id);
-    assert_eq!(store.list_devices().await.unwrap().len(), 2);
+    // The router list: tags joined to their routers, an untagged router
+    // with none, ordered by name (the address until one is known), port.
+    let listed = store.list_devices().await.unwrap();
+    let shape: Vec<(&str, u16, Vec<String>)> = listed
+        .iter()
+        .map(|d| (d.id.as_str(), d.port, d.tags.clone()))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            (dev.id.as_str(), 8728, vec!["core".to_string(), "lte".to_string()]),
+            (other.id.as_str(), 8729, vec![]),
+        ]
+    );
     assert_eq!(
         store
             .find_device("10.20.0.1", 8729)
