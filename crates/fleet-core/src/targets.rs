@@ -118,16 +118,16 @@ pub fn parse_text(text: &str) -> Result<Vec<TargetSpec>, FleetError> {
                     .unwrap_or_default(),
                 transport: match get(transport) {
                     None => None,
-                    Some(t @ ("api" | "api-ssl" | "api-ssl-anonymous")) => {
-                        Some(fleet_store::Transport::parse(t))
-                    }
-                    Some(t) => {
-                        return Err(bad(
-                            no,
-                            line,
-                            &format!("transport {t:?}: use api, api-ssl or api-ssl-anonymous"),
-                        ))
-                    }
+                    Some(t) => match fleet_store::Transport::parse(t) {
+                        Ok(known) => Some(known),
+                        Err(_) => {
+                            return Err(bad(
+                                no,
+                                line,
+                                &format!("transport {t:?}: use api, api-ssl or api-ssl-anonymous"),
+                            ))
+                        }
+                    },
                 },
                 fingerprint: get(fingerprint).map(str::to_owned),
             });

@@ -55,11 +55,19 @@ impl Transport {
         }
     }
 
-    pub fn parse(s: &str) -> Transport {
+    /// The transport a stored or typed name means. A name Fleetdeck does
+    /// not know is an error, never plain API: a record from a shared
+    /// database that says `tls` or `API-SSL` must not downgrade the router
+    /// to a login in clear.
+    pub fn parse(s: &str) -> Result<Transport, crate::StoreError> {
         match s {
-            "api-ssl" => Transport::ApiSsl,
-            "api-ssl-anonymous" => Transport::ApiSslAnonymous,
-            _ => Transport::Api,
+            "api" => Ok(Transport::Api),
+            "api-ssl" => Ok(Transport::ApiSsl),
+            "api-ssl-anonymous" => Ok(Transport::ApiSslAnonymous),
+            other => Err(crate::StoreError::Option(format!(
+                "a router's transport is {other:?}, which Fleetdeck does not know (api, api-ssl or \
+                 api-ssl-anonymous); the record is refused rather than reached in clear"
+            ))),
         }
     }
 }

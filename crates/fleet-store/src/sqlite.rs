@@ -296,7 +296,7 @@ impl SqliteStore {
                     host: r.get(2)?,
                     port: r.get(3)?,
                     username: r.get(4)?,
-                    transport: Transport::parse(&r.get::<_, String>(5)?),
+                    transport: transport_of(r, 5)?,
                     tls_fingerprint: r.get(6)?,
                     created_at: r.get(7)?,
                     updated_at: r.get(8)?,
@@ -1151,6 +1151,19 @@ const DEVICE_LIST_SELECT: &str = "SELECT d.id, d.site_id, d.host, d.port, d.user
         l.last_polled_at, l.last_error
      FROM devices d LEFT JOIN device_latest l ON l.device_key = d.key";
 
+/// Column `i` as a transport; an unknown name fails the read (see
+/// [`Transport::parse`]).
+fn transport_of(r: &Row<'_>, i: usize) -> rusqlite::Result<Transport> {
+    let conversion = |e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e)
+    };
+    let name = r
+        .get_ref(i)?
+        .as_str()
+        .map_err(|e| conversion(Box::new(e)))?;
+    Transport::parse(name).map_err(|e| conversion(Box::new(e)))
+}
+
 fn device_from_row(r: &Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {
         id: r.get(0)?,
@@ -1158,9 +1171,7 @@ fn device_from_row(r: &Row<'_>) -> rusqlite::Result<Device> {
         host: r.get(2)?,
         port: r.get(3)?,
         username: r.get(4)?,
-        transport: Transport::parse(r.get_ref(5)?.as_str().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
-        })?),
+        transport: transport_of(r, 5)?,
         tags: split_tags(r.get(6)?),
         identity: r.get(7)?,
         board: r.get(8)?,

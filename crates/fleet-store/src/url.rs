@@ -2,8 +2,8 @@ use std::{fmt, path::PathBuf, str::FromStr};
 
 use crate::StoreError;
 
-/// Which store to open.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which store to open. `Debug` and `Display` mask the password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreUrl {
     /// The embedded SQLite file.
     Sqlite(PathBuf),
@@ -17,7 +17,7 @@ impl FromStr for StoreUrl {
     fn from_str(s: &str) -> Result<Self, StoreError> {
         if let Some(path) = s.strip_prefix("sqlite://") {
             if path.is_empty() {
-                return Err(StoreError::InvalidUrl(s.to_owned()));
+                return Err(StoreError::InvalidUrl(mask_password(s)));
             }
             return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
         }
@@ -28,7 +28,34 @@ impl FromStr for StoreUrl {
             }
             return Ok(url);
         }
-        Err(StoreError::InvalidUrl(s.to_owned()))
+        Err(StoreError::InvalidUrl(mask_password(s)))
+    }
+}
+
+/// `scheme://user:secret@host…` with the secret replaced, for anything
+/// shown or logged (a mistyped URL is echoed in its error too).
+fn mask_password(u: &str) -> String {
+    match (u.find("://"), u.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &u[scheme + 3..at];
+            let user = creds.split(':').next().unwrap_or_default();
+            let masked = if creds.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_owned()
+            };
+            format!("{}{}{}", &u[..scheme + 3], masked, &u[at..])
+        }
+        _ => u.to_owned(),
+    }
+}
+
+impl fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreUrl::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            StoreUrl::Mysql(_) => f.debug_tuple("Mysql").field(&self.redacted()).finish(),
+        }
     }
 }
 
@@ -37,19 +64,7 @@ impl StoreUrl {
     pub fn redacted(&self) -> String {
         match self {
             StoreUrl::Sqlite(p) => p.display().to_string(),
-            StoreUrl::Mysql(u) => match (u.find("://"), u.rfind('@')) {
-                (Some(scheme), Some(at)) if at > scheme => {
-                    let creds = &u[scheme + 3..at];
-                    let user = creds.split(':').next().unwrap_or_default();
-                    let masked = if creds.contains(':') {
-                        format!("{user}:***")
-                    } else {
-                        user.to_owned()
-                    };
-                    format!("{}{}{}", &u[..scheme + 3], masked, &u[at..])
-                }
-                _ => u.clone(),
-            },
+            StoreUrl::Mysql(u) => mask_password(u),
         }
     }
 }
@@ -82,6 +97,19 @@ pub fn default_store_url() -> Result<StoreUrl, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_never_shows_in_debug_display_or_errors() {
+        let url: StoreUrl = "mysql://fleet:hunter2@db:3306/fleet".parse().unwrap();
+        for shown in [format!("{url:?}"), url.to_string(), url.redacted()] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("fleet:***@db"), "{shown}");
+        }
+        let typo = "mysq://fleet:hunter2@db:3306/fleet"
+            .parse::<StoreUrl>()
+            .unwrap_err();
+        assert!(!typo.to_string().contains("hunter2"), "{typo}");
+    }
 
     #[test]
     fn parses_both_schemes() {

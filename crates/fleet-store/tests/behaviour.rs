@@ -103,7 +103,11 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
     assert_eq!(
         shape,
         vec![
-            (dev.id.as_str(), 8728, vec!["core".to_string(), "lte".to_string()]),
+            (
+                dev.id.as_str(),
+                8728,
+                vec!["core".to_string(), "lte".to_string()]
+            ),
             (other.id.as_str(), 8729, vec![]),
         ]
     );

@@ -355,3 +355,61 @@ async fn database_lost_mid_batch_loses_nothing() {
     drop(proxy);
     drop_mysql_db(&db).await;
 }
+
+/// A shared record whose transport Fleetdeck does not know (written behind
+/// the app's back) stops the sync: it is never read as plain API, and the
+/// router on this laptop keeps its API-SSL transport.
+#[tokio::test]
+async fn a_shared_record_with_an_unknown_transport_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_store(&dir, "laptop.db").await;
+    let (shared, db) = mysql_store().await;
+    local
+        .add_device(&NewDevice {
+            host: "10.9.0.1".into(),
+            port: 8729,
+            username: "admin".into(),
+            site_id: None,
+            tags: vec![],
+        })
+        .await
+        .unwrap();
+    let mut record = local.device_records().await.unwrap().remove(0);
+    record.transport = Transport::ApiSsl;
+    record.updated_at += 1;
+    local
+        .save_devices(std::slice::from_ref(&record))
+        .await
+        .unwrap();
+    sync::sync(&local, &shared, 0).await.unwrap();
+
+    let pool = mysql_async::Pool::new(raw_db_url(&db).as_str());
+    let mut conn = pool.get_conn().await.unwrap();
+    use mysql_async::prelude::Queryable;
+    conn.query_drop(format!(
+        "UPDATE devices SET transport = 'tls', updated_at = {} WHERE id = '{}'",
+        i64::MAX / 2,
+        record.id
+    ))
+    .await
+    .unwrap();
+    drop(conn);
+    pool.disconnect().await.unwrap();
+
+    let err = sync::sync(&local, &shared, 0)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("transport is \"tls\""), "{err}");
+    let kept = local.device_records().await.unwrap().remove(0);
+    assert_eq!(
+        kept.transport,
+        Transport::ApiSsl,
+        "never downgraded to plain"
+    );
+    assert!(
+        shared.list_devices().await.is_err(),
+        "reading the record fails closed"
+    );
+    drop_mysql_db(&db).await;
+}

@@ -90,7 +90,7 @@ pub(crate) enum Cmd {
         #[arg(long, conflicts_with = "host")]
         targets: Option<String>,
         /// sqlite://PATH or mysql://USER@HOST:PORT/DB; default: the embedded store.
-        #[arg(long, env = "FLEETDECK_STORE")]
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
         store: Option<String>,
         /// Poll cadence for routers whose site sets none.
         #[arg(long, default_value = "30s")]
@@ -146,7 +146,7 @@ pub(crate) enum Cmd {
         /// succeeded is pushed, in the original order and waves.
         #[arg(long, value_name = "BATCH")]
         resume: Option<String>,
-        #[arg(long, env = "FLEETDECK_STORE")]
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
         store: Option<String>,
         /// Routers pushed at once.
         #[arg(long, default_value_t = 32)]
@@ -198,7 +198,7 @@ pub(crate) enum Cmd {
         import: bool,
         /// Where the router's site is looked up for `site.*` values
         /// (default: the embedded store in the data folder).
-        #[arg(long, env = "FLEETDECK_STORE")]
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
         store: Option<String>,
         #[arg(long)]
         json: bool,
@@ -207,7 +207,7 @@ pub(crate) enum Cmd {
     /// stopped (the app or CLI was closed mid-push) are marked interrupted
     /// first, with the routers that were mid-push.
     Pushes {
-        #[arg(long, env = "FLEETDECK_STORE")]
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
         store: Option<String>,
         /// Show this batch's routers.
         #[arg(long, value_name = "BATCH")]
@@ -227,7 +227,7 @@ pub(crate) enum Cmd {
         scheduler: Option<String>,
         /// Where the push record is marked confirmed and the confirmation
         /// audited (default: the embedded store in the data folder).
-        #[arg(long, env = "FLEETDECK_STORE")]
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
         store: Option<String>,
     },
     /// Compile a RouterOS script (e.g. a rendered template) into the plan a
@@ -275,12 +275,12 @@ pub(crate) enum StoreCmd {
     /// Create or upgrade the schema, then print the store and its schema.
     Migrate {
         /// sqlite://PATH or mysql://USER@HOST:PORT/DB; default: the embedded store.
-        #[arg(long, env = "FLEETDECK_STORE")]
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
         store: Option<String>,
     },
     /// Row counts per table.
     Stats {
-        #[arg(long, env = "FLEETDECK_STORE")]
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
         store: Option<String>,
         /// One JSON object instead of a table.
         #[arg(long)]
@@ -295,7 +295,7 @@ pub(crate) enum StoreCmd {
     /// boards, diurnal load) for benchmarks and demos. Deterministic per
     /// seed: re-running adds nothing twice.
     Generate {
-        #[arg(long, env = "FLEETDECK_STORE")]
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
         store: Option<String>,
         #[arg(long)]
         devices: u32,
@@ -312,7 +312,7 @@ pub(crate) enum StoreCmd {
     /// The fleet overview's figures: state counts, versions, CPU bands,
     /// busiest routers, memory and storage pressure, check-ins per hour.
     Dashboard {
-        #[arg(long, env = "FLEETDECK_STORE")]
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
         store: Option<String>,
         /// Poll interval the health thresholds follow.
         #[arg(long, default_value = "30s")]
