@@ -87,6 +87,16 @@ impl FleetStore {
     }
 
     pub async fn open_with(url: &StoreUrl, opts: StoreOptions) -> Result<FleetStore, StoreError> {
+        // The outbox decision is the façade's: only the embedded store keeps
+        // one. Asked of the shared database, it would be a flag the backend
+        // silently ignored, and records the caller thinks are queued would
+        // never be.
+        if matches!(url, StoreUrl::Mysql(_)) && opts.outbox == Some(true) {
+            return Err(StoreError::Option(
+                "the shared database keeps no outbox: what is written to it is already shared"
+                    .into(),
+            ));
+        }
         let backend = match url {
             StoreUrl::Sqlite(path) => Backend::Sqlite(sqlite::SqliteStore::open(path).await?),
             StoreUrl::Mysql(u) => {

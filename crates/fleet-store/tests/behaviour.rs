@@ -644,3 +644,22 @@ async fn both_backends_answer_dashboards_alike() {
     );
     drop_mysql_db(&db).await;
 }
+
+/// Only the embedded store queues records for sync; asking the shared
+/// database to is refused at open, not ignored on every write.
+#[tokio::test]
+async fn the_shared_database_refuses_an_outbox() {
+    let db = create_db().await;
+    let err = FleetStore::open_with(
+        &db_url(&db).parse().unwrap(),
+        StoreOptions {
+            outbox: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("keeps no outbox"), "{err}");
+    drop_mysql_db(&db).await;
+}
