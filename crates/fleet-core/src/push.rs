@@ -134,8 +134,9 @@ impl Audit<'_> {
     /// Stage events are stored before the next stage starts (with any step
     /// events still pending, in order); step events in groups. A crash
     /// leaves the trail up to the last stage, and at most one group of
-    /// step events short.
-    async fn event(&self, action: &str, detail: serde_json::Value) {
+    /// step events short. An event that cannot be stored is an error: a
+    /// push whose trail cannot be kept does not go on.
+    async fn event(&self, action: &str, detail: serde_json::Value) -> Result<(), String> {
         let mut detail = detail;
         detail["push"] = self.push_id.into();
         let e = AuditEvent {
@@ -150,13 +151,14 @@ impl Audit<'_> {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             pending.push(e);
             if action == "push.step" && pending.len() < STEP_EVENTS_PER_WRITE {
-                return;
+                return Ok(());
             }
             std::mem::take(&mut *pending)
         };
-        if let Err(err) = self.store.record_audit(&batch).await {
+        self.store.record_audit(&batch).await.map(|_| ()).map_err(|err| {
             tracing::error!(error = %err, action, "could not store {} audit events", batch.len());
-        }
+            format!("the audit trail could not be written ({err})")
+        })
     }
 }
 
@@ -194,13 +196,17 @@ pub async fn push(
         updated_at: poll::now_ms(),
         batch_id: opts.batch.clone(),
     };
-    let _ = store.save_pushes(&[record.clone()]).await;
-    audit
-        .event(
-            "push.started",
-            serde_json::json!({"steps": plan.steps.len(), "dryRun": opts.dry_run}),
-        )
-        .await;
+    let started = match store.save_pushes(&[record.clone()]).await {
+        Ok(_) => {
+            audit
+                .event(
+                    "push.started",
+                    serde_json::json!({"steps": plan.steps.len(), "dryRun": opts.dry_run}),
+                )
+                .await
+        }
+        Err(e) => Err(format!("the push record could not be written ({e})")),
+    };
     let mut report = PushReport {
         push_id: push_id.clone(),
         status: PushStatus::Unknown,
@@ -213,28 +219,42 @@ pub async fn push(
         report.status = status;
         report.message = message;
     };
-    run(
-        client,
-        plan,
-        opts,
-        short,
-        &audit,
-        &mut report,
-        &mut progress,
-        finish,
-    )
-    .await;
+    match started {
+        Ok(()) => {
+            run(
+                client,
+                plan,
+                opts,
+                short,
+                &audit,
+                &mut report,
+                &mut progress,
+                finish,
+            )
+            .await
+        }
+        Err(why) => finish(
+            &mut report,
+            PushStatus::Failed,
+            format!("{why}; the push did not start and nothing was changed"),
+        ),
+    }
     record.status = report.status.as_str().into();
     record.summary = report.message.clone();
     record.finished_at = Some(poll::now_ms());
     record.updated_at = poll::now_ms();
-    let _ = store.save_pushes(&[record]).await;
-    audit
+    if let Err(e) = store.save_pushes(&[record]).await {
+        tracing::error!(error = %e, push = %push_id, "the push record's outcome could not be written");
+    }
+    if let Err(why) = audit
         .event(
             &format!("push.{}", report.status.as_str()),
             serde_json::json!({"message": report.message}),
         )
-        .await;
+        .await
+    {
+        report.message = format!("{}. And {why}", report.message);
+    }
     report
 }
 
@@ -269,12 +289,19 @@ async fn run(
         .map(|v| v.into_owned())
         .unwrap_or_default();
     let free = row.get_u64("free-hdd-space").unwrap_or(u64::MAX);
-    audit
+    if let Err(why) = audit
         .event(
             "push.preflight",
             serde_json::json!({"version": version, "freeBytes": free}),
         )
-        .await;
+        .await
+    {
+        return finish(
+            report,
+            PushStatus::Failed,
+            format!("pre-flight: {why}; nothing was changed"),
+        );
+    }
     // A safety net of an earlier, unconfirmed push would load that push's
     // backup over this one: refuse until it is confirmed or has fired.
     let pending = pending_safety_nets(client).await.unwrap_or_default();
@@ -335,12 +362,19 @@ async fn run(
         .map(|t| String::from_utf8_lossy(&t).into_owned())
         .unwrap_or_else(|e| format!("(export failed: {e})"));
     report.backup = Some(format!("{backup}.backup"));
-    audit
+    if let Err(why) = audit
         .event(
             "push.backup",
             serde_json::json!({"file": format!("{backup}.backup"), "export": export}),
         )
-        .await;
+        .await
+    {
+        return finish(
+            report,
+            PushStatus::Failed,
+            format!("backup: {why}; nothing was changed"),
+        );
+    }
 
     // 3. Safety net. The file name is our own token: nothing to escape.
     let net = format!("{SAFETY_PREFIX}{short}");
@@ -361,25 +395,45 @@ async fn run(
             format!("safety net: {e}; nothing was changed"),
         );
     }
-    audit
+    if let Err(why) = audit
         .event(
             "push.safety-net",
             serde_json::json!({"scheduler": net, "minutes": minutes}),
         )
-        .await;
+        .await
+    {
+        // Nothing was changed: take the safety net down again, or it would
+        // load the backup and reboot the router for nothing.
+        let removed = remove_schedulers(client, &net).await;
+        return finish(
+            report,
+            PushStatus::Failed,
+            match removed {
+                Ok(_) => format!("safety net: {why}; nothing was changed"),
+                Err(e) => format!("safety net: {why}; nothing was changed, but scheduler {net} could not be removed ({e}): it restores the backup in {minutes} min"),
+            },
+        );
+    }
 
     // 4. Steps, one by one, sharing one read of each menu.
     let mut applier = plan::Applier::new(plan);
     for step in &plan.steps {
         let r = applier.step(client, step, false).await;
         progress(&r);
-        audit
+        let audited = audit
             .event(
                 "push.step",
                 serde_json::json!({"line": r.line, "outcome": r.outcome}),
             )
             .await;
         report.steps.push(r.clone());
+        if let Err(why) = audited {
+            return finish(
+                report,
+                PushStatus::Failed,
+                format!("line {}: {why}, so the push stopped here; the safety net restores the backup in {minutes} min", r.line),
+            );
+        }
         if let Outcome::Failed { message } = &r.outcome {
             let lost = message.contains("connection") || message.contains("no answer");
             if lost {
@@ -387,7 +441,8 @@ async fn run(
                     Some(c) => after_loss(c, opts.reconnect_within, plan, &net, minutes).await,
                     None => format!("The safety net restores the backup in {minutes} min unless the push is confirmed"),
                 };
-                audit
+                // Whatever the trail says, the outcome below is the same.
+                let _ = audit
                     .event(
                         "push.connection-lost",
                         serde_json::json!({"line": r.line, "message": message, "known": known}),
@@ -444,7 +499,7 @@ async fn run(
     let unverified = plan.steps.len() - checkable.steps.len();
     let verify = plan::apply(client, &checkable, true).await;
     if let Some(bad) = verify.iter().find(|s| s.outcome != Outcome::Unchanged) {
-        audit
+        let _ = audit
             .event(
                 "push.verify-failed",
                 serde_json::json!({"line": bad.line, "outcome": bad.outcome}),
@@ -456,7 +511,13 @@ async fn run(
             format!("verify: line {} still differs on the router ({:?}); the safety net restores the backup in {minutes} min unless confirmed", bad.line, bad.outcome),
         );
     }
-    audit.event("push.verified", serde_json::json!({})).await;
+    if let Err(why) = audit.event("push.verified", serde_json::json!({})).await {
+        return finish(
+            report,
+            PushStatus::Failed,
+            format!("verify: {why}, so the push is not confirmed; the safety net restores the backup in {minutes} min"),
+        );
+    }
     if !opts.auto_confirm {
         report.safety_net = Some(net.clone());
         return finish(
@@ -470,7 +531,16 @@ async fn run(
     let removed = remove_schedulers(client, &net).await;
     match removed {
         Ok(1) => {
-            audit.event("push.confirmed", serde_json::json!({"scheduler": net})).await;
+            if let Err(why) = audit
+                .event("push.confirmed", serde_json::json!({"scheduler": net}))
+                .await
+            {
+                return finish(
+                    report,
+                    PushStatus::Unknown,
+                    format!("confirmed on the router (scheduler {net} removed), but {why}"),
+                );
+            }
             let changed = report
                 .steps
                 .iter()

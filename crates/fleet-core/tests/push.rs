@@ -748,3 +748,48 @@ async fn a_secret_value_never_shows_in_a_preview() {
     assert_eq!(p.changes, 0);
     assert!(p.before.contains("comment=\"********\""), "{}", p.before);
 }
+
+/// An audit trail that cannot be written stops the push: from the start it
+/// never touches the router; when the safety net's event cannot be kept,
+/// the net is taken down again and nothing was changed.
+#[tokio::test]
+async fn a_push_whose_audit_trail_cannot_be_written_does_not_go_on() {
+    for (when, stage) in [
+        ("", "did not start"),
+        ("WHEN NEW.action = 'push.safety-net'", "safety net"),
+    ] {
+        let e = env().await;
+        let db = rusqlite::Connection::open(e._dir.path().join("f.db")).unwrap();
+        db.execute_batch(&format!(
+            "CREATE TRIGGER audit_full BEFORE INSERT ON audit_events {when}
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;"
+        ))
+        .unwrap();
+        let client = connect(&e.sim).await;
+        let identity_before = names(&client, "/system/identity").await;
+        let report = push::push(
+            &e.store,
+            &client,
+            &e.device_id,
+            None,
+            &bootstrap(),
+            &PushOptions::default(),
+            |_| {},
+        )
+        .await;
+        assert_eq!(report.status, PushStatus::Failed, "{}", report.message);
+        assert!(
+            report.message.contains("audit trail could not be written")
+                && report.message.contains(stage)
+                && report.message.contains("nothing was changed"),
+            "{}",
+            report.message
+        );
+        assert!(report.steps.is_empty(), "no step ran");
+        assert!(
+            names(&client, "/system/scheduler").await.is_empty(),
+            "no safety net left armed, no scheduler added"
+        );
+        assert_eq!(names(&client, "/system/identity").await, identity_before);
+    }
+}
