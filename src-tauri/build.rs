@@ -8,6 +8,7 @@ const COMMANDS: &[&str] = &[
     "add_device",
     "poll_device",
     "poll_devices",
+    "latest_checkin",
     "credential_status",
     "confirm_router_address",
     "device_charts",

@@ -20,6 +20,7 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
             commands::devices::add_device,
             commands::devices::poll_device,
             commands::devices::poll_devices,
+            commands::devices::latest_checkin,
             commands::devices::credential_status,
             commands::devices::confirm_router_address,
             commands::devices::device_charts,

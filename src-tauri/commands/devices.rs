@@ -107,6 +107,15 @@ pub async fn poll_device(
     Ok(state.fleet()?.poll_device(&device_id).await?)
 }
 
+/// The router's last check-in in the store, for its detail.
+#[tauri::command]
+pub async fn latest_checkin(
+    state: State<'_, AppState>,
+    device_id: String,
+) -> Result<Option<Checkin>, CommandError> {
+    Ok(state.fleet()?.latest_checkin(&device_id).await?)
+}
+
 /// "Poll checked": polls the routers, a few at a time, reporting each on
 /// `on_progress` as it answers.
 #[tauri::command]

@@ -62,6 +62,7 @@ function fakeBackend(overrides: Record<string, Handler>) {
     polling_status: () => pollingOff,
     device_charts: () => charts(0),
     credential_status: () => ({ state: 'stored' }),
+    latest_checkin: () => null,
     ...overrides,
   };
   return fakeInvoke(handlers);
@@ -101,6 +102,38 @@ describe('App', () => {
     await vi.waitFor(() => expect(screen.getByTestId('cpu-chart')).toBeTruthy());
     expect(screen.getByTestId('detail-title').textContent).toBe('edge-1');
     expect(calls).toContainEqual(['device_charts', { deviceId: 'a', windowSecs: 86_400, theme: 'light' }]);
+  });
+
+  it("shows a router's stored check-in although this window never polled it", async () => {
+    const calls = fakeBackend({
+      store_info: () => storeInfo,
+      list_devices: () => [device({ id: 'a', identity: 'edge-1', lastCheckinAt: NOW - 10_000, state: 'online' })],
+      latest_checkin: () => ({
+        deviceId: 'a',
+        checkedInAt: NOW - 10_000,
+        cpuLoad: 7,
+        cpuCount: 4,
+        freeMemory: 512 * 1024 * 1024,
+        totalMemory: 1024 * 1024 * 1024,
+        freeHdd: 64 * 1024 * 1024,
+        totalHdd: 128 * 1024 * 1024,
+        uptimeSecs: 2 * 86_400 + 3_600,
+        version: '7.16.2 (stable)',
+        boardName: 'RB5009UG+S+',
+        identity: 'edge-1',
+        serial: null,
+        rxBytes: 0,
+        txBytes: 0,
+        rxBps: 0,
+        txBps: 0,
+      }),
+    });
+    render(App);
+    await vi.waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(1));
+    await fireEvent.click(screen.getAllByTestId('device-row')[0]);
+    await vi.waitFor(() => expect(screen.getByTestId('fact-uptime').textContent).toBe('2d 1h 0m'));
+    expect(calls).toContainEqual(['latest_checkin', { deviceId: 'a' }]);
+    expect(calls.some(([c]) => c === 'poll_device')).toBe(false);
   });
 
   it('hides the credentials warning when the keyring is used', async () => {

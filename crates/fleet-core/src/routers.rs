@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::{
     fleet_store::{Device, HealthThresholds, RouterState},
-    Fleet, FleetError,
+    Checkin, Fleet, FleetError,
 };
 
 /// An inventory router and where it stands.
@@ -36,6 +36,26 @@ impl Fleet {
             .into_iter()
             .map(|device| Router::judged(device, interval, now_ms))
             .collect())
+    }
+}
+
+impl Fleet {
+    /// The router's last check-in in the store, whoever polled it
+    /// (background polling, another laptop through a sync): what its
+    /// detail shows. `None` before the first check-in, or when only hourly
+    /// rollups of it were copied here.
+    pub async fn latest_checkin(&self, device_id: &str) -> Result<Option<Checkin>, FleetError> {
+        let device = self.store().get_device(device_id).await?;
+        let Some(at) = device.last_checkin_at else {
+            return Ok(None);
+        };
+        let latest = self.store().checkins_of(device_id, at, at).await?.pop();
+        Ok(latest.map(|mut k| {
+            k.identity = device.identity.unwrap_or_default();
+            k.board_name = device.board.unwrap_or_default();
+            k.serial = device.serial;
+            k
+        }))
     }
 }
 

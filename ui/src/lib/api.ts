@@ -251,6 +251,11 @@ export function pollDevice(deviceId: string): Promise<Checkin> {
   return call<Checkin>('poll_device', { deviceId });
 }
 
+/** The router's last check-in in the store (null before the first). */
+export function latestCheckin(deviceId: string): Promise<Checkin | null> {
+  return call<Checkin | null>('latest_checkin', { deviceId });
+}
+
 /** "Poll checked": polls `deviceIds` a few at a time; `onProgress` sees each as it answers. */
 export function pollDevices(deviceIds: string[], onProgress: (p: PollProgress) => void): Promise<PollSweep> {
   return call<PollSweep>('poll_devices', { deviceIds, onProgress: channel(onProgress) });
