@@ -86,6 +86,11 @@ fn add_poll_and_chart_through_ipc_with_camel_case_payloads() {
     let list = invoke(&h, "list_devices", json!({"intervalSecs": 60})).unwrap();
     assert_eq!(list[0]["identity"], "sim-router-0000");
     assert_eq!(list[0]["state"], "online", "judged in Rust: {}", list[0]);
+    // The detail reads the stored check-in back, whoever polled.
+    let latest = invoke(&h, "latest_checkin", json!({"deviceId": id})).unwrap();
+    assert_eq!(latest["checkedInAt"], k["checkedInAt"]);
+    assert_eq!(latest["uptimeSecs"], k["uptimeSecs"]);
+    assert_eq!(latest["identity"], "sim-router-0000");
     assert!(list[0]["lastCheckinAt"].as_i64().is_some());
     assert_eq!(list[0]["cpuLoad"], k["cpuLoad"].as_f64().unwrap());
 
