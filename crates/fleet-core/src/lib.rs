@@ -24,6 +24,7 @@ pub mod provision;
 pub mod push;
 pub mod reach;
 pub mod routers;
+pub mod sensitive;
 pub mod settings;
 pub mod shared;
 pub mod sweep;

@@ -162,6 +162,22 @@ impl Audit<'_> {
     }
 }
 
+/// An outcome as the audit trail keeps it: what `/import verbose=yes`
+/// echoed may hold the script's secrets.
+fn masked(outcome: &Outcome) -> Outcome {
+    use crate::sensitive::mask_config;
+    match outcome {
+        Outcome::Imported { output } => Outcome::Imported {
+            output: mask_config(output),
+        },
+        Outcome::WouldImport { checked, output } => Outcome::WouldImport {
+            checked: *checked,
+            output: mask_config(output),
+        },
+        other => other.clone(),
+    }
+}
+
 /// Names of the safety schedulers a push arms.
 pub const SAFETY_PREFIX: &str = "fleetdeck-safety-";
 
@@ -359,7 +375,7 @@ async fn run(
     let export = client
         .export_text(routeros::ExportMethod::Auto)
         .await
-        .map(|t| String::from_utf8_lossy(&t).into_owned())
+        .map(|t| crate::sensitive::mask_config(&String::from_utf8_lossy(&t)))
         .unwrap_or_else(|e| format!("(export failed: {e})"));
     report.backup = Some(format!("{backup}.backup"));
     if let Err(why) = audit
@@ -423,7 +439,7 @@ async fn run(
         let audited = audit
             .event(
                 "push.step",
-                serde_json::json!({"line": r.line, "outcome": r.outcome}),
+                serde_json::json!({"line": r.line, "outcome": masked(&r.outcome)}),
             )
             .await;
         report.steps.push(r.clone());

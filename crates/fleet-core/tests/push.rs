@@ -793,3 +793,70 @@ async fn a_push_whose_audit_trail_cannot_be_written_does_not_go_on() {
         assert_eq!(names(&client, "/system/identity").await, identity_before);
     }
 }
+
+/// A secret that reached the router (here a script holding a PPP password
+/// typed as a `secret` value) never lands in this laptop's files: the next
+/// push's backup export is kept in the audit trail with it masked, and no
+/// byte of it is in the database or its WAL.
+#[tokio::test]
+async fn no_secret_reaches_the_store_through_the_audit_trail() {
+    let e = env().await;
+    let client = connect(&e.sim).await;
+    let template = Template::parse(
+        "/system script add name=vpn source=\"/ppp secret add name=bob password={{ pw: secret }}\"\n",
+    )
+    .unwrap();
+    let rendered = template
+        .render(&BTreeMap::from([(
+            "pw".to_string(),
+            "Hunter2Secret".to_string(),
+        )]))
+        .unwrap();
+    let first = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &plan::compile(&rendered.text).unwrap(),
+        &PushOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(first.status, PushStatus::Succeeded, "{}", first.message);
+    // The router holds it now: the next push's backup export shows it.
+    let second = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &plan::compile("/system identity set name=after-secret\n").unwrap(),
+        &PushOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(second.status, PushStatus::Succeeded, "{}", second.message);
+    let backups: Vec<String> = e
+        .store
+        .audit_events(Some(&e.device_id), 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|ev| ev.action == "push.backup")
+        .map(|ev| ev.detail)
+        .collect();
+    assert_eq!(backups.len(), 2);
+    assert!(
+        backups.iter().any(|d| d.contains("add name=vpn source=")
+            && d.contains("password=")
+            && d.contains("***")),
+        "the export is kept, masked: {backups:?}"
+    );
+    for file in ["f.db", "f.db-wal"] {
+        let path = e._dir.path().join(file);
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            !bytes.windows(13).any(|w| w == b"Hunter2Secret"),
+            "the secret is in {file}"
+        );
+    }
+}
