@@ -77,6 +77,13 @@ async fn fill(c: &Client, selector: &str, value: &str) {
 }
 
 async fn add_device(c: &Client, port: u16, password: &str) {
+    // The simulated routers here serve plain API: chosen, as a technician
+    // would, over the form's API-SSL default.
+    css(c, "[data-testid=add-transport] option[value=api]")
+        .await
+        .click()
+        .await
+        .unwrap();
     fill(c, "[data-testid=add-host]", "127.0.0.1").await;
     fill(c, "[data-testid=add-port]", &port.to_string()).await;
     fill(c, "[data-testid=add-username]", "admin").await;
@@ -732,6 +739,7 @@ async fn a_router_moved_by_a_sync_waits_for_confirmation() {
                 port: sim.port(0),
                 username: "admin".into(),
                 password: fleet_core::credentials::Sensitive::new("fieldpass".into()),
+                transport: Default::default(),
             })
             .await
             .unwrap();

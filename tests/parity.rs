@@ -156,6 +156,7 @@ async fn add_router(side: &Side, port: u16, api_ssl: bool) -> String {
                 port,
                 username: "admin".into(),
                 password,
+                transport: Default::default(),
             })
             .await
             .unwrap()

@@ -257,7 +257,7 @@ describe('App', () => {
     await vi.waitFor(() => expect(screen.getByTestId('device-detail').dataset.deviceId).toBe('new'));
     expect(calls).toContainEqual([
       'add_device',
-      { input: { host: '192.168.88.1', port: 8729, username: 'admin', password: 'pw' } },
+      { input: { host: '192.168.88.1', port: 8729, username: 'admin', password: 'pw', transport: 'api-ssl' } },
     ]);
     expect(screen.getAllByTestId('device-row')).toHaveLength(1);
     expect((screen.getByTestId('add-password') as HTMLInputElement).value).toBe('');

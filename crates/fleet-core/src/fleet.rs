@@ -35,6 +35,10 @@ pub struct AddDevice {
     pub username: String,
     #[ts(as = "String")]
     pub password: Sensitive<String>,
+    /// API-SSL (the form's default) or plain API; a caller that names none
+    /// gets plain API, as a router fresh from the factory has no certificate.
+    #[serde(default)]
+    pub transport: fleet_store::Transport,
 }
 
 /// A device's CPU, memory and traffic charts over one window.
@@ -414,6 +418,7 @@ impl Fleet {
                 host,
                 port: input.port,
                 username: username.to_owned(),
+                transport: input.transport,
                 ..NewDevice::default()
             })
             .await?;

@@ -77,6 +77,7 @@ async fn a_synced_record_that_moves_a_router_gets_no_password() {
             port: sim.port(0),
             username: "admin".into(),
             password: Sensitive::new("real-router-pw".into()),
+            transport: Default::default(),
         })
         .await
         .unwrap();

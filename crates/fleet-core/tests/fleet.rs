@@ -46,6 +46,7 @@ fn add(port: u16, password: &str) -> AddDevice {
         port,
         username: "admin".into(),
         password: Sensitive::new(password.into()),
+        transport: Default::default(),
     }
 }
 

@@ -34,6 +34,7 @@ async fn a_monitor_streams_until_stopped_or_unheard() {
             port: sim.port(0),
             username: "admin".into(),
             password: Sensitive::new("pw".into()),
+            transport: Default::default(),
         })
         .await
         .unwrap()

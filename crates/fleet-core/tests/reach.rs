@@ -152,3 +152,48 @@ async fn an_api_ssl_router_is_never_sent_a_plain_login() {
         );
     }
 }
+
+/// A router added with API-SSL (the form's default) is polled over TLS and
+/// its certificate pinned on that first poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_added_with_api_ssl_is_polled_over_tls_and_pinned() {
+    let sim = routeros_sim::SimFleet::start(routeros_sim::SimConfig {
+        devices: 1,
+        password: "pw".into(),
+        tls: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = FleetStore::open(&StoreUrl::Sqlite(dir.path().join("f.db")))
+        .await
+        .unwrap();
+    let fleet = Fleet::new(store, CredentialStore::file(dir.path().join("c.json")));
+    let device = fleet
+        .add_device(fleet_core::AddDevice {
+            host: "127.0.0.1".into(),
+            port: sim.tls_port(0).unwrap(),
+            username: "admin".into(),
+            password: Sensitive::new("pw".into()),
+            transport: fleet_store::Transport::ApiSsl,
+        })
+        .await
+        .unwrap();
+    assert_eq!(device.transport, fleet_store::Transport::ApiSsl);
+    let checkin = fleet.poll_device(&device.id).await.unwrap();
+    assert_eq!(checkin.identity, "sim-router-0000");
+    let record = fleet
+        .store()
+        .device_records()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == device.id)
+        .unwrap();
+    assert_eq!(
+        record.tls_fingerprint,
+        Some(routeros::Fingerprint(sim.fingerprint(0).unwrap()).to_string()),
+        "pinned on first use"
+    );
+}

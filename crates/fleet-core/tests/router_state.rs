@@ -33,6 +33,7 @@ async fn list_and_overview(store: FleetStore, dir: &std::path::Path) {
                 host: format!("10.0.0.{}", i + 1),
                 port: 8728,
                 username: "admin".into(),
+                transport: Default::default(),
                 site_id: None,
                 tags: vec![],
             })

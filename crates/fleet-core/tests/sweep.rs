@@ -29,6 +29,7 @@ async fn checked_routers_are_polled_with_progress_for_each() {
                 port: sim.port(i),
                 username: "admin".into(),
                 password: fleet_core::credentials::Sensitive::new(password.into()),
+                transport: Default::default(),
             })
             .await
             .unwrap();

@@ -27,6 +27,9 @@ pub struct NewDevice {
     pub host: String,
     pub port: u16,
     pub username: String,
+    /// How its API session is secured.
+    #[serde(default)]
+    pub transport: Transport,
     #[serde(default)]
     pub site_id: Option<String>,
     #[serde(default)]

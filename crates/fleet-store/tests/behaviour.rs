@@ -61,6 +61,7 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
         host: "10.20.0.1".into(),
         port: 8728,
         username: "admin".into(),
+        transport: Default::default(),
         site_id: Some(site.id.clone()),
         tags: vec!["core".into(), " lte ".into(), "core".into()],
     };

@@ -97,6 +97,7 @@ async fn outbox_delivers_records_made_on_site_exactly_once() {
                 host: format!("192.168.88.{}", i + 1),
                 port: 8728,
                 username: "admin".into(),
+                transport: Default::default(),
                 site_id: Some(site.id.clone()),
                 tags: vec!["new".into()],
             })
@@ -369,6 +370,7 @@ async fn a_shared_record_with_an_unknown_transport_is_refused() {
             host: "10.9.0.1".into(),
             port: 8729,
             username: "admin".into(),
+            transport: Default::default(),
             site_id: None,
             tags: vec![],
         })

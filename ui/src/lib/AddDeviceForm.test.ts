@@ -12,17 +12,34 @@ function setup(onsubmit = vi.fn(async (_input: NewDevice): Promise<boolean | voi
     port: screen.getByTestId('add-port') as HTMLInputElement,
     username: screen.getByTestId('add-username') as HTMLInputElement,
     password: screen.getByTestId('add-password') as HTMLInputElement,
+    transport: screen.getByTestId('add-transport') as HTMLSelectElement,
     submit: screen.getByTestId('add-submit') as HTMLButtonElement,
     form: screen.getByTestId('add-device-form') as HTMLFormElement,
   };
 }
 
 describe('AddDeviceForm', () => {
+  it('plain API is a choice that brings its port, and says the password crosses in clear', async () => {
+    const f = setup();
+    expect(f.transport.textContent).toContain('the password crosses in clear');
+    await fireEvent.change(f.transport, { target: { value: 'api' } });
+    expect(f.port.value).toBe('8728');
+    await fireEvent.input(f.host, { target: { value: '10.0.0.9' } });
+    await fireEvent.submit(f.form);
+    expect(f.onsubmit).toHaveBeenCalledWith(expect.objectContaining({ transport: 'api', port: 8728 }));
+    // A port typed by hand stays when the connection type changes.
+    await fireEvent.input(f.port, { target: { value: '18728' } });
+    await fireEvent.change(f.transport, { target: { value: 'api-ssl' } });
+    expect(f.port.value).toBe('18728');
+  });
+
   it('starts with the documented defaults', () => {
     const f = setup();
     expect(f.host.value).toBe('');
     expect(f.host.placeholder).toBe('192.168.88.1');
-    expect(f.port.value).toBe('8728');
+    // Encrypted unless chosen otherwise.
+    expect(f.transport.value).toBe('api-ssl');
+    expect(f.port.value).toBe('8729');
     expect(f.port.type).toBe('number');
     expect(f.username.value).toBe('admin');
     expect(f.password.type).toBe('password');
@@ -62,6 +79,7 @@ describe('AddDeviceForm', () => {
       port: 8729,
       username: 'fleet',
       password: 's3cret',
+      transport: 'api-ssl',
     });
     await vi.waitFor(() => expect(f.password.value).toBe(''));
     expect(f.host.value).toBe('');

@@ -63,14 +63,14 @@ describe('command wrappers', () => {
 
     await api.storeInfo();
     await api.listDevices(60);
-    await api.addDevice({ host: '10.0.0.1', port: 8728, username: 'admin', password: 'pw' });
+    await api.addDevice({ host: '10.0.0.1', port: 8728, username: 'admin', password: 'pw', transport: 'api' });
     await api.pollDevice('dev-1');
     await api.deviceCharts('dev-2', 3600, 'dark');
 
     expect(invoke.mock.calls).toEqual([
       ['store_info', undefined],
       ['list_devices', { intervalSecs: 60 }],
-      ['add_device', { input: { host: '10.0.0.1', port: 8728, username: 'admin', password: 'pw' } }],
+      ['add_device', { input: { host: '10.0.0.1', port: 8728, username: 'admin', password: 'pw', transport: 'api' } }],
       ['poll_device', { deviceId: 'dev-1' }],
       ['device_charts', { deviceId: 'dev-2', windowSecs: 3600, theme: 'dark' }],
     ]);

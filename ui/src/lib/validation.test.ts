@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { MESSAGES, parsePort, validateDeviceForm, type DeviceFormFields } from './validation';
 
-const good: DeviceFormFields = { host: '192.168.88.1', port: 8728, username: 'admin', password: 'secret' };
+const good: DeviceFormFields = {
+  host: '192.168.88.1',
+  port: 8728,
+  username: 'admin',
+  password: 'secret',
+  transport: 'api',
+};
 
 describe('parsePort', () => {
   it('accepts the range ends and typical ports', () => {
@@ -30,7 +36,7 @@ describe('validateDeviceForm', () => {
   it('returns a trimmed payload for valid input', () => {
     expect(validateDeviceForm({ ...good, host: '  router.lan ', username: ' admin ' })).toEqual({
       ok: true,
-      value: { host: 'router.lan', port: 8728, username: 'admin', password: 'secret' },
+      value: { host: 'router.lan', port: 8728, username: 'admin', password: 'secret', transport: 'api' },
     });
   });
 
@@ -73,7 +79,7 @@ describe('validateDeviceForm', () => {
   });
 
   it('reports every problem at once', () => {
-    const r = validateDeviceForm({ host: '', port: 0, username: '', password: '' });
+    const r = validateDeviceForm({ host: '', port: 0, username: '', password: '', transport: 'api-ssl' });
     expect(r).toEqual({
       ok: false,
       errors: { host: MESSAGES.hostEmpty, port: MESSAGES.port, username: MESSAGES.username },

@@ -1,8 +1,12 @@
 // Client-side checks for the "Add device" form. The Rust side validates again;
 // this only catches typos before a network round-trip.
-import type { NewDevice } from './api';
+import type { NewDevice, Transport } from './api';
 
-export const DEFAULT_PORT = 8728;
+/** API-SSL unless the technician chooses otherwise: a password in clear is a choice, not a default. */
+export const DEFAULT_TRANSPORT: Transport = 'api-ssl';
+/** The API port each transport listens on by default. */
+export const PORT_OF: Record<Transport, number> = { api: 8728, 'api-ssl': 8729, 'api-ssl-anonymous': 8729 };
+export const DEFAULT_PORT = PORT_OF[DEFAULT_TRANSPORT];
 export const DEFAULT_USERNAME = 'admin';
 
 export interface DeviceFormFields {
@@ -11,6 +15,7 @@ export interface DeviceFormFields {
   port: number | string | null | undefined;
   username: string;
   password: string;
+  transport: Transport;
 }
 
 export interface DeviceFormErrors {
@@ -26,7 +31,7 @@ export type DeviceFormResult =
 export const MESSAGES = {
   hostEmpty: "Enter the router's address, for example 192.168.88.1.",
   hostSpaces: 'The address cannot contain spaces.',
-  port: 'Port must be a whole number from 1 to 65535 (the RouterOS API uses 8728).',
+  port: 'Port must be a whole number from 1 to 65535 (the RouterOS API uses 8729 with TLS, 8728 without).',
   username: 'Enter the API username, for example admin.',
 } as const;
 
@@ -66,5 +71,5 @@ export function validateDeviceForm(fields: DeviceFormFields): DeviceFormResult {
   }
   // The password is passed through untouched: it may legitimately be empty
   // (factory RouterOS) or begin/end with spaces.
-  return { ok: true, value: { host, port, username, password: fields.password } };
+  return { ok: true, value: { host, port, username, password: fields.password, transport: fields.transport } };
 }

@@ -87,7 +87,7 @@ impl SqliteStore {
             host: new.host.clone(),
             port: new.port,
             username: new.username.clone(),
-            transport: Transport::Api,
+            transport: new.transport,
             tls_fingerprint: None,
             tags: normalise_tags(&new.tags),
             created_at: now,
