@@ -232,6 +232,13 @@ async fn add_poll_and_chart_a_router_in_the_real_window() {
     for r in rows {
         let text = r.prop("textContent").await.unwrap().unwrap_or_default();
         if text.contains("sim-router-0000") {
+            // The list scrolls: bring the row into view first.
+            c.execute(
+                "arguments[0].scrollIntoView({block: 'center'})",
+                vec![serde_json::to_value(&r).unwrap()],
+            )
+            .await
+            .unwrap();
             r.click().await.unwrap();
         }
     }

@@ -21,7 +21,8 @@ function setup(onsubmit = vi.fn(async (_input: NewDevice): Promise<boolean | voi
 describe('AddDeviceForm', () => {
   it('plain API is a choice that brings its port, and says the password crosses in clear', async () => {
     const f = setup();
-    expect(f.transport.textContent).toContain('the password crosses in clear');
+    expect(f.transport.textContent).toContain('API (password in clear)');
+    expect(f.transport.querySelector('option[value=api]')!.getAttribute('title')).toContain('crosses the network in clear');
     await fireEvent.change(f.transport, { target: { value: 'api' } });
     expect(f.port.value).toBe('8728');
     await fireEvent.input(f.host, { target: { value: '10.0.0.9' } });
