@@ -147,10 +147,24 @@ pub async fn snapshot(
     }
     report.checkins += to.ingest(batch, false).await?.inserted;
 
-    // The audit trail is small next to check-ins and is kept whole.
-    let audit: Vec<AuditEvent> = from.audit_events(None, i64::MIN, u32::MAX).await?;
+    // The audit trail is small next to check-ins and is kept whole, for the
+    // routers of the inventory copied above (and fleet-wide events): an
+    // event or push written into the shared database for a router that is
+    // not in it names nothing this laptop knows and is left there.
+    let known: std::collections::HashSet<&str> = devices.iter().map(|d| d.id.as_str()).collect();
+    let audit: Vec<AuditEvent> = from
+        .audit_events(None, i64::MIN, u32::MAX)
+        .await?
+        .into_iter()
+        .filter(|e| e.device_id.as_deref().is_none_or(|id| known.contains(id)))
+        .collect();
     report.audit_events = to.record_audit_unqueued(audit).await?;
-    let pushes: Vec<PushRecord> = from.push_records(None, u32::MAX).await?;
+    let pushes: Vec<PushRecord> = from
+        .push_records(None, u32::MAX)
+        .await?
+        .into_iter()
+        .filter(|p| known.contains(p.device_id.as_str()))
+        .collect();
     report.pushes = to.save_pushes_unqueued(pushes).await?;
     Ok(report)
 }

@@ -415,3 +415,56 @@ async fn a_shared_record_with_an_unknown_transport_is_refused() {
     );
     drop_mysql_db(&db).await;
 }
+
+/// Audit events and pushes copied down are those of the inventory's
+/// routers (and fleet-wide events): one written into the shared database
+/// for a router that is not in it stays there.
+#[tokio::test]
+async fn only_the_inventorys_history_is_copied_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_store(&dir, "laptop.db").await;
+    let (shared, db) = mysql_store().await;
+    let known = shared
+        .add_device(&NewDevice {
+            host: "10.8.0.1".into(),
+            port: 8729,
+            username: "admin".into(),
+            transport: Transport::ApiSsl,
+            site_id: None,
+            tags: vec![],
+        })
+        .await
+        .unwrap();
+    let event = |device: Option<&str>, action: &str| AuditEvent {
+        id: new_id(),
+        at: T0,
+        device_id: device.map(str::to_owned),
+        actor: "someone".into(),
+        action: action.into(),
+        detail: String::new(),
+    };
+    shared
+        .record_audit(&[
+            event(Some(&known.id), "push.succeeded"),
+            event(None, "sync.done"),
+            event(Some("not-a-router-here"), "credentials.address-confirmed"),
+        ])
+        .await
+        .unwrap();
+    let report = sync::snapshot(&shared, &local, T0).await.unwrap();
+    assert_eq!(report.audit_events, 2, "{report:?}");
+    let copied: Vec<String> = local
+        .audit_events(None, i64::MIN, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(copied.contains(&"push.succeeded".to_string()), "{copied:?}");
+    assert!(copied.contains(&"sync.done".to_string()), "{copied:?}");
+    assert!(
+        !copied.contains(&"credentials.address-confirmed".to_string()),
+        "{copied:?}"
+    );
+    drop_mysql_db(&db).await;
+}
