@@ -8,7 +8,7 @@ use std::path::Path;
 use ts_rs::{Config, ExportError, TS};
 
 use crate::commands::{
-    dashboard::Overview, demo::DemoStatus, devices, provision, store::StoreInfo, sync::SyncStatus,
+    dashboard::Overview, demo::DemoStatus, devices, store::StoreInfo, sync::SyncStatus,
     templates::TestRender,
 };
 use crate::CommandError;
@@ -36,14 +36,14 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
         fleet_core::DeviceCharts,
         fleet_core::live::Interface,
         fleet_core::monitors::MonitorEvent,
-        devices::DeviceHistory,
+        fleet_core::history::DeviceHistory,
         fleet_core::monitoring::PollingStatus,
         fleet_core::dashboard::FleetOverview,
         Overview,
         DemoStatus,
         fleet_core::settings::Settings,
-        provision::Discovered,
-        provision::TemplateCheck,
+        fleet_core::discover::Discovered,
+        fleet_core::template_check::TemplateCheck,
         fleet_core::preview::TemplatePreview,
         fleet_core::provision::PushRequest,
         fleet_core::provision::PushEvent,

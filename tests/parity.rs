@@ -183,7 +183,7 @@ async fn poll_outcome(
 async fn actions(store: &FleetStore, id: &str) -> Vec<String> {
     let mut events = store.audit_events(Some(id), 0, 500).await.unwrap();
     events.reverse();
-    events.into_iter().map(|e| e.action).collect()
+    events.into_iter().map(|e| e.action.to_string()).collect()
 }
 
 #[test]
@@ -399,7 +399,7 @@ fn push_and_confirm_by_hand() {
                 .await
                 .unwrap()
                 .into_iter()
-                .map(|p| (p.status, p.summary.contains("confirmed by")))
+                .map(|p| (p.status.to_string(), p.summary.contains("confirmed by")))
                 .collect();
             (pushes, actions(&store, &id).await)
         };

@@ -6,23 +6,15 @@ use std::{collections::BTreeMap, time::Duration};
 
 use fleet_core::{
     bulk::BulkReport,
-    discover::{self, Found, ProbeHit},
+    discover,
     preview::{self, TemplatePreview},
     provision::{PushAction, PushEvent, PushRequest},
     push,
-    template::{Template, TemplateError},
+    template::Template,
 };
-use serde::Serialize;
 use tauri::{ipc::Channel, State};
 
 use crate::{AppState, CommandError};
-
-#[derive(Serialize, ts_rs::TS)]
-#[serde(rename_all = "camelCase")]
-pub struct Discovered {
-    found: Vec<Found>,
-    probed: Vec<ProbeHit>,
-}
 
 /// Listens for MNDP for `listen_secs` and, with `probe`, probes the API
 /// ports of that subnet (at most a /16).
@@ -30,58 +22,23 @@ pub struct Discovered {
 pub async fn discover_routers(
     listen_secs: u32,
     probe: Option<String>,
-) -> Result<Discovered, CommandError> {
+) -> Result<discover::Discovered, CommandError> {
     let duration = Duration::from_secs(u64::from(listen_secs.clamp(1, 60)));
-    let probed = match probe.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        Some(cidr) => {
-            let hosts = discover::subnet_hosts(cidr)?;
-            discover::probe(&hosts, &[8728, 8729], 256, Duration::from_millis(800)).await
-        }
-        None => Vec::new(),
-    };
-    let found = discover::listen(Default::default(), duration).await?;
-    Ok(Discovered { found, probed })
-}
-
-#[derive(Serialize, ts_rs::TS)]
-#[serde(rename_all = "camelCase")]
-pub struct Parameter {
-    name: String,
-    /// The type as written (`ipv4_cidr`, `int(1..4094)`, …).
-    r#type: String,
-    /// Filled from the router or its site at push time.
-    automatic: bool,
-}
-
-#[derive(Serialize, ts_rs::TS)]
-#[serde(rename_all = "camelCase")]
-pub struct TemplateCheck {
-    parameters: Vec<Parameter>,
-    errors: Vec<TemplateError>,
+    Ok(discover::discover(
+        Default::default(),
+        duration,
+        probe.as_deref(),
+        &discover::API_PORTS,
+        256,
+    )
+    .await?)
 }
 
 /// Checks a template as the user types: its parameters, or its errors
 /// with line and column.
 #[tauri::command]
-pub fn check_template(text: String) -> TemplateCheck {
-    match Template::parse(&text) {
-        Ok(t) => TemplateCheck {
-            parameters: t
-                .parameters()
-                .into_iter()
-                .map(|(name, ty)| Parameter {
-                    name: name.to_owned(),
-                    r#type: ty.to_string(),
-                    automatic: name.starts_with("router.") || name.starts_with("site."),
-                })
-                .collect(),
-            errors: Vec::new(),
-        },
-        Err(errors) => TemplateCheck {
-            parameters: Vec::new(),
-            errors,
-        },
-    }
+pub fn check_template(text: String) -> fleet_core::template_check::TemplateCheck {
+    fleet_core::template_check::check(&text)
 }
 
 /// What a push would do to one router: rendered script (secrets masked),

@@ -25,7 +25,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use fleet_store::{FleetStore, PushBatch};
+use fleet_store::{AuditAction, BatchState, FleetStore, PushBatch, PushState};
 use routeros::Client;
 use serde::Serialize;
 use tokio::sync::{watch, Semaphore};
@@ -33,7 +33,7 @@ use tokio::sync::{watch, Semaphore};
 use crate::{
     plan::{self, Plan},
     poll,
-    push::{self, PushOptions, PushReport},
+    push::{self, PushOptions, PushReport, PushStatus},
     telemetry::Target,
     template::Template,
     FleetError,
@@ -99,8 +99,13 @@ fn wave_ends(waves: &[Wave], total: usize) -> Vec<usize> {
 
 /// A router's push went as asked: applied and verified (confirmed or
 /// awaiting confirmation), or a dry run.
-fn went_through(status: &str) -> bool {
-    matches!(status, "succeeded" | "dry-run" | "awaiting-confirmation")
+fn went_through(status: RouterStatus) -> bool {
+    matches!(
+        status,
+        RouterStatus::Pushed(
+            PushStatus::Succeeded | PushStatus::DryRun | PushStatus::AwaitingConfirmation
+        )
+    )
 }
 
 /// What is pushed: one plan for every router, or a template rendered per
@@ -157,6 +162,47 @@ impl Default for BulkOptions {
     }
 }
 
+/// Why a router was not pushed at all (nothing was changed on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum Refusal {
+    /// It could not be reached.
+    Unreachable,
+    /// The plan could not be made for it (say, a template value missing).
+    Invalid,
+}
+
+/// How one router of a bulk push ended: refused before anything was
+/// changed, or pushed with a push's status. Sent as one string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(untagged)]
+pub enum RouterStatus {
+    Refused(Refusal),
+    Pushed(PushStatus),
+}
+
+impl RouterStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouterStatus::Refused(Refusal::Unreachable) => "unreachable",
+            RouterStatus::Refused(Refusal::Invalid) => "invalid",
+            RouterStatus::Pushed(s) => s.as_str(),
+        }
+    }
+}
+
+impl PartialEq<&str> for RouterStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for RouterStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One router's result.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
@@ -164,7 +210,7 @@ pub struct RouterResult {
     pub device_id: String,
     pub address: String,
     pub wave: usize,
-    pub status: String,
+    pub status: RouterStatus,
     pub message: String,
     pub report: Option<PushReport>,
 }
@@ -286,7 +332,7 @@ pub async fn push_all(
         id: fleet_store::new_id(),
         started_at: now,
         finished_at: None,
-        status: "running".into(),
+        status: BatchState::Running.into(),
         actor: opts.push.actor.clone(),
         options: options_json(&opts),
         targets: targets.iter().map(|t| t.device_id.clone()).collect(),
@@ -323,12 +369,12 @@ pub async fn resume(
     progress: impl Fn(&RouterResult) + Send + Sync + 'static,
 ) -> Result<BulkReport, FleetError> {
     let mut batch = find_batch(&store, batch_id).await?;
-    if batch.status == "finished" {
+    if batch.status == BatchState::Finished {
         return Err(FleetError::InvalidInput(format!(
             "bulk push {batch_id} already finished: every router was pushed"
         )));
     }
-    if batch.status == "running"
+    if batch.status == BatchState::Running
         && poll::now_ms() - batch.updated_at < 3 * opts.heartbeat.as_millis() as i64
     {
         return Err(FleetError::InvalidInput(format!(
@@ -339,7 +385,7 @@ pub async fn resume(
         .batch_pushes(batch_id)
         .await?
         .into_iter()
-        .filter(|p| p.status == "succeeded" || p.status == "dry-run")
+        .filter(|p| p.status == PushState::Succeeded || p.status == PushState::DryRun)
         .map(|p| p.device_id)
         .collect();
     let mut by_id: BTreeMap<String, Target> = targets
@@ -358,7 +404,7 @@ pub async fn resume(
             }
         }
     }
-    batch.status = "running".into();
+    batch.status = BatchState::Running.into();
     batch.updated_at = poll::now_ms().max(batch.updated_at + 1);
     store.save_batch(&batch).await?;
     Ok(run_batch(store, batch, ordered, done, source, opts, control, progress).await)
@@ -383,23 +429,30 @@ pub async fn recover_interrupted(
 ) -> Result<Vec<PushBatch>, FleetError> {
     let now = poll::now_ms();
     let mut marked = Vec::new();
-    for status in ["running", "paused"] {
+    for status in [BatchState::Running, BatchState::Paused] {
         for mut b in store.push_batches(Some(status), u32::MAX).await? {
             if now - b.updated_at < stale_after.as_millis() as i64 {
                 continue;
             }
             let pushes = store.batch_pushes(&b.id).await?;
             let mut cut = Vec::new();
-            for mut p in pushes.iter().filter(|p| p.status == "running").cloned() {
-                p.status = "interrupted".into();
+            for mut p in pushes
+                .iter()
+                .filter(|p| p.status == PushState::Running)
+                .cloned()
+            {
+                p.status = PushState::Interrupted.into();
                 p.summary = "the push was cut short while this router was being pushed: what it did is not known; its safety net restores the backup unless the push is confirmed".into();
                 p.finished_at = Some(now);
                 p.updated_at = now.max(p.updated_at + 1);
                 cut.push(p);
             }
             store.save_pushes(&cut).await?;
-            let done = pushes.iter().filter(|p| p.status == "succeeded").count();
-            b.status = "interrupted".into();
+            let done = pushes
+                .iter()
+                .filter(|p| p.status == PushState::Succeeded)
+                .count();
+            b.status = BatchState::Interrupted.into();
             b.summary = format!(
                 "interrupted: {done} of {} routers succeeded, {} were mid-push; resume with push --resume {}",
                 b.targets.len(),
@@ -414,7 +467,7 @@ pub async fn recover_interrupted(
                     at: now,
                     device_id: None,
                     actor: b.actor.clone(),
-                    action: "bulk.interrupted".into(),
+                    action: AuditAction::BulkInterrupted.into(),
                     detail: serde_json::json!({"batch": b.id, "summary": b.summary}).to_string(),
                 }])
                 .await;
@@ -472,9 +525,9 @@ async fn run_batch(
                 tokio::time::sleep(every).await;
                 let mut b = batch.lock().await;
                 b.status = if control.is_paused() {
-                    "paused"
+                    BatchState::Paused
                 } else {
-                    "running"
+                    BatchState::Running
                 }
                 .into();
                 b.updated_at = poll::now_ms().max(b.updated_at + 1);
@@ -541,7 +594,7 @@ async fn run_batch(
                 }
                 let result =
                     push_one(&store, &target, &source, &push_opts, wave + 1, on_step).await;
-                if !went_through(&result.status) {
+                if !went_through(result.status) {
                     failures.fetch_add(1, Ordering::SeqCst);
                 }
                 progress(&result);
@@ -563,7 +616,7 @@ async fn run_batch(
         .map(|(i, t)| (t.device_id.as_str(), i))
         .collect();
     results.sort_by_key(|r| order.get(r.device_id.as_str()).copied());
-    let succeeded = results.iter().filter(|r| went_through(&r.status)).count();
+    let succeeded = results.iter().filter(|r| went_through(r.status)).count();
     let failed = results.len() - succeeded;
     let skipped = total - results.len() - already_done;
     if stopped.is_none() && skipped > 0 {
@@ -589,13 +642,13 @@ async fn run_batch(
     };
     let mut b = batch.lock().await;
     b.status = if control.is_cancelled() {
-        "cancelled"
+        BatchState::Cancelled
     } else if skipped > 0 {
-        "stopped"
+        BatchState::Stopped
     } else if failed > 0 {
-        "incomplete"
+        BatchState::Incomplete
     } else {
-        "finished"
+        BatchState::Finished
     }
     .into();
     b.summary = format!(
@@ -706,7 +759,7 @@ async fn push_one(
     on_step: Option<StepHook>,
 ) -> RouterResult {
     let address = format!("{}:{}", target.connect.host, target.connect.port);
-    let refuse = |status: &str, action: &str, message: String| {
+    let refuse = |status: Refusal, action: AuditAction, message: String| {
         let event = fleet_store::AuditEvent {
             id: fleet_store::new_id(),
             at: poll::now_ms(),
@@ -719,7 +772,7 @@ async fn push_one(
             device_id: target.device_id.clone(),
             address: address.clone(),
             wave,
-            status: status.into(),
+            status: RouterStatus::Refused(status),
             message: format!("{message}; nothing was changed"),
             report: None,
         };
@@ -731,7 +784,11 @@ async fn push_one(
     let client = match crate::reach::open(store, &mut target, &opts.actor).await {
         Ok(c) => c,
         Err(e) => {
-            let (event, result) = refuse("unreachable", "push.unreachable", e.to_string());
+            let (event, result) = refuse(
+                Refusal::Unreachable,
+                AuditAction::PushUnreachable,
+                e.to_string(),
+            );
             let _ = store.record_audit(&[event]).await;
             return result;
         }
@@ -739,7 +796,7 @@ async fn push_one(
     let plan = match plan_for(store, &client, &target.device_id, source).await {
         Ok(p) => p,
         Err(message) => {
-            let (event, result) = refuse("invalid", "push.invalid", message);
+            let (event, result) = refuse(Refusal::Invalid, AuditAction::PushInvalid, message);
             let _ = store.record_audit(&[event]).await;
             return result;
         }
@@ -762,12 +819,11 @@ async fn push_one(
         },
     )
     .await;
-    let status = report.status.as_str();
     RouterResult {
         device_id: target.device_id.clone(),
         address,
         wave,
-        status: status.into(),
+        status: RouterStatus::Pushed(report.status),
         message: report.message.clone(),
         report: Some(report),
     }

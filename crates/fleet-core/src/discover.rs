@@ -12,6 +12,8 @@ use routeros::discovery::{DiscoveredRouter, Discovery, DiscoveryOptions};
 use serde::Serialize;
 use tokio::{net::TcpStream, sync::Semaphore};
 
+use fleet_store::Transport;
+
 use crate::FleetError;
 
 /// RouterOS's default LAN address: a router answering there is probably
@@ -30,6 +32,11 @@ pub struct Found {
     pub uptime_secs: Option<u64>,
     /// A hint for the technician, e.g. that this looks factory-default.
     pub hint: Option<String>,
+    /// The port and transport it is added with. MNDP does not say which
+    /// API services run: a factory-default router has plain API on 8728
+    /// and no certificate for API-SSL.
+    pub port: u16,
+    pub transport: Transport,
 }
 
 impl From<&DiscoveredRouter> for Found {
@@ -43,6 +50,8 @@ impl From<&DiscoveredRouter> for Found {
             macs: r.macs().iter().map(|m| m.to_string()).collect(),
             uptime_secs: r.uptime.map(|u| u.as_secs()),
             hint: factory_hint(address, &r.identity),
+            port: Transport::Api.default_port(),
+            transport: Transport::Api,
         }
     }
 }
@@ -81,7 +90,55 @@ pub async fn listen(opts: DiscoveryOptions, duration: Duration) -> Result<Vec<Fo
 pub struct ProbeHit {
     pub address: IpAddr,
     pub port: u16,
+    /// How the router is added from this find ([`transport_for_port`]).
+    pub transport: Transport,
     pub hint: Option<String>,
+}
+
+/// The transport a router found answering on `port` is added with: on the
+/// API-SSL port, API-SSL (its certificate pinned on first use); otherwise
+/// plain API.
+pub fn transport_for_port(port: u16) -> Transport {
+    if port == Transport::ApiSsl.default_port() {
+        Transport::ApiSsl
+    } else {
+        Transport::Api
+    }
+}
+
+/// What a search of the site found: routers heard by MNDP and open API
+/// ports found by the probe.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Discovered {
+    pub found: Vec<Found>,
+    pub probed: Vec<ProbeHit>,
+}
+
+/// The API ports a probe tries.
+pub const API_PORTS: [u16; 2] = [8728, 8729];
+
+/// Listens for MNDP for `duration` while probing `probe` (a CIDR or one
+/// address, at most a /16) on `ports`, `concurrency` connects at a time.
+pub async fn discover(
+    opts: DiscoveryOptions,
+    duration: Duration,
+    probe: Option<&str>,
+    ports: &[u16],
+    concurrency: usize,
+) -> Result<Discovered, FleetError> {
+    let probe = probe.map(str::trim).filter(|p| !p.is_empty());
+    let hosts = probe.map(subnet_hosts).transpose()?;
+    let (found, probed) = tokio::join!(listen(opts, duration), async {
+        match &hosts {
+            Some(h) => self::probe(h, ports, concurrency, Duration::from_millis(800)).await,
+            None => Vec::new(),
+        }
+    });
+    Ok(Discovered {
+        found: found?,
+        probed,
+    })
 }
 
 /// Largest subnet probed: a /16, 65,536 addresses.
@@ -140,6 +197,7 @@ pub async fn probe(
                     Ok(Ok(_)) => Some(ProbeHit {
                         address: IpAddr::V4(host),
                         port,
+                        transport: transport_for_port(port),
                         hint: factory_hint(Some(IpAddr::V4(host)), ""),
                     }),
                     _ => None,
@@ -160,6 +218,13 @@ pub async fn probe(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_router_answering_on_the_api_ssl_port_is_added_with_api_ssl() {
+        assert_eq!(transport_for_port(8729), Transport::ApiSsl);
+        assert_eq!(transport_for_port(8728), Transport::Api);
+        assert_eq!(transport_for_port(18728), Transport::Api);
+    }
 
     #[test]
     fn subnets_expand_without_network_and_broadcast() {

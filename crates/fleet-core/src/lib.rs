@@ -14,6 +14,7 @@ pub mod demo;
 pub mod discover;
 mod error;
 mod fleet;
+pub mod history;
 pub mod live;
 pub mod monitoring;
 pub mod monitors;
@@ -31,6 +32,7 @@ pub mod sweep;
 pub mod targets;
 pub mod telemetry;
 pub mod template;
+pub mod template_check;
 
 pub use error::{sentence, ErrorKind, FleetError};
 pub use fleet::{AddDevice, CredentialStatus, DeviceCharts, Fleet, ImportReport, InventoryTargets};

@@ -121,11 +121,7 @@ impl PushSpec {
                 errors[0]
             ))
         })?;
-        let per_router = template
-            .parameters()
-            .iter()
-            .any(|(name, _)| name.starts_with("router.") || name.starts_with("site."));
-        if per_router {
+        if template.is_per_router() {
             return Ok(PlanSource::Template {
                 template: Arc::new(template),
                 values: Arc::new(self.values.clone()),

@@ -19,7 +19,7 @@
 
 use std::time::Duration;
 
-use fleet_store::{AuditEvent, FleetStore, PushRecord};
+use fleet_store::{AuditAction, AuditEvent, FleetStore, PushRecord, PushState};
 use routeros::{Client, Command};
 use serde::Serialize;
 
@@ -91,6 +91,30 @@ pub enum PushStatus {
 }
 
 impl PushStatus {
+    /// The push record's state once the push ended this way.
+    pub fn state(self) -> PushState {
+        match self {
+            PushStatus::Succeeded => PushState::Succeeded,
+            PushStatus::RolledBack => PushState::RolledBack,
+            PushStatus::Failed => PushState::Failed,
+            PushStatus::DryRun => PushState::DryRun,
+            PushStatus::AwaitingConfirmation => PushState::AwaitingConfirmation,
+            PushStatus::Unknown => PushState::Unknown,
+        }
+    }
+
+    /// The audit event that records the push ending this way.
+    pub fn audit_action(self) -> AuditAction {
+        match self {
+            PushStatus::Succeeded => AuditAction::PushSucceeded,
+            PushStatus::RolledBack => AuditAction::PushRolledBack,
+            PushStatus::Failed => AuditAction::PushFailed,
+            PushStatus::DryRun => AuditAction::PushDryRun,
+            PushStatus::AwaitingConfirmation => AuditAction::PushAwaitingConfirmation,
+            PushStatus::Unknown => AuditAction::PushUnknown,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PushStatus::Succeeded => "succeeded",
@@ -136,7 +160,7 @@ impl Audit<'_> {
     /// leaves the trail up to the last stage, and at most one group of
     /// step events short. An event that cannot be stored is an error: a
     /// push whose trail cannot be kept does not go on.
-    async fn event(&self, action: &str, detail: serde_json::Value) -> Result<(), String> {
+    async fn event(&self, action: AuditAction, detail: serde_json::Value) -> Result<(), String> {
         let mut detail = detail;
         detail["push"] = self.push_id.into();
         let e = AuditEvent {
@@ -144,19 +168,19 @@ impl Audit<'_> {
             at: poll::now_ms(),
             device_id: Some(self.device_id.to_owned()),
             actor: self.actor.to_owned(),
-            action: action.to_owned(),
+            action: action.into(),
             detail: detail.to_string(),
         };
         let batch = {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             pending.push(e);
-            if action == "push.step" && pending.len() < STEP_EVENTS_PER_WRITE {
+            if action == AuditAction::PushStep && pending.len() < STEP_EVENTS_PER_WRITE {
                 return Ok(());
             }
             std::mem::take(&mut *pending)
         };
         self.store.record_audit(&batch).await.map(|_| ()).map_err(|err| {
-            tracing::error!(error = %err, action, "could not store {} audit events", batch.len());
+            tracing::error!(error = %err, action = action.as_str(), "could not store {} audit events", batch.len());
             format!("the audit trail could not be written ({err})")
         })
     }
@@ -207,7 +231,7 @@ pub async fn push(
         template_id: template_id.map(str::to_owned),
         started_at: poll::now_ms(),
         finished_at: None,
-        status: "running".into(),
+        status: PushState::Running.into(),
         summary: format!("{} steps", plan.steps.len()),
         updated_at: poll::now_ms(),
         batch_id: opts.batch.clone(),
@@ -216,7 +240,7 @@ pub async fn push(
         Ok(_) => {
             audit
                 .event(
-                    "push.started",
+                    AuditAction::PushStarted,
                     serde_json::json!({"steps": plan.steps.len(), "dryRun": opts.dry_run}),
                 )
                 .await
@@ -255,7 +279,7 @@ pub async fn push(
             format!("{why}; the push did not start and nothing was changed"),
         ),
     }
-    record.status = report.status.as_str().into();
+    record.status = report.status.state().into();
     record.summary = report.message.clone();
     record.finished_at = Some(poll::now_ms());
     record.updated_at = poll::now_ms();
@@ -264,7 +288,7 @@ pub async fn push(
     }
     if let Err(why) = audit
         .event(
-            &format!("push.{}", report.status.as_str()),
+            report.status.audit_action(),
             serde_json::json!({"message": report.message}),
         )
         .await
@@ -307,7 +331,7 @@ async fn run(
     let free = row.get_u64("free-hdd-space").unwrap_or(u64::MAX);
     if let Err(why) = audit
         .event(
-            "push.preflight",
+            AuditAction::PushPreflight,
             serde_json::json!({"version": version, "freeBytes": free}),
         )
         .await
@@ -380,7 +404,7 @@ async fn run(
     report.backup = Some(format!("{backup}.backup"));
     if let Err(why) = audit
         .event(
-            "push.backup",
+            AuditAction::PushBackup,
             serde_json::json!({"file": format!("{backup}.backup"), "export": export}),
         )
         .await
@@ -413,7 +437,7 @@ async fn run(
     }
     if let Err(why) = audit
         .event(
-            "push.safety-net",
+            AuditAction::PushSafetyNet,
             serde_json::json!({"scheduler": net, "minutes": minutes}),
         )
         .await
@@ -438,7 +462,7 @@ async fn run(
         progress(&r);
         let audited = audit
             .event(
-                "push.step",
+                AuditAction::PushStep,
                 serde_json::json!({"line": r.line, "outcome": masked(&r.outcome)}),
             )
             .await;
@@ -460,7 +484,7 @@ async fn run(
                 // Whatever the trail says, the outcome below is the same.
                 let _ = audit
                     .event(
-                        "push.connection-lost",
+                        AuditAction::PushConnectionLost,
                         serde_json::json!({"line": r.line, "message": message, "known": known}),
                     )
                     .await;
@@ -517,7 +541,7 @@ async fn run(
     if let Some(bad) = verify.iter().find(|s| s.outcome != Outcome::Unchanged) {
         let _ = audit
             .event(
-                "push.verify-failed",
+                AuditAction::PushVerifyFailed,
                 serde_json::json!({"line": bad.line, "outcome": bad.outcome}),
             )
             .await;
@@ -527,7 +551,10 @@ async fn run(
             format!("verify: line {} still differs on the router ({:?}); the safety net restores the backup in {minutes} min unless confirmed", bad.line, bad.outcome),
         );
     }
-    if let Err(why) = audit.event("push.verified", serde_json::json!({})).await {
+    if let Err(why) = audit
+        .event(AuditAction::PushVerified, serde_json::json!({}))
+        .await
+    {
         return finish(
             report,
             PushStatus::Failed,
@@ -548,7 +575,7 @@ async fn run(
     match removed {
         Ok(1) => {
             if let Err(why) = audit
-                .event("push.confirmed", serde_json::json!({"scheduler": net}))
+                .event(AuditAction::PushConfirmed, serde_json::json!({"scheduler": net}))
                 .await
             {
                 return finish(
@@ -653,11 +680,11 @@ pub async fn confirm(
             .push_records(Some(id), 50)
             .await?
             .into_iter()
-            .find(|p| p.status == PushStatus::AwaitingConfirmation.as_str()),
+            .find(|p| p.status == PushState::AwaitingConfirmation),
         None => None,
     };
     if let Some(mut record) = awaiting {
-        record.status = PushStatus::Succeeded.as_str().into();
+        record.status = PushState::Succeeded.into();
         record.summary = format!("{}; confirmed by {actor}", record.summary);
         record.finished_at = Some(now);
         record.updated_at = now.max(record.updated_at + 1);
@@ -669,7 +696,7 @@ pub async fn confirm(
             at: now,
             device_id: device_id.map(str::to_owned),
             actor: actor.to_owned(),
-            action: "push.confirmed".into(),
+            action: AuditAction::PushConfirmed.into(),
             detail:
                 serde_json::json!({"scheduler": scheduler, "by": "hand", "router": client.addr()})
                     .to_string(),

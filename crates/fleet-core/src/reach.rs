@@ -83,7 +83,7 @@ pub async fn open(
                 at: poll::now_ms(),
                 device_id: Some(target.device_id.clone()),
                 actor: actor.to_owned(),
-                action: "tls.pinned".into(),
+                action: fleet_store::AuditAction::TlsPinned.into(),
                 detail: format!(
                     "{}:{}: certificate {fingerprint} pinned on first use",
                     target.connect.host, target.connect.port

@@ -76,6 +76,12 @@ pub struct TemplateError {
     pub message: String,
 }
 
+/// Whether a placeholder is filled at push time from the router
+/// (`router.identity`, …) or its site (`site.name`), not by the technician.
+pub fn filled_automatically(name: &str) -> bool {
+    name.starts_with("router.") || name.starts_with("site.")
+}
+
 /// One use of a placeholder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -397,6 +403,12 @@ impl Template {
     }
 
     /// Each placeholder name once, with its type, in order of first use.
+    /// Whether any placeholder is filled from the router or its site, so
+    /// the template renders differently for each router.
+    pub fn is_per_router(&self) -> bool {
+        self.uses.iter().any(|u| filled_automatically(&u.name))
+    }
+
     pub fn parameters(&self) -> Vec<(&str, &ValueType)> {
         let mut seen = std::collections::HashSet::new();
         self.uses

@@ -170,7 +170,7 @@ async fn a_synced_record_that_moves_a_router_gets_no_password() {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| e.action.to_string())
         .collect();
     assert!(
         audited.iter().any(|a| a == "credentials.address-confirmed"),

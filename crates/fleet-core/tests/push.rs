@@ -94,7 +94,7 @@ async fn names(c: &Client, menu: &str) -> Vec<String> {
 async fn actions(store: &FleetStore, device: &str) -> Vec<String> {
     let mut events = store.audit_events(Some(device), 0, 1000).await.unwrap();
     events.reverse();
-    events.into_iter().map(|e| e.action).collect()
+    events.into_iter().map(|e| e.action.to_string()).collect()
 }
 
 #[tokio::test]

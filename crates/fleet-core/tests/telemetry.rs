@@ -73,7 +73,7 @@ fn fast() -> TelemetryConfig {
 
 fn actions(events: &[fleet_store::AuditEvent]) -> Vec<String> {
     // Newest first from the store: oldest first here.
-    events.iter().rev().map(|e| e.action.clone()).collect()
+    events.iter().rev().map(|e| e.action.to_string()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,8 @@ mod ingest;
 mod model;
 mod mysql;
 mod mysql_link;
+mod names;
+mod rows;
 mod schema;
 mod sqlite;
 pub mod sync;
@@ -27,6 +29,7 @@ mod url;
 pub use error::StoreError;
 pub use model::*;
 pub use mysql::DEFAULT_MAX_CONNECTIONS;
+pub use names::{AuditAction, BatchState, Name, Named, PushState};
 pub use schema::{ddl, Dialect, TABLES};
 pub use url::{default_data_dir, default_store_url, StoreUrl};
 
@@ -369,7 +372,7 @@ impl FleetStore {
     /// Bulk pushes, newest first, optionally only those in `status`.
     pub async fn push_batches(
         &self,
-        status: Option<&str>,
+        status: Option<BatchState>,
         limit: u32,
     ) -> Result<Vec<PushBatch>, StoreError> {
         dispatch!(self.push_batches(status, limit))

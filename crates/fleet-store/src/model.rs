@@ -1,3 +1,4 @@
+use crate::names::{AuditAction, BatchState, Named, PushState};
 use serde::{Deserialize, Serialize};
 
 /// One hour in ms: the resolution of the rollups.
@@ -55,6 +56,14 @@ impl Transport {
             Transport::Api => "api",
             Transport::ApiSsl => "api-ssl",
             Transport::ApiSslAnonymous => "api-ssl-anonymous",
+        }
+    }
+
+    /// The port RouterOS's service for this transport listens on by default.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Transport::Api => 8728,
+            Transport::ApiSsl | Transport::ApiSslAnonymous => 8729,
         }
     }
 
@@ -188,8 +197,9 @@ pub struct AuditEvent {
     pub device_id: Option<String>,
     /// Who: the technician's login on the laptop, or `fleetdeck`.
     pub actor: String,
-    /// What, as a short verb phrase: `push.started`, `device.added`, …
-    pub action: String,
+    /// What: `push.started`, `health.offline`, … (kept as written when a
+    /// newer Fleetdeck wrote a name this one does not know).
+    pub action: Named<AuditAction>,
     /// Details for a human, JSON or text.
     pub detail: String,
 }
@@ -203,8 +213,7 @@ pub struct PushRecord {
     pub template_id: Option<String>,
     pub started_at: i64,
     pub finished_at: Option<i64>,
-    /// `running`, `succeeded`, `failed`, `reverted`, `unknown`.
-    pub status: String,
+    pub status: Named<PushState>,
     pub summary: String,
     pub updated_at: i64,
     /// The bulk push this record belongs to, if any.
@@ -221,10 +230,7 @@ pub struct PushBatch {
     pub id: String,
     pub started_at: i64,
     pub finished_at: Option<i64>,
-    /// `running`, `paused`, `finished` (every router succeeded),
-    /// `incomplete` (some failed), `stopped` (the failure policy),
-    /// `cancelled`, `interrupted` (cut short; see its summary).
-    pub status: String,
+    pub status: Named<BatchState>,
     pub actor: String,
     /// The options as JSON (waves, concurrency, failure policy, …).
     pub options: String,

@@ -335,7 +335,7 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
         at: T0,
         device_id: Some(dev.id.clone()),
         actor: "tech".into(),
-        action: "push.started".into(),
+        action: fleet_store::Named::from_text("push.started".into()),
         detail: "{\"template\":\"bootstrap\"}".into(),
     };
     assert_eq!(
@@ -354,11 +354,27 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
         .await
         .unwrap()
         .is_empty());
+    // An action a newer Fleetdeck wrote is kept as written, not rewritten
+    // to something this version knows.
+    let newer = AuditEvent {
+        id: new_id(),
+        at: T0 - 1,
+        device_id: Some(other.id.clone()),
+        actor: "tech".into(),
+        action: fleet_store::Named::from_text("backup.taken".into()),
+        detail: "{}".into(),
+    };
+    store.record_audit(std::slice::from_ref(&newer)).await.unwrap();
+    let read = store.audit_events(Some(&other.id), 0, 10).await.unwrap();
+    assert_eq!(read, vec![newer.clone()]);
+    assert_eq!(read[0].action.as_str(), "backup.taken");
+    assert_eq!(read[0].action.known(), None);
+    assert_eq!(event.action, fleet_store::AuditAction::PushStarted);
     let mut batch = fleet_store::PushBatch {
         id: new_id(),
         started_at: T0,
         finished_at: None,
-        status: "running".into(),
+        status: fleet_store::Named::from_text("running".into()),
         actor: "tech".into(),
         options: r#"{"waves":"1,100%"}"#.into(),
         targets: vec![dev.id.clone(), other.id.clone()],
@@ -366,11 +382,11 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
         updated_at: T0,
     };
     assert!(store.save_batch(&batch).await.unwrap());
-    batch.status = "paused".into();
+    batch.status = fleet_store::Named::from_text("paused".into());
     batch.updated_at = T0 + 10;
     store.save_batch(&batch).await.unwrap();
     let stale = fleet_store::PushBatch {
-        status: "running".into(),
+        status: fleet_store::Named::from_text("running".into()),
         updated_at: T0 + 5,
         ..batch.clone()
     };
@@ -380,11 +396,15 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
         vec![batch.clone()]
     );
     assert_eq!(
-        store.push_batches(Some("paused"), 10).await.unwrap().len(),
+        store
+            .push_batches(Some(fleet_store::BatchState::Paused), 10)
+            .await
+            .unwrap()
+            .len(),
         1
     );
     assert!(store
-        .push_batches(Some("running"), 10)
+        .push_batches(Some(fleet_store::BatchState::Running), 10)
         .await
         .unwrap()
         .is_empty());
@@ -394,18 +414,18 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
         template_id: Some(tpl.id.clone()),
         started_at: T0,
         finished_at: None,
-        status: "running".into(),
+        status: fleet_store::Named::from_text("running".into()),
         summary: String::new(),
         updated_at: T0,
         batch_id: Some(batch.id.clone()),
     };
     store.save_pushes(&[push.clone()]).await.unwrap();
-    push.status = "succeeded".into();
+    push.status = fleet_store::Named::from_text("succeeded".into());
     push.finished_at = Some(T0 + 5_000);
     push.updated_at = T0 + 5_000;
     store.save_pushes(&[push.clone()]).await.unwrap();
     let stale_push = PushRecord {
-        status: "running".into(),
+        status: fleet_store::Named::from_text("running".into()),
         updated_at: T0 + 1,
         ..push.clone()
     };
@@ -425,7 +445,7 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
     assert_eq!(stats["device_hourly"], 3);
     assert_eq!(stats["fleet_hourly"], 3);
     assert_eq!(stats["device_latest"], 1);
-    assert_eq!(stats["audit_events"], 1);
+    assert_eq!(stats["audit_events"], 2);
     assert_eq!(stats["push_records"], 1);
     assert_eq!(stats["push_batches"], 1);
 }

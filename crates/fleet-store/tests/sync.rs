@@ -116,7 +116,7 @@ async fn outbox_delivers_records_made_on_site_exactly_once() {
             at: T0,
             device_id: Some(ids[0].clone()),
             actor: "tech".into(),
-            action: "device.added".into(),
+            action: fleet_store::Named::from_text("device.added".into()),
             detail: String::new(),
         }])
         .await
@@ -137,7 +137,7 @@ async fn outbox_delivers_records_made_on_site_exactly_once() {
             template_id: None,
             started_at: T0,
             finished_at: Some(T0 + 1),
-            status: "succeeded".into(),
+            status: fleet_store::Named::from_text("succeeded".into()),
             summary: "3 steps".into(),
             updated_at: T0 + 1,
             batch_id: Some(new_id()),
@@ -440,7 +440,7 @@ async fn only_the_inventorys_history_is_copied_down() {
         at: T0,
         device_id: device.map(str::to_owned),
         actor: "someone".into(),
-        action: action.into(),
+        action: fleet_store::Named::from_text(action.into()),
         detail: String::new(),
     };
     shared
@@ -458,7 +458,7 @@ async fn only_the_inventorys_history_is_copied_down() {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| e.action.to_string())
         .collect();
     assert!(copied.contains(&"push.succeeded".to_string()), "{copied:?}");
     assert!(copied.contains(&"sync.done".to_string()), "{copied:?}");

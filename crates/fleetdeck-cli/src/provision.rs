@@ -336,14 +336,10 @@ pub(crate) async fn discover(
             opts.targets.clear();
         }
     }
-    let hosts = probe.map(discover::subnet_hosts).transpose()?;
-    let (found, hits) = tokio::join!(discover::listen(opts, duration), async {
-        match &hosts {
-            Some(h) => discover::probe(h, ports, concurrency, Duration::from_millis(800)).await,
-            None => Vec::new(),
-        }
-    });
-    let found = found?;
+    let discover::Discovered {
+        found,
+        probed: hits,
+    } = discover::discover(opts, duration, probe, ports, concurrency).await?;
     if json {
         for f in &found {
             println!("{}", serde_json::json!({"mndp": f}));
@@ -374,7 +370,7 @@ pub(crate) async fn discover(
         eprintln!(
             "{} routers by MNDP{}",
             found.len(),
-            if hosts.is_some() {
+            if probe.is_some() {
                 format!(", {} open API ports by probe", hits.len())
             } else {
                 String::new()

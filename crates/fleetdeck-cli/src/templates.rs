@@ -75,9 +75,22 @@ pub(crate) fn read_values(
 pub(crate) fn template(action: TemplateCmd) -> anyhow::Result<ExitCode> {
     match action {
         TemplateCmd::Check { file } => {
-            let t = read_template(&file)?;
-            for (name, ty) in t.parameters() {
-                println!("{name}: {ty}");
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read the template {}", file.display()))?;
+            let check = fleet_core::template_check::check(&text);
+            if !check.errors.is_empty() {
+                for e in &check.errors {
+                    eprintln!("{}:{e}", file.display());
+                }
+                anyhow::bail!("{} error(s) in {}", check.errors.len(), file.display());
+            }
+            for p in check.parameters {
+                let filled = if p.automatic {
+                    " (filled from the router)"
+                } else {
+                    ""
+                };
+                println!("{}: {}{filled}", p.name, p.r#type);
             }
         }
         TemplateCmd::Render {

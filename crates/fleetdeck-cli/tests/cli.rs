@@ -896,6 +896,10 @@ async fn discover_hears_mndp_and_probes_api_ports() {
     let probe: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("probe")).collect();
     assert_eq!(probe.len(), 1);
     assert_eq!(probe[0]["port"], sim.port(0));
+    // Rust says how each find is added: not the API-SSL port, plain API.
+    assert_eq!(probe[0]["transport"], "api");
+    assert_eq!(mndp[0]["transport"], "api");
+    assert_eq!(mndp[0]["port"], 8728);
     let bad = cli(
         s(&["discover", "--probe", "10.0.0.0/8", "--duration", "1ms"]),
         vec![],
@@ -1240,7 +1244,7 @@ async fn preview_with_router_values_then_confirm_by_hand() {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| e.action.to_string())
         .collect();
     assert!(audited.iter().any(|a| a == "push.confirmed"), "{audited:?}");
     // The router keeps what it was confirmed with.

@@ -6,6 +6,7 @@
 import { Channel, invoke as tauriInvoke } from '@tauri-apps/api/core';
 import type { Action } from './bindings/Action';
 import type { AddDevice } from './bindings/AddDevice';
+import type { AuditAction } from './bindings/AuditAction';
 import type { AuditEvent } from './bindings/AuditEvent';
 import type { Backup } from './bindings/Backup';
 import type { BulkReport } from './bindings/BulkReport';
@@ -30,6 +31,7 @@ import type { ImportRequest } from './bindings/ImportRequest';
 import type { Interface } from './bindings/Interface';
 import type { LastSync } from './bindings/LastSync';
 import type { MonitorEvent } from './bindings/MonitorEvent';
+import type { Named } from './bindings/Named';
 import type { Outcome } from './bindings/Outcome';
 import type { Overview } from './bindings/Overview';
 import type { OverviewCharts } from './bindings/OverviewCharts';
@@ -46,11 +48,14 @@ import type { PushEvent } from './bindings/PushEvent';
 import type { PushRecord } from './bindings/PushRecord';
 import type { PushReport } from './bindings/PushReport';
 import type { PushRequest } from './bindings/PushRequest';
+import type { PushState } from './bindings/PushState';
 import type { PushStatus } from './bindings/PushStatus';
+import type { Refusal } from './bindings/Refusal';
 import type { Resolution } from './bindings/Resolution';
 import type { Router } from './bindings/Router';
 import type { RouterResult } from './bindings/RouterResult';
 import type { RouterState } from './bindings/RouterState';
+import type { RouterStatus } from './bindings/RouterStatus';
 import type { Settings } from './bindings/Settings';
 import type { SharedTest } from './bindings/SharedTest';
 import type { SiteName } from './bindings/SiteName';
@@ -70,6 +75,7 @@ import type { Transport } from './bindings/Transport';
 export type {
   Action,
   AddDevice,
+  AuditAction,
   AuditEvent,
   Backup,
   BulkReport,
@@ -94,6 +100,7 @@ export type {
   Interface,
   LastSync,
   MonitorEvent,
+  Named,
   Outcome,
   Overview,
   OverviewCharts,
@@ -110,11 +117,14 @@ export type {
   PushRecord,
   PushReport,
   PushRequest,
+  PushState,
   PushStatus,
+  Refusal,
   Resolution,
   Router,
   RouterResult,
   RouterState,
+  RouterStatus,
   Settings,
   SharedTest,
   SiteName,

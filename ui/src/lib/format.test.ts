@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  describeOutcome,
   deviceTitle,
   formatBytes,
   formatPercent,
@@ -191,5 +192,16 @@ describe('storeSummary', () => {
         credentials: { backend: 'file', warning: 'x' },
       }),
     ).toBe('MySQL store · db.example:3306/fleet · passwords in protected file');
+  });
+});
+
+describe('describeOutcome', () => {
+  it('words what a step did or would do', () => {
+    expect(describeOutcome({ outcome: 'changed', items: 1, properties: ['name', 'comment'] })).toBe('changed name, comment');
+    expect(describeOutcome({ outcome: 'unchanged' })).toBe('already so');
+    expect(describeOutcome({ outcome: 'wouldRemove', items: 2 })).toBe('would remove 2');
+    expect(describeOutcome({ outcome: 'wouldImport', checked: true, output: 'ok' })).toBe('import checked: ok');
+    expect(describeOutcome({ outcome: 'wouldImport', checked: false, output: 'not checked' })).toBe('not checked');
+    expect(describeOutcome({ outcome: 'failed', message: 'no such item' })).toBe('failed: no such item');
   });
 });

@@ -1,5 +1,5 @@
 // Pure display helpers. No DOM, no Svelte: everything here is unit-tested.
-import type { Device, RouterState, StoreInfo } from './api';
+import type { Device, Outcome, RouterState, StoreInfo } from './api';
 
 export const DASH = '—';
 
@@ -151,4 +151,34 @@ export function formatBps(bps: number | null | undefined): string {
   }
   const digits = i === 0 || v >= 100 ? 0 : 1;
   return `${v.toFixed(digits)} ${prefixes[i]}bit/s`;
+}
+
+/** What a template step did (or would do) to a router, in the push's words. */
+export function describeOutcome(o: Outcome): string {
+  switch (o.outcome) {
+    case 'added':
+      return 'added';
+    case 'changed':
+      return `changed ${o.properties.join(', ')}`;
+    case 'unchanged':
+      return 'already so';
+    case 'removed':
+      return `removed ${o.items}`;
+    case 'ran':
+      return 'ran';
+    case 'wouldChange':
+      return `would change ${o.properties.join(', ')}`;
+    case 'wouldAdd':
+      return 'would add';
+    case 'wouldRemove':
+      return `would remove ${o.items}`;
+    case 'wouldRun':
+      return 'would run';
+    case 'imported':
+      return `imported: ${o.output}`;
+    case 'wouldImport':
+      return o.checked ? `import checked: ${o.output}` : o.output;
+    case 'failed':
+      return `failed: ${o.message}`;
+  }
 }

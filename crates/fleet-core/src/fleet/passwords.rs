@@ -77,7 +77,7 @@ impl Fleet {
                 at: poll::now_ms(),
                 device_id: Some(device_id.to_owned()),
                 actor: actor.to_owned(),
-                action: "credentials.address-confirmed".into(),
+                action: fleet_store::AuditAction::CredentialsAddressConfirmed.into(),
                 detail:
                     serde_json::json!({"was": secret.endpoint.to_string(), "now": now.to_string()})
                         .to_string(),

@@ -23,7 +23,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use fleet_store::{AuditEvent, Checkin, FleetStore};
+use fleet_store::{AuditAction, AuditEvent, Checkin, FleetStore};
 use routeros::{Client, ConnectOptions};
 use serde::Serialize;
 use tokio::{
@@ -550,7 +550,7 @@ async fn transition(
     event(ctx, target, action, detail).await;
 }
 
-async fn event(ctx: &Ctx, target: &Target, action: &str, detail: String) {
+async fn event(ctx: &Ctx, target: &Target, action: AuditAction, detail: String) {
     bump(&ctx.counters.events);
     let _ = ctx
         .tx

@@ -5,7 +5,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use fleet_store::Checkin;
+use fleet_store::{AuditAction, Checkin};
 
 use super::{AlertRules, Health};
 use crate::poll;
@@ -30,14 +30,14 @@ pub(crate) fn health_after(misses: u32, missed_for_offline: u32) -> Health {
 /// The audit action a change of health is recorded as, if any: the first
 /// poll of a session sets the baseline quietly unless it failed, and an
 /// offline router that answers a poll late is not "degraded" news.
-pub(crate) fn health_change(from: Health, to: Health) -> Option<&'static str> {
+pub(crate) fn health_change(from: Health, to: Health) -> Option<AuditAction> {
     match (from, to) {
         (a, b) if a == b => None,
         (Health::Unknown, Health::Online) => None,
-        (_, Health::Online) => Some("health.online"),
+        (_, Health::Online) => Some(AuditAction::HealthOnline),
         (Health::Offline, Health::Degraded) => None,
-        (_, Health::Degraded) => Some("health.degraded"),
-        (_, Health::Offline) => Some("health.offline"),
+        (_, Health::Degraded) => Some(AuditAction::HealthDegraded),
+        (_, Health::Offline) => Some(AuditAction::HealthOffline),
         (_, Health::Unknown) => None,
     }
 }
@@ -92,7 +92,7 @@ pub(crate) fn version_parts(v: &str) -> Vec<u32> {
 pub(crate) struct AlertState {
     cpu_high_since: Option<i64>,
     /// Whether each alert's condition held at the last check-in.
-    alerted: HashMap<&'static str, bool>,
+    alerted: HashMap<AuditAction, bool>,
 }
 
 /// The alerts check-in `k` of the router at `addr` raises, as (action,
@@ -106,12 +106,12 @@ pub(crate) fn alerts(
     previous: Option<&Previous>,
     k: &Checkin,
     addr: &str,
-) -> Vec<(&'static str, String)> {
+) -> Vec<(AuditAction, String)> {
     let mut raised = Vec::new();
     if let Some(prev) = previous {
         if k.uptime_secs < prev.uptime_secs {
             raised.push((
-                "alert.rebooted",
+                AuditAction::AlertRebooted,
                 format!(
                     "{addr} rebooted: uptime {} s, was {} s",
                     k.uptime_secs, prev.uptime_secs
@@ -138,7 +138,7 @@ pub(crate) fn alerts(
         .filter(|t| !k.version.is_empty() && version_parts(&k.version) < version_parts(t));
     let checks = [
         (
-            "alert.cpu-high",
+            AuditAction::AlertCpuHigh,
             cpu_fires,
             format!(
                 "CPU load {} % for at least {} s (threshold {} %)",
@@ -148,7 +148,7 @@ pub(crate) fn alerts(
             ),
         ),
         (
-            "alert.memory-low",
+            AuditAction::AlertMemoryLow,
             free_mem < rules.memory_low_free_pct,
             format!(
                 "{free_mem:.1} % memory free (threshold {} %)",
@@ -156,7 +156,7 @@ pub(crate) fn alerts(
             ),
         ),
         (
-            "alert.storage-low",
+            AuditAction::AlertStorageLow,
             free_hdd < rules.storage_low_free_pct,
             format!(
                 "{free_hdd:.1} % storage free (threshold {} %)",
@@ -164,7 +164,7 @@ pub(crate) fn alerts(
             ),
         ),
         (
-            "alert.firmware-behind",
+            AuditAction::AlertFirmwareBehind,
             behind.is_some(),
             format!(
                 "RouterOS {} is behind the fleet's target {}",
@@ -245,12 +245,24 @@ mod tests {
         assert_eq!(health_after(9, 3), Health::Offline);
         use Health::*;
         assert_eq!(health_change(Unknown, Online), None, "a quiet baseline");
-        assert_eq!(health_change(Unknown, Degraded), Some("health.degraded"));
-        assert_eq!(health_change(Online, Degraded), Some("health.degraded"));
+        assert_eq!(
+            health_change(Unknown, Degraded),
+            Some(AuditAction::HealthDegraded)
+        );
+        assert_eq!(
+            health_change(Online, Degraded),
+            Some(AuditAction::HealthDegraded)
+        );
         assert_eq!(health_change(Degraded, Degraded), None);
-        assert_eq!(health_change(Degraded, Offline), Some("health.offline"));
+        assert_eq!(
+            health_change(Degraded, Offline),
+            Some(AuditAction::HealthOffline)
+        );
         assert_eq!(health_change(Offline, Degraded), None);
-        assert_eq!(health_change(Offline, Online), Some("health.online"));
+        assert_eq!(
+            health_change(Offline, Online),
+            Some(AuditAction::HealthOnline)
+        );
     }
 
     #[test]
@@ -285,15 +297,15 @@ mod tests {
         };
         let mut state = AlertState::default();
         let actions =
-            |v: Vec<(&'static str, String)>| v.into_iter().map(|(a, _)| a).collect::<Vec<_>>();
+            |v: Vec<(AuditAction, String)>| v.into_iter().map(|(a, _)| a).collect::<Vec<_>>();
         // Behind the target: fires once, not on every check-in.
         let first = alerts(&rules, &mut state, None, &reading(0, 95, 100), "r1");
-        assert_eq!(actions(first), vec!["alert.firmware-behind"]);
+        assert_eq!(actions(first), vec![AuditAction::AlertFirmwareBehind]);
         // CPU high for 30 s: not yet; for 60 s: fires; still high: silent.
         assert!(alerts(&rules, &mut state, None, &reading(30_000, 95, 130), "r1").is_empty());
         let high = alerts(&rules, &mut state, None, &reading(60_000, 97, 160), "r1");
         assert_eq!(high.len(), 1);
-        assert_eq!(high[0].0, "alert.cpu-high");
+        assert_eq!(high[0].0, AuditAction::AlertCpuHigh);
         assert!(high[0].1.starts_with("r1: CPU load 97 %"), "{}", high[0].1);
         assert!(alerts(&rules, &mut state, None, &reading(90_000, 99, 190), "r1").is_empty());
         // It cleared, then came back: a new high period starts from zero.
@@ -312,6 +324,6 @@ mod tests {
             &reading(180_000, 5, 20),
             "r1",
         );
-        assert_eq!(actions(rebooted), vec!["alert.rebooted"]);
+        assert_eq!(actions(rebooted), vec![AuditAction::AlertRebooted]);
     }
 }

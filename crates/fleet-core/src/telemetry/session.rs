@@ -52,7 +52,7 @@ pub(super) async fn poll_router(
                         event(
                             ctx,
                             target,
-                            "tls.pinned",
+                            fleet_store::AuditAction::TlsPinned,
                             format!("{}: certificate {fp} pinned on first use", target.addr()),
                         )
                         .await;

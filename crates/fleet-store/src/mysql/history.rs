@@ -1,6 +1,8 @@
 //! The audit trail, push records and bulk batches, and the sync outbox.
 
 use super::*;
+use crate::rows::{self, AUDIT_COLUMNS, BATCH_COLUMNS, PUSH_COLUMNS};
+use crate::{BatchState, Name};
 
 impl MysqlStore {
     // ---- audit, pushes, outbox ------------------------------------------
@@ -24,7 +26,7 @@ impl MysqlStore {
                         e.at.into(),
                         e.device_id.clone().into(),
                         Value::from(&e.actor),
-                        Value::from(&e.action),
+                        Value::from(e.action.as_str()),
                         Value::from(&e.detail),
                     ]
                 })
@@ -49,27 +51,21 @@ impl MysqlStore {
         since_ms: i64,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows: Vec<(String, i64, Option<String>, String, String, String)> = self
+        let rows: Vec<Row> = self
             .conn()
             .await?
             .exec(
-                "SELECT id, at, device_id, actor, action, detail FROM audit_events
-                 WHERE (? IS NULL OR device_id = ?) AND at >= ?
-                 ORDER BY at DESC, id DESC LIMIT ?",
+                format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_events
+                     WHERE (? IS NULL OR device_id = ?) AND at >= ?
+                     ORDER BY at DESC, id DESC LIMIT ?"
+                ),
                 (device_id, device_id, since_ms, limit),
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, at, device_id, actor, action, detail)| AuditEvent {
-                id,
-                at,
-                device_id,
-                actor,
-                action,
-                detail,
-            })
-            .collect())
+        rows.into_iter()
+            .map(|mut r| rows::audit_event(&mut r))
+            .collect()
     }
 
     pub async fn save_pushes(
@@ -94,7 +90,7 @@ impl MysqlStore {
                     &p.template_id,
                     p.started_at,
                     p.finished_at,
-                    &p.status,
+                    p.status.as_str(),
                     &p.summary,
                     p.updated_at,
                     &p.batch_id,
@@ -117,13 +113,16 @@ impl MysqlStore {
             .conn()
             .await?
             .exec(
-                "SELECT id, device_id, template_id, started_at, finished_at, status, summary, updated_at, batch_id
-                 FROM push_records WHERE (? IS NULL OR device_id = ?)
-                 ORDER BY started_at DESC, id DESC LIMIT ?",
+                format!(
+                    "SELECT {PUSH_COLUMNS} FROM push_records WHERE (? IS NULL OR device_id = ?)
+                     ORDER BY started_at DESC, id DESC LIMIT ?"
+                ),
                 (device_id, device_id, limit),
             )
             .await?;
-        rows.into_iter().map(push_row).collect()
+        rows.into_iter()
+            .map(|mut r| rows::push_record(&mut r))
+            .collect()
     }
 
     pub async fn batch_pushes(&self, batch_id: &str) -> Result<Vec<PushRecord>, StoreError> {
@@ -131,12 +130,15 @@ impl MysqlStore {
             .conn()
             .await?
             .exec(
-                "SELECT id, device_id, template_id, started_at, finished_at, status, summary, updated_at, batch_id
-                 FROM push_records WHERE batch_id = ? ORDER BY started_at, id",
+                format!(
+                    "SELECT {PUSH_COLUMNS} FROM push_records WHERE batch_id = ? ORDER BY started_at, id"
+                ),
                 (batch_id,),
             )
             .await?;
-        rows.into_iter().map(push_row).collect()
+        rows.into_iter()
+            .map(|mut r| rows::push_record(&mut r))
+            .collect()
     }
 
     pub async fn save_batch(&self, b: PushBatch) -> Result<bool, StoreError> {
@@ -153,7 +155,7 @@ impl MysqlStore {
                 &b.id,
                 b.started_at,
                 b.finished_at,
-                &b.status,
+                b.status.as_str(),
                 &b.actor,
                 &b.options,
                 serde_json::to_string(&b.targets).map_err(|e| StoreError::Payload(e.to_string()))?,
@@ -167,35 +169,23 @@ impl MysqlStore {
 
     pub async fn push_batches(
         &self,
-        status: Option<&str>,
+        status: Option<BatchState>,
         limit: u32,
     ) -> Result<Vec<PushBatch>, StoreError> {
+        let status = status.map(Name::as_str);
         let rows: Vec<Row> = self
             .conn()
             .await?
             .exec(
-                "SELECT id, started_at, finished_at, status, actor, options, targets, summary, updated_at
-                 FROM push_batches WHERE (? IS NULL OR status = ?)
-                 ORDER BY started_at DESC, id DESC LIMIT ?",
+                format!(
+                    "SELECT {BATCH_COLUMNS} FROM push_batches WHERE (? IS NULL OR status = ?)
+                     ORDER BY started_at DESC, id DESC LIMIT ?"
+                ),
                 (status, status, limit),
             )
             .await?;
         rows.into_iter()
-            .map(|mut r| {
-                let targets: String = take(&mut r, 6)?;
-                Ok(PushBatch {
-                    id: take(&mut r, 0)?,
-                    started_at: take(&mut r, 1)?,
-                    finished_at: take(&mut r, 2)?,
-                    status: take(&mut r, 3)?,
-                    actor: take(&mut r, 4)?,
-                    options: take(&mut r, 5)?,
-                    targets: serde_json::from_str(&targets)
-                        .map_err(|e| StoreError::Payload(e.to_string()))?,
-                    summary: take(&mut r, 7)?,
-                    updated_at: take(&mut r, 8)?,
-                })
-            })
+            .map(|mut r| rows::push_batch(&mut r))
             .collect()
     }
 
@@ -238,18 +228,4 @@ impl MysqlStore {
         let (a, b) = row.unwrap_or_default();
         Ok((a as u64, b as u64))
     }
-}
-
-pub(super) fn push_row(mut r: Row) -> Result<PushRecord, StoreError> {
-    Ok(PushRecord {
-        id: take(&mut r, 0)?,
-        device_id: take(&mut r, 1)?,
-        template_id: take(&mut r, 2)?,
-        started_at: take(&mut r, 3)?,
-        finished_at: take(&mut r, 4)?,
-        status: take(&mut r, 5)?,
-        summary: take(&mut r, 6)?,
-        updated_at: take(&mut r, 7)?,
-        batch_id: take(&mut r, 8)?,
-    })
 }

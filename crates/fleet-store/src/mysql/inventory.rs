@@ -1,6 +1,7 @@
 //! Sites, templates and the inventory of routers.
 
 use super::*;
+use crate::rows::{self, TEMPLATE_COLUMNS};
 
 impl MysqlStore {
     // ---- sites, templates, devices -------------------------------------
@@ -99,20 +100,16 @@ impl MysqlStore {
     }
 
     pub async fn list_templates(&self) -> Result<Vec<Template>, StoreError> {
-        let rows: Vec<(String, String, String, i64)> = self
+        let rows: Vec<Row> = self
             .conn()
             .await?
-            .query("SELECT id, name, body, updated_at FROM templates ORDER BY name")
+            .query(format!(
+                "SELECT {TEMPLATE_COLUMNS} FROM templates ORDER BY name"
+            ))
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, body, updated_at)| Template {
-                id,
-                name,
-                body,
-                updated_at,
-            })
-            .collect())
+        rows.into_iter()
+            .map(|mut r| rows::template(&mut r))
+            .collect()
     }
 
     pub async fn add_device(&self, new: &NewDevice, _queue: bool) -> Result<Device, StoreError> {
@@ -216,21 +213,7 @@ impl MysqlStore {
             )
             .await?;
         rows.into_iter()
-            .map(|mut r| {
-                let transport: String = take(&mut r, 5)?;
-                Ok(DeviceRecord {
-                    id: take(&mut r, 0)?,
-                    site_id: take(&mut r, 1)?,
-                    host: take(&mut r, 2)?,
-                    port: take(&mut r, 3)?,
-                    username: take(&mut r, 4)?,
-                    transport: Transport::parse(&transport)?,
-                    tls_fingerprint: take(&mut r, 6)?,
-                    created_at: take(&mut r, 7)?,
-                    updated_at: take(&mut r, 8)?,
-                    tags: split_tags(take(&mut r, 9)?),
-                })
-            })
+            .map(|mut r| rows::device_record(&mut r))
             .collect()
     }
 
@@ -240,7 +223,7 @@ impl MysqlStore {
             .await?
             .exec_first(format!("{DEVICE_SELECT} WHERE d.id = ?"), (id,))
             .await?;
-        row.map(device_from_row).transpose()
+        row.map(|mut r| rows::device(&mut r)).transpose()
     }
 
     pub async fn find_device(&self, host: &str, port: u16) -> Result<Option<Device>, StoreError> {
@@ -252,14 +235,14 @@ impl MysqlStore {
                 (host, port),
             )
             .await?;
-        row.map(device_from_row).transpose()
+        row.map(|mut r| rows::device(&mut r)).transpose()
     }
 
     /// Every device with its latest state, tags left empty
     /// ([`Self::all_device_tags`] has them), in no particular order.
     pub async fn list_devices_untagged(&self) -> Result<Vec<Device>, StoreError> {
         let rows: Vec<Row> = self.conn().await?.query(DEVICE_LIST_SELECT).await?;
-        rows.into_iter().map(device_from_row).collect()
+        rows.into_iter().map(|mut r| rows::device(&mut r)).collect()
     }
 
     /// Every device's tags, by device id.

@@ -61,37 +61,6 @@ fn take<T: FromValue>(r: &mut Row, i: usize) -> Result<T, StoreError> {
     }
 }
 
-fn device_from_row(mut r: Row) -> Result<Device, StoreError> {
-    let transport: String = take(&mut r, 5)?;
-    let tags: Option<String> = take(&mut r, 6)?;
-    Ok(Device {
-        id: take(&mut r, 0)?,
-        site_id: take(&mut r, 1)?,
-        host: take(&mut r, 2)?,
-        port: take(&mut r, 3)?,
-        username: take(&mut r, 4)?,
-        transport: Transport::parse(&transport)?,
-        tags: split_tags(tags),
-        identity: take(&mut r, 7)?,
-        board: take(&mut r, 8)?,
-        version: take(&mut r, 9)?,
-        serial: take(&mut r, 10)?,
-        created_at: take(&mut r, 11)?,
-        last_checkin_at: take(&mut r, 12)?,
-        last_cpu_load: take::<Option<i64>>(&mut r, 13)?.map(|v| v as f64),
-        last_polled_at: take(&mut r, 14)?,
-        last_error: take(&mut r, 15)?,
-    })
-}
-
-fn split_tags(joined: Option<String>) -> Vec<String> {
-    let mut tags: Vec<String> = joined
-        .map(|j| j.split('\u{1f}').map(str::to_owned).collect())
-        .unwrap_or_default();
-    tags.sort();
-    tags
-}
-
 fn is_duplicate_key(e: &mysql_async::Error) -> bool {
     matches!(e, mysql_async::Error::Server(s) if s.code == 1062)
 }

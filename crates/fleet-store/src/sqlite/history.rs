@@ -1,6 +1,8 @@
 //! The audit trail, push records and bulk batches, and the sync outbox.
 
 use super::*;
+use crate::rows::{self, AUDIT_COLUMNS, BATCH_COLUMNS, PUSH_COLUMNS};
+use crate::{BatchState, Name};
 
 impl SqliteStore {
     // ---- audit, pushes, outbox ------------------------------------------
@@ -22,7 +24,7 @@ impl SqliteStore {
                     e.at,
                     e.device_id,
                     e.actor,
-                    e.action,
+                    e.action.as_str(),
                     e.detail
                 ])? == 1
                 {
@@ -45,22 +47,15 @@ impl SqliteStore {
     ) -> Result<Vec<AuditEvent>, StoreError> {
         let id = device_id.map(str::to_owned);
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, at, device_id, actor, action, detail FROM audit_events
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_events
                  WHERE (?1 IS NULL OR device_id = ?1) AND at >= ?2
-                 ORDER BY at DESC, id DESC LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(params![id, since_ms, limit], |r| {
-                Ok(AuditEvent {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    device_id: r.get(2)?,
-                    actor: r.get(3)?,
-                    action: r.get(4)?,
-                    detail: r.get(5)?,
-                })
+                 ORDER BY at DESC, id DESC LIMIT ?3"
+            ))?;
+            let rows = stmt.query_and_then(params![id, since_ms, limit], |mut r| {
+                rows::audit_event(&mut r)
             })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            rows.collect()
         })
         .await
     }
@@ -88,7 +83,7 @@ impl SqliteStore {
                     p.template_id,
                     p.started_at,
                     p.finished_at,
-                    p.status,
+                    p.status.as_str(),
                     p.summary,
                     p.updated_at,
                     p.batch_id
@@ -112,13 +107,13 @@ impl SqliteStore {
     ) -> Result<Vec<PushRecord>, StoreError> {
         let id = device_id.map(str::to_owned);
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, device_id, template_id, started_at, finished_at, status, summary, updated_at, batch_id
-                 FROM push_records WHERE (?1 IS NULL OR device_id = ?1)
-                 ORDER BY started_at DESC, id DESC LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![id, limit], push_row)?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {PUSH_COLUMNS} FROM push_records WHERE (?1 IS NULL OR device_id = ?1)
+                 ORDER BY started_at DESC, id DESC LIMIT ?2"
+            ))?;
+            let rows =
+                stmt.query_and_then(params![id, limit], |mut r| rows::push_record(&mut r))?;
+            rows.collect()
         })
         .await
     }
@@ -126,12 +121,11 @@ impl SqliteStore {
     pub async fn batch_pushes(&self, batch_id: &str) -> Result<Vec<PushRecord>, StoreError> {
         let id = batch_id.to_owned();
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, device_id, template_id, started_at, finished_at, status, summary, updated_at, batch_id
-                 FROM push_records WHERE batch_id = ?1 ORDER BY started_at, id",
-            )?;
-            let rows = stmt.query_map(params![id], push_row)?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {PUSH_COLUMNS} FROM push_records WHERE batch_id = ?1 ORDER BY started_at, id"
+            ))?;
+            let rows = stmt.query_and_then(params![id], |mut r| rows::push_record(&mut r))?;
+            rows.collect()
         })
         .await
     }
@@ -150,7 +144,7 @@ impl SqliteStore {
                     b.id,
                     b.started_at,
                     b.finished_at,
-                    b.status,
+                    b.status.as_str(),
                     b.actor,
                     b.options,
                     serde_json::to_string(&b.targets)
@@ -166,31 +160,18 @@ impl SqliteStore {
 
     pub async fn push_batches(
         &self,
-        status: Option<&str>,
+        status: Option<BatchState>,
         limit: u32,
     ) -> Result<Vec<PushBatch>, StoreError> {
-        let status = status.map(str::to_owned);
+        let status = status.map(Name::as_str);
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, started_at, finished_at, status, actor, options, targets, summary, updated_at
-                 FROM push_batches WHERE (?1 IS NULL OR status = ?1)
-                 ORDER BY started_at DESC, id DESC LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![status, limit], |r| {
-                let targets: String = r.get(6)?;
-                Ok(PushBatch {
-                    id: r.get(0)?,
-                    started_at: r.get(1)?,
-                    finished_at: r.get(2)?,
-                    status: r.get(3)?,
-                    actor: r.get(4)?,
-                    options: r.get(5)?,
-                    targets: serde_json::from_str(&targets).unwrap_or_default(),
-                    summary: r.get(7)?,
-                    updated_at: r.get(8)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {BATCH_COLUMNS} FROM push_batches WHERE (?1 IS NULL OR status = ?1)
+                 ORDER BY started_at DESC, id DESC LIMIT ?2"
+            ))?;
+            let rows =
+                stmt.query_and_then(params![status, limit], |mut r| rows::push_batch(&mut r))?;
+            rows.collect()
         })
         .await
     }
@@ -232,18 +213,4 @@ impl SqliteStore {
         })
         .await
     }
-}
-
-pub(super) fn push_row(r: &Row<'_>) -> rusqlite::Result<PushRecord> {
-    Ok(PushRecord {
-        id: r.get(0)?,
-        device_id: r.get(1)?,
-        template_id: r.get(2)?,
-        started_at: r.get(3)?,
-        finished_at: r.get(4)?,
-        status: r.get(5)?,
-        summary: r.get(6)?,
-        updated_at: r.get(7)?,
-        batch_id: r.get(8)?,
-    })
 }

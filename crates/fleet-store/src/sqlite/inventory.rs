@@ -1,6 +1,7 @@
 //! Sites, templates and the inventory of routers.
 
 use super::*;
+use crate::rows::{self, TEMPLATE_COLUMNS};
 
 impl SqliteStore {
     // ---- sites, templates, devices -------------------------------------
@@ -64,17 +65,11 @@ impl SqliteStore {
 
     pub async fn list_templates(&self) -> Result<Vec<Template>, StoreError> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare_cached("SELECT id, name, body, updated_at FROM templates ORDER BY name")?;
-            let rows = stmt.query_map([], |r| {
-                Ok(Template {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    body: r.get(2)?,
-                    updated_at: r.get(3)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {TEMPLATE_COLUMNS} FROM templates ORDER BY name"
+            ))?;
+            let rows = stmt.query_and_then([], |mut r| rows::template(&mut r))?;
+            rows.collect()
         })
         .await
     }
@@ -177,21 +172,8 @@ impl SqliteStore {
                     (SELECT group_concat(tag, char(31)) FROM device_tags t WHERE t.device_id = d.id)
                  FROM devices d ORDER BY key",
             )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(DeviceRecord {
-                    id: r.get(0)?,
-                    site_id: r.get(1)?,
-                    host: r.get(2)?,
-                    port: r.get(3)?,
-                    username: r.get(4)?,
-                    transport: transport_of(r, 5)?,
-                    tls_fingerprint: r.get(6)?,
-                    created_at: r.get(7)?,
-                    updated_at: r.get(8)?,
-                    tags: split_tags(r.get(9)?),
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let rows = stmt.query_and_then([], |mut r| rows::device_record(&mut r))?;
+            rows.collect()
         })
         .await
     }
@@ -215,8 +197,8 @@ impl SqliteStore {
     pub async fn list_devices_untagged(&self) -> Result<Vec<Device>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(DEVICE_LIST_SELECT)?;
-            let rows = stmt.query_map([], device_from_row)?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let rows = stmt.query_and_then([], |mut r| rows::device(&mut r))?;
+            rows.collect()
         })
         .await
     }
@@ -263,48 +245,6 @@ pub(super) const DEVICE_LIST_SELECT: &str =
         l.last_polled_at, l.last_error
      FROM devices d LEFT JOIN device_latest l ON l.device_key = d.key";
 
-/// Column `i` as a transport; an unknown name fails the read (see
-/// [`Transport::parse`]).
-pub(super) fn transport_of(r: &Row<'_>, i: usize) -> rusqlite::Result<Transport> {
-    let conversion = |e: Box<dyn std::error::Error + Send + Sync>| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e)
-    };
-    let name = r
-        .get_ref(i)?
-        .as_str()
-        .map_err(|e| conversion(Box::new(e)))?;
-    Transport::parse(name).map_err(|e| conversion(Box::new(e)))
-}
-
-pub(super) fn device_from_row(r: &Row<'_>) -> rusqlite::Result<Device> {
-    Ok(Device {
-        id: r.get(0)?,
-        site_id: r.get(1)?,
-        host: r.get(2)?,
-        port: r.get(3)?,
-        username: r.get(4)?,
-        transport: transport_of(r, 5)?,
-        tags: split_tags(r.get(6)?),
-        identity: r.get(7)?,
-        board: r.get(8)?,
-        version: r.get(9)?,
-        serial: r.get(10)?,
-        created_at: r.get(11)?,
-        last_checkin_at: r.get(12)?,
-        last_cpu_load: r.get::<_, Option<i64>>(13)?.map(|v| v as f64),
-        last_polled_at: r.get(14)?,
-        last_error: r.get(15)?,
-    })
-}
-
-pub(super) fn split_tags(joined: Option<String>) -> Vec<String> {
-    let mut tags: Vec<String> = joined
-        .map(|j| j.split('\u{1f}').map(str::to_owned).collect())
-        .unwrap_or_default();
-    tags.sort();
-    tags
-}
-
 pub(crate) fn normalise_tags(tags: &[String]) -> Vec<String> {
     let mut out: Vec<String> = tags
         .iter()
@@ -317,11 +257,9 @@ pub(crate) fn normalise_tags(tags: &[String]) -> Vec<String> {
 }
 
 pub(super) fn get_device(c: &Connection, id: &str) -> Result<Option<Device>, StoreError> {
-    Ok(
-        c.prepare_cached(&format!("{DEVICE_SELECT} WHERE d.id = ?1"))?
-            .query_row([id], device_from_row)
-            .optional()?,
-    )
+    let mut stmt = c.prepare_cached(&format!("{DEVICE_SELECT} WHERE d.id = ?1"))?;
+    let mut rows = stmt.query_and_then([id], |mut r| rows::device(&mut r))?;
+    rows.next().transpose()
 }
 
 pub(super) fn find_device(

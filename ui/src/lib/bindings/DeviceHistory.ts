@@ -9,6 +9,6 @@ export type DeviceHistory = { pushes: Array<PushRecord>,
  */
 events: Array<AuditEvent>, 
 /**
- * Alerts and health changes (`alert.*`, `health.*`), newest first.
+ * Alerts and health changes, newest first.
  */
 alerts: Array<AuditEvent>, backups: Array<Backup>, };

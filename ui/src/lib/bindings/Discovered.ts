@@ -2,4 +2,8 @@
 import type { Found } from "./Found";
 import type { ProbeHit } from "./ProbeHit";
 
+/**
+ * What a search of the site found: routers heard by MNDP and open API
+ * ports found by the probe.
+ */
 export type Discovered = { found: Array<Found>, probed: Array<ProbeHit>, };

@@ -2,4 +2,7 @@
 import type { Parameter } from "./Parameter";
 import type { TemplateError } from "./TemplateError";
 
+/**
+ * A template's parameters, or its errors with line and column.
+ */
 export type TemplateCheck = { parameters: Array<Parameter>, errors: Array<TemplateError>, };

@@ -1,0 +1,150 @@
+//! Row decoding shared by both backends: each backend reads its columns
+//! through [`Columns`], and the rules for turning them into records (names,
+//! transports, tags, a batch's targets) live here once.
+
+use crate::model::*;
+use crate::names::Named;
+use crate::StoreError;
+
+/// Columns of one result row, whichever backend read it.
+pub(crate) trait Columns {
+    fn col<T: Cell>(&mut self, i: usize) -> Result<T, StoreError>;
+}
+
+/// A value both backends can read from a column.
+pub(crate) trait Cell: rusqlite::types::FromSql + mysql_async::prelude::FromValue {}
+impl<T: rusqlite::types::FromSql + mysql_async::prelude::FromValue> Cell for T {}
+
+impl Columns for &rusqlite::Row<'_> {
+    fn col<T: Cell>(&mut self, i: usize) -> Result<T, StoreError> {
+        Ok(self.get(i)?)
+    }
+}
+
+impl Columns for mysql_async::Row {
+    fn col<T: Cell>(&mut self, i: usize) -> Result<T, StoreError> {
+        match self.take_opt::<T, usize>(i) {
+            Some(Ok(v)) => Ok(v),
+            _ => Err(StoreError::Payload(format!(
+                "unexpected value in column {i} of a fleet database row"
+            ))),
+        }
+    }
+}
+
+/// Tags joined by the unit separator (both dialects' aggregate), sorted.
+pub(crate) fn split_tags(joined: Option<String>) -> Vec<String> {
+    let mut tags: Vec<String> = joined
+        .map(|j| j.split('\u{1f}').map(str::to_owned).collect())
+        .unwrap_or_default();
+    tags.sort();
+    tags
+}
+
+/// `id, site_id, host, port, username, transport, tags, identity, board,
+/// version, serial, created_at, checked_in_at, cpu_load, last_polled_at,
+/// last_error` (the backends' `DEVICE_SELECT`).
+pub(crate) fn device(r: &mut impl Columns) -> Result<Device, StoreError> {
+    Ok(Device {
+        id: r.col(0)?,
+        site_id: r.col(1)?,
+        host: r.col(2)?,
+        port: r.col(3)?,
+        username: r.col(4)?,
+        transport: Transport::parse(&r.col::<String>(5)?)?,
+        tags: split_tags(r.col(6)?),
+        identity: r.col(7)?,
+        board: r.col(8)?,
+        version: r.col(9)?,
+        serial: r.col(10)?,
+        created_at: r.col(11)?,
+        last_checkin_at: r.col(12)?,
+        last_cpu_load: r.col::<Option<i64>>(13)?.map(|v| v as f64),
+        last_polled_at: r.col(14)?,
+        last_error: r.col(15)?,
+    })
+}
+
+/// `id, site_id, host, port, username, transport, tls_fingerprint,
+/// created_at, updated_at, tags`.
+pub(crate) fn device_record(r: &mut impl Columns) -> Result<DeviceRecord, StoreError> {
+    Ok(DeviceRecord {
+        id: r.col(0)?,
+        site_id: r.col(1)?,
+        host: r.col(2)?,
+        port: r.col(3)?,
+        username: r.col(4)?,
+        transport: Transport::parse(&r.col::<String>(5)?)?,
+        tls_fingerprint: r.col(6)?,
+        created_at: r.col(7)?,
+        updated_at: r.col(8)?,
+        tags: split_tags(r.col(9)?),
+    })
+}
+
+pub(crate) const TEMPLATE_COLUMNS: &str = "id, name, body, updated_at";
+
+pub(crate) fn template(r: &mut impl Columns) -> Result<Template, StoreError> {
+    Ok(Template {
+        id: r.col(0)?,
+        name: r.col(1)?,
+        body: r.col(2)?,
+        updated_at: r.col(3)?,
+    })
+}
+
+pub(crate) const AUDIT_COLUMNS: &str = "id, at, device_id, actor, action, detail";
+
+pub(crate) fn audit_event(r: &mut impl Columns) -> Result<AuditEvent, StoreError> {
+    Ok(AuditEvent {
+        id: r.col(0)?,
+        at: r.col(1)?,
+        device_id: r.col(2)?,
+        actor: r.col(3)?,
+        action: Named::from_text(r.col(4)?),
+        detail: r.col(5)?,
+    })
+}
+
+pub(crate) const PUSH_COLUMNS: &str =
+    "id, device_id, template_id, started_at, finished_at, status, summary, updated_at, batch_id";
+
+pub(crate) fn push_record(r: &mut impl Columns) -> Result<PushRecord, StoreError> {
+    Ok(PushRecord {
+        id: r.col(0)?,
+        device_id: r.col(1)?,
+        template_id: r.col(2)?,
+        started_at: r.col(3)?,
+        finished_at: r.col(4)?,
+        status: Named::from_text(r.col(5)?),
+        summary: r.col(6)?,
+        updated_at: r.col(7)?,
+        batch_id: r.col(8)?,
+    })
+}
+
+pub(crate) const BATCH_COLUMNS: &str =
+    "id, started_at, finished_at, status, actor, options, targets, summary, updated_at";
+
+/// A batch whose target list cannot be read is an error, never an empty
+/// batch: resumed as empty it would end "finished" with routers unpushed.
+pub(crate) fn push_batch(r: &mut impl Columns) -> Result<PushBatch, StoreError> {
+    let id: String = r.col(0)?;
+    let targets: String = r.col(6)?;
+    let targets = serde_json::from_str(&targets).map_err(|e| {
+        StoreError::Payload(format!(
+            "the router list of bulk push {id} is damaged ({e})"
+        ))
+    })?;
+    Ok(PushBatch {
+        id,
+        started_at: r.col(1)?,
+        finished_at: r.col(2)?,
+        status: Named::from_text(r.col(3)?),
+        actor: r.col(4)?,
+        options: r.col(5)?,
+        targets,
+        summary: r.col(7)?,
+        updated_at: r.col(8)?,
+    })
+}
