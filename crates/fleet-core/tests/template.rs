@@ -149,3 +149,159 @@ proptest! {
         round_trip(&note);
     }
 }
+
+/// Scripts inside scripts, two and three deep, and every property RouterOS
+/// runs as script: a value placed there comes back as literal text when
+/// each nested script is parsed in turn, as RouterOS would run it.
+const NESTED: &str = r#"/system scheduler add name=d2 on-event="/system scheduler add name=i on-event=\"/log info {{ note: string }}\""
+/system scheduler add name=d3 on-event="/system scheduler add name=i on-event=\"/system script add name=j source=\\\"/log info \\\\\\\"{{ note }}\\\\\\\"\\\"\""
+/ip dhcp-server add name=x lease-script="/log info {{ note }}"
+/tool netwatch add host=10.0.0.1 up-script="/log info {{ note }}"
+/tool netwatch add host=10.0.0.2 down-script="/log info {{ note }}"
+/tool netwatch add host=10.0.0.3 test-script="/log info {{ note }}"
+/ppp profile add name=p on-up="/log info {{ note }}" on-down="/log info {{ note }}"
+/ip hotspot user profile add name=h on-login="/log info {{ note }}" on-logout="/log info {{ note }}"
+/interface vrrp add name=v on-master="/log info {{ note }}" on-backup="/log info {{ note }}"
+/ip dhcp-client add interface=ether1 script="/log info {{ note }}"
+/system script add name=s source=":global f [:parse \"/log info \\\"{{ note }}\\\"\"]; :execute \":log info {{ note }}\""
+"#;
+
+const SCRIPT_PROPERTIES: &[&str] = &[
+    "source",
+    "on-event",
+    "script",
+    "up-script",
+    "down-script",
+    "test-script",
+    "lease-script",
+    "on-up",
+    "on-down",
+    "on-login",
+    "on-logout",
+    "on-backup",
+    "on-master",
+];
+
+/// Every literal a command leaves once each nested script is run: script
+/// properties and `:parse`/`:execute` arguments are parsed and walked.
+fn leaves(cmd: &ScriptCommand, out: &mut Vec<Vec<u8>>) {
+    let args = match &cmd.kind {
+        CommandKind::Menu(m) => &m.args,
+        CommandKind::Keyword(k) => {
+            if matches!(k.keyword.as_str(), "parse" | "execute") {
+                for a in &k.args {
+                    if let Arg::Positional(v) = a {
+                        leaves_of_script(&literal(v), out);
+                    }
+                }
+                return;
+            }
+            &k.args
+        }
+        CommandKind::Expr(v) => return leaves_of_value(v, out),
+        other => panic!("unexpected command {other:?}"),
+    };
+    for a in args {
+        match a {
+            Arg::Named { name, value } if SCRIPT_PROPERTIES.contains(&name.as_str()) => {
+                leaves_of_script(&literal(value), out)
+            }
+            Arg::Named { value, .. } | Arg::Positional(value) => leaves_of_value(value, out),
+            Arg::Where(_) => {}
+        }
+    }
+}
+
+fn leaves_of_value(v: &Value, out: &mut Vec<Vec<u8>>) {
+    match v {
+        Value::Sub(cmds) => cmds.iter().for_each(|c| leaves(c, out)),
+        other => out.push(literal(other)),
+    }
+}
+
+fn leaves_of_script(source: &[u8], out: &mut Vec<Vec<u8>>) {
+    let parsed = script::parse(source).unwrap_or_else(|e| {
+        panic!(
+            "nested script does not parse: {e}: {}",
+            String::from_utf8_lossy(source)
+        )
+    });
+    parsed.commands.iter().for_each(|c| leaves(c, out));
+}
+
+fn nested_round_trip(note: &str) {
+    let t = Template::parse(NESTED).unwrap();
+    let depths: Vec<u8> = t
+        .placeholders()
+        .iter()
+        .map(|p| p.context.script_levels)
+        .collect();
+    assert_eq!(depths[..2], [2, 3], "the first two are two and three deep");
+    let values: BTreeMap<String, String> = [("note".to_owned(), note.to_owned())].into();
+    let rendered = t.render(&values).unwrap();
+    let parsed = script::parse(rendered.text.as_bytes())
+        .unwrap_or_else(|e| panic!("rendered script does not parse: {e}\n{}", rendered.text));
+    assert_eq!(parsed.commands.len(), 11, "{}", rendered.text);
+    let expected_uses = [1, 1, 1, 1, 1, 1, 2, 2, 2, 1, 2];
+    for (cmd, uses) in parsed.commands.iter().zip(expected_uses) {
+        let mut out = Vec::new();
+        leaves(cmd, &mut out);
+        let found = out
+            .iter()
+            .filter(|l| l.as_slice() == note.as_bytes())
+            .count();
+        assert_eq!(
+            found,
+            uses,
+            "line {}: {note:?} should come back {uses} time(s) as literal text; leaves: {:?}",
+            cmd.line,
+            out.iter()
+                .map(|l| String::from_utf8_lossy(l))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn hostile_values_two_and_three_scripts_deep_never_execute() {
+    for note in [
+        "$[/system reset-configuration no-defaults=yes]",
+        "\"; /system reset-configuration; \"",
+        "\\\"$[/system reboot]\\\"",
+        "\\\\\\\"; /system reboot; :put \\\\\\\"",
+        "a\nb\r\n/system reboot\n",
+        "?help $x $(1+1) $\"var\" ${x}",
+        "ünïcödé ✓ — 日本語",
+        "",
+    ] {
+        nested_round_trip(note);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+    #[test]
+    fn any_text_round_trips_at_any_depth(note in "[^\u{0}]{0,40}") {
+        nested_round_trip(&note);
+    }
+}
+
+#[test]
+fn a_placeholder_where_the_renderer_cannot_escape_it_is_refused_with_its_place() {
+    for (template, line, column) in [
+        (
+            "/x set comment=ok\n/x set comment=\"$[/log info {{ a: string }}]\"\n",
+            2,
+            29,
+        ),
+        ("/x set comment=\"$({{ a: string }})\"", 1, 19),
+        (":put ${{ a: string }}", 1, 7),
+    ] {
+        let e = Template::parse(template).unwrap_err();
+        assert_eq!(
+            (e[0].line, e[0].column),
+            (line, column),
+            "{template}: {e:?}"
+        );
+    }
+}

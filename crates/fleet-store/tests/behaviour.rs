@@ -364,7 +364,10 @@ async fn behaves_like_a_fleet_store(store: &FleetStore) {
         action: fleet_store::Named::from_text("backup.taken".into()),
         detail: "{}".into(),
     };
-    store.record_audit(std::slice::from_ref(&newer)).await.unwrap();
+    store
+        .record_audit(std::slice::from_ref(&newer))
+        .await
+        .unwrap();
     let read = store.audit_events(Some(&other.id), 0, 10).await.unwrap();
     assert_eq!(read, vec![newer.clone()]);
     assert_eq!(read[0].action.as_str(), "backup.taken");

@@ -9,11 +9,11 @@
 //! `int` or `int(MIN..MAX)`, `bool`, `duration`, `enum(a|b|c)`.
 //!
 //! Rendering escapes by context (ROUTEROS.md §4.5). The template is lexed
-//! to find where each placeholder sits: in script text, inside a quoted
-//! string, or inside a string that is itself script (`source=`,
-//! `on-event=`, `script=`, `up-script=`, `down-script=`), which RouterOS
-//! parses a second time, and inside a string within that. The value is
-//! escaped once for every quoting level it sits in: `\` `"` `$` `?` CR LF TAB
+//! (`lex`) to find where each placeholder sits: in script text, inside a
+//! quoted string, or inside a string that is itself script (`source=`,
+//! `on-event=`, `lease-script=`, netwatch's scripts, `:parse "…"`, …),
+//! which RouterOS parses again, to any depth. The value is escaped once
+//! for every quoting level it sits in: `\` `"` `$` `?` CR LF TAB
 //! become escapes, every other control byte and every byte ≥ 0x80 becomes
 //! `\XX`, and NUL is refused. Free text in script position is quoted;
 //! typed values must match their type's allow-list first.
@@ -21,6 +21,8 @@
 use std::{collections::BTreeMap, fmt, net};
 
 use serde::Serialize;
+
+mod lex;
 
 /// A placeholder's type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,7 +63,8 @@ impl fmt::Display for ValueType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Context {
-    /// Strings around it that RouterOS parses again as script (0 or 1).
+    /// Strings around it that RouterOS parses again as script (0 at the
+    /// top level; up to [`lex::MAX_SCRIPT_LEVELS`]).
     pub script_levels: u8,
     /// Inside a quoted string at its own level.
     pub in_string: bool,
@@ -122,27 +125,32 @@ pub const MASK: &str = "********";
 pub fn mask_secrets(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_owned();
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        let quoted = routeros_proto::script::quote_value(secret.as_bytes());
-        let escaped = &quoted[1..quoted.len() - 1];
-        for form in [escaped, secret.as_str()] {
-            out = out.replace(form, MASK);
+        // As given, then as written in a string, and in a string inside a
+        // script string, … (deepest first: each form contains the next).
+        let mut forms = vec![secret.clone()];
+        for _ in 0..=lex::MAX_SCRIPT_LEVELS {
+            let last = forms.last().map_or("", String::as_str);
+            let quoted = routeros_proto::script::quote_value(last.as_bytes());
+            forms.push(quoted[1..quoted.len() - 1].to_owned());
+        }
+        forms.dedup();
+        for form in forms.iter().rev() {
+            out = out.replace(form.as_str(), MASK);
         }
     }
     out
 }
 
-/// Parameters whose string value RouterOS runs as script.
-const SCRIPT_PARAMS: &[&str] = &[
-    "source",
-    "on-event",
-    "script",
-    "up-script",
-    "down-script",
-    "on-up",
-    "on-down",
-    "on-login",
-    "on-logout",
-];
+/// The line and column (1-based, in characters as an editor counts them)
+/// of byte `at`.
+fn line_column(source: &str, at: usize) -> (u32, u32) {
+    let before = &source[..at];
+    let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+    (
+        before.matches('\n').count() as u32 + 1,
+        before[line_start..].chars().count() as u32 + 1,
+    )
+}
 
 fn err(line: u32, column: u32, message: impl Into<String>) -> TemplateError {
     TemplateError {
@@ -231,161 +239,59 @@ impl Template {
     /// Checks the template: placeholder syntax, types, one type per name,
     /// and that every placeholder sits somewhere it can be escaped.
     pub fn parse(source: &str) -> Result<Template, Vec<TemplateError>> {
-        let bytes = source.as_bytes();
-        let mut errors = Vec::new();
+        let (found, lex_errors) = lex::lex(source);
+        // Errors in template order, each at its line and column.
+        let mut errors: Vec<(usize, TemplateError)> = lex_errors
+            .into_iter()
+            .map(|e| {
+                let (line, column) = line_column(source, e.at);
+                (e.at, err(line, column, e.message))
+            })
+            .collect();
         let mut uses: Vec<Placeholder> = Vec::new();
         let mut types: BTreeMap<String, ValueType> = BTreeMap::new();
-        // Lexer state: a stack of open quoting levels.
-        #[derive(Clone, Copy, PartialEq)]
-        enum Level {
-            /// A string whose content is plain text.
-            Text,
-            /// A string whose content is script; `inner` while inside a
-            /// `\"…\"` string of that script.
-            Script { inner: bool },
-        }
-        let mut level: Option<Level> = None;
-        let (mut line, mut line_start) = (1u32, 0usize);
-        let mut i = 0;
-        let mut comment = false;
-        while i < bytes.len() {
-            let b = bytes[i];
-            // Only asked for at ASCII bytes (`{`, `"`), so `i` is a char
-            // boundary; counted in characters, as an editor shows them.
-            let column = || (source[line_start..i].chars().count() + 1) as u32;
-            if b == b'\n' {
-                line += 1;
-                line_start = i + 1;
-                comment = false;
-                i += 1;
+        for f in found {
+            let (line, column) = line_column(source, f.start);
+            let mut fail = |message: String| errors.push((f.start, err(line, column, message)));
+            let inner = &source[f.start + 2..f.end - 2];
+            let (name, ty) = match inner.split_once(':') {
+                Some((n, t)) => (n.trim(), Some(t)),
+                None => (inner.trim(), None),
+            };
+            if !is_placeholder_name(name) {
+                fail(format!("placeholder name {name:?}: use letters, digits, _ and -, or router.<fact> / site.<fact> for values filled from the router or its site"));
                 continue;
             }
-            if bytes[i..].starts_with(b"{{") {
-                let Some(len) = source[i..].find("}}") else {
-                    errors.push(err(line, column(), "{{ without a closing }}"));
-                    break;
-                };
-                let inner = &source[i + 2..i + len];
-                let (name, ty) = match inner.split_once(':') {
-                    Some((n, t)) => (n.trim(), Some(t)),
-                    None => (inner.trim(), None),
-                };
-                let context = match level {
-                    None => Some(Context {
-                        script_levels: 0,
-                        in_string: false,
-                    }),
-                    Some(Level::Text) => Some(Context {
-                        script_levels: 0,
-                        in_string: true,
-                    }),
-                    Some(Level::Script { inner }) => Some(Context {
-                        script_levels: 1,
-                        in_string: inner,
-                    }),
-                };
-                let column = column();
-                if comment {
-                    errors.push(err(
-                        line,
-                        column,
-                        "a placeholder in a comment is never sent; remove it",
-                    ));
-                } else if !is_placeholder_name(name) {
-                    errors.push(err(
-                        line,
-                        column,
-                        format!("placeholder name {name:?}: use letters, digits, _ and -, or router.<fact> / site.<fact> for values filled from the router or its site"),
-                    ));
-                } else {
-                    let declared = types.get(name).cloned();
-                    let ty = match (ty.map(parse_type), declared) {
-                        (Some(Err(e)), _) => {
-                            errors.push(err(line, column, e));
-                            None
-                        }
-                        (Some(Ok(t)), Some(d)) if t != d => {
-                            errors.push(err(
-                                line,
-                                column,
-                                format!("{name} was declared as {d} before; here it says {t}"),
-                            ));
-                            None
-                        }
-                        (Some(Ok(t)), _) => Some(t),
-                        (None, Some(d)) => Some(d),
-                        (None, None) => {
-                            errors.push(err(
-                                line,
-                                column,
-                                format!("{name} needs a type where it is first used: {{{{ {name}: string }}}}"),
-                            ));
-                            None
-                        }
-                    };
-                    if let (Some(t), Some(context)) = (ty, context) {
-                        types.entry(name.to_owned()).or_insert_with(|| t.clone());
-                        uses.push(Placeholder {
-                            name: name.to_owned(),
-                            value_type: t,
-                            line,
-                            column,
-                            context,
-                            span: (i, i + len + 2),
-                        });
-                    }
+            let declared = types.get(name).cloned();
+            let ty = match (ty.map(parse_type), declared) {
+                (Some(Err(e)), _) => {
+                    fail(e);
+                    continue;
                 }
-                i += len + 2;
-                continue;
-            }
-            match level {
-                None => match b {
-                    b'#' if source[line_start..i].trim().is_empty() => comment = true,
-                    b'"' if !comment => {
-                        let before = &source[line_start..i];
-                        let param = before
-                            .rsplit(|c: char| c.is_whitespace())
-                            .next()
-                            .and_then(|w| w.strip_suffix('='))
-                            .unwrap_or("");
-                        level = Some(if SCRIPT_PARAMS.contains(&param) {
-                            Level::Script { inner: false }
-                        } else {
-                            Level::Text
-                        });
-                    }
-                    _ => {}
-                },
-                Some(Level::Text) => match b {
-                    b'\\' => i += 1,
-                    b'"' => level = None,
-                    _ => {}
-                },
-                Some(Level::Script { inner }) => {
-                    if bytes[i..].starts_with(b"\\\\\\\"") && inner {
-                        // An escaped quote inside the inner string.
-                        i += 3;
-                    } else if bytes[i..].starts_with(b"\\\"") {
-                        level = Some(Level::Script { inner: !inner });
-                        i += 1;
-                    } else if b == b'\\' {
-                        i += 1;
-                    } else if b == b'"' {
-                        if inner {
-                            errors.push(err(line, column(), "a string inside a script value must be opened and closed with \\\""));
-                        }
-                        level = None;
-                    }
+                (Some(Ok(t)), Some(d)) if t != d => {
+                    fail(format!(
+                        "{name} was declared as {d} before; here it says {t}"
+                    ));
+                    continue;
                 }
-            }
-            i += 1;
-        }
-        if level.is_some() && errors.is_empty() {
-            errors.push(err(
+                (Some(Ok(t)), _) => t,
+                (None, Some(d)) => d,
+                (None, None) => {
+                    fail(format!(
+                        "{name} needs a type where it is first used: {{{{ {name}: string }}}}"
+                    ));
+                    continue;
+                }
+            };
+            types.entry(name.to_owned()).or_insert_with(|| ty.clone());
+            uses.push(Placeholder {
+                name: name.to_owned(),
+                value_type: ty,
                 line,
-                1,
-                "a quoted string is not closed by the end of the template",
-            ));
+                column,
+                context: f.context,
+                span: (f.start, f.end),
+            });
         }
         if errors.is_empty() {
             Ok(Template {
@@ -393,7 +299,8 @@ impl Template {
                 uses,
             })
         } else {
-            Err(errors)
+            errors.sort_by_key(|(at, _)| *at);
+            Err(errors.into_iter().map(|(_, e)| e).collect())
         }
     }
 
@@ -678,6 +585,18 @@ mod tests {
             mask_secrets(export, &[odd]),
             "/user add name=tech password=\"********\" comment=********"
         );
+    }
+
+    #[test]
+    fn a_secret_nested_in_scripts_is_masked_at_its_depth() {
+        let t = Template::parse(
+            "/x add on-event=\"/y add on-event=\\\"/user add name=t password={{ pw: secret }}\\\"\"",
+        )
+        .unwrap();
+        assert_eq!(t.placeholders()[0].context.script_levels, 2);
+        let r = t.render(&values(&[("pw", "a\"b$c\\d")])).unwrap();
+        assert_ne!(r.text, r.preview);
+        assert_eq!(mask_secrets(&r.text, &r.secrets), r.preview);
     }
 
     #[test]
