@@ -115,6 +115,7 @@ pub async fn confirm_push(
         Some(&device_id),
         &scheduler,
         &push::technician(),
+        Some(fleet.credentials()),
     )
     .await?)
 }

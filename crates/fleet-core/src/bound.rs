@@ -23,6 +23,10 @@ use crate::credentials::{CredentialError, CredentialStore, Sensitive};
 
 const SHARED_STORE: &str = "shared-store:password";
 
+fn push_backup_account(token: &str) -> String {
+    format!("push-backup:{token}")
+}
+
 fn router_account(device_id: &str) -> String {
     format!("router:{device_id}")
 }
@@ -143,6 +147,25 @@ impl CredentialStore {
 
     pub fn delete_router(&self, device_id: &str) -> Result<(), CredentialError> {
         self.delete(&router_account(device_id))
+    }
+
+    /// The password a push's backup on the router is encrypted with, kept
+    /// while that backup exists (`token` names the backup and its safety
+    /// net).
+    pub fn set_push_backup(
+        &self,
+        token: &str,
+        password: &Sensitive<String>,
+    ) -> Result<(), CredentialError> {
+        self.set(&push_backup_account(token), password)
+    }
+
+    pub fn push_backup(&self, token: &str) -> Result<Option<Sensitive<String>>, CredentialError> {
+        self.get(&push_backup_account(token))
+    }
+
+    pub fn delete_push_backup(&self, token: &str) -> Result<(), CredentialError> {
+        self.delete(&push_backup_account(token))
     }
 
     /// The shared database's password.

@@ -76,6 +76,12 @@ pub struct CredentialStore {
     backend: Backend,
 }
 
+impl fmt::Debug for CredentialStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CredentialStore({:?})", self.backend())
+    }
+}
+
 impl CredentialStore {
     /// The OS keyring when one answers; otherwise a 0600 file in `data_dir`.
     /// `FLEETDECK_CREDENTIALS=file` forces the file (tests use it so they

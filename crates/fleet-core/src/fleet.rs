@@ -93,7 +93,7 @@ struct Inventory {
 /// credential store, routers reached over the API.
 pub struct Fleet {
     store: std::sync::Arc<FleetStore>,
-    credentials: CredentialStore,
+    credentials: std::sync::Arc<CredentialStore>,
     /// Connect, login and command deadlines for polls.
     pub poll_timeout: Duration,
     /// Background polling ([`crate::monitoring`]).
@@ -108,7 +108,7 @@ impl Fleet {
     pub fn new(store: FleetStore, credentials: CredentialStore) -> Self {
         Self {
             store: std::sync::Arc::new(store),
-            credentials,
+            credentials: std::sync::Arc::new(credentials),
             poll_timeout: Duration::from_secs(10),
             monitoring: Default::default(),
             pushes: Default::default(),
@@ -395,6 +395,12 @@ impl Fleet {
 
     pub fn credentials(&self) -> &CredentialStore {
         &self.credentials
+    }
+
+    /// The credential store, shared (a push keeps its backup's password
+    /// there while it runs).
+    pub fn shared_credentials(&self) -> std::sync::Arc<CredentialStore> {
+        self.credentials.clone()
     }
 
     /// Adds a router to the inventory and keeps its password in the

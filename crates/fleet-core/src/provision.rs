@@ -219,6 +219,7 @@ impl Fleet {
     ) -> Result<BulkReport, FleetError> {
         let source = spec.source()?;
         let mut opts = spec.options()?;
+        opts.push.backup_keys = Some(self.shared_credentials());
         let on_event: Arc<dyn Fn(PushEvent) + Send + Sync> = Arc::new(on_event);
         opts.on_step = Some(step_hook(on_event.clone()));
         let job = fleet_store::new_id();

@@ -24,6 +24,7 @@ use routeros::{Client, Command};
 use serde::Serialize;
 
 use crate::{
+    credentials::{CredentialStore, Sensitive},
     plan::{self, Action, Outcome, Plan, StepReport},
     poll,
 };
@@ -53,6 +54,9 @@ pub struct PushOptions {
     /// but unconfirmed, and the technician confirms (after checking they
     /// can still reach the router) or lets the net restore the backup.
     pub auto_confirm: bool,
+    /// Where the backup's password is kept while the backup exists (the
+    /// keyring). `None`: only the router's safety net holds it.
+    pub backup_keys: Option<std::sync::Arc<CredentialStore>>,
 }
 
 impl Default for PushOptions {
@@ -67,6 +71,7 @@ impl Default for PushOptions {
             reconnect_within: Duration::from_secs(180),
             batch: None,
             auto_confirm: true,
+            backup_keys: None,
         }
     }
 }
@@ -205,6 +210,56 @@ fn masked(outcome: &Outcome) -> Outcome {
 /// Names of the safety schedulers a push arms.
 pub const SAFETY_PREFIX: &str = "fleetdeck-safety-";
 
+/// Names of the backups a push saves on the router: `fleetdeck-<token>`,
+/// the same random token as its safety net's.
+pub const BACKUP_PREFIX: &str = "fleetdeck-";
+
+/// A push's backup and safety net, named by a random token nobody can
+/// guess, encrypted with a random password.
+struct Backup {
+    token: String,
+    password: Sensitive<String>,
+}
+
+impl Backup {
+    fn new() -> Self {
+        Backup {
+            token: uuid::Uuid::new_v4().simple().to_string()[..16].to_owned(),
+            password: Sensitive::new(uuid::Uuid::new_v4().simple().to_string()),
+        }
+    }
+
+    fn file(&self) -> String {
+        backup_file(&self.token)
+    }
+
+    fn net(&self) -> String {
+        format!("{SAFETY_PREFIX}{}", self.token)
+    }
+
+    /// The safety net's script: it removes itself first, so it fires once
+    /// even if the load fails, then loads the backup (the router reboots).
+    /// Token and password are hexadecimal: nothing to escape.
+    fn on_event(&self) -> String {
+        format!(
+            "/system scheduler remove [find name=\"{}\"]; /system backup load name={} password=\"{}\"",
+            self.net(),
+            self.file(),
+            self.password.expose()
+        )
+    }
+}
+
+fn backup_file(token: &str) -> String {
+    format!("{BACKUP_PREFIX}{token}.backup")
+}
+
+/// The token of a safety net's name (`fleetdeck-safety-<token>`).
+fn token_of(net: &str) -> Option<&str> {
+    net.strip_prefix(SAFETY_PREFIX)
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// Pushes `plan` to the router behind `client` (the device `device_id`).
 /// `progress` sees each step as it finishes.
 pub async fn push(
@@ -217,7 +272,6 @@ pub async fn push(
     mut progress: impl FnMut(&StepReport),
 ) -> PushReport {
     let push_id = fleet_store::new_id();
-    let short = &push_id[push_id.len() - 12..];
     let audit = Audit {
         store,
         device_id,
@@ -265,7 +319,6 @@ pub async fn push(
                 client,
                 plan,
                 opts,
-                short,
                 &audit,
                 &mut report,
                 &mut progress,
@@ -303,7 +356,6 @@ async fn run(
     client: &Client,
     plan: &Plan,
     opts: &PushOptions,
-    short: &str,
     audit: &Audit<'_>,
     report: &mut PushReport,
     progress: &mut impl FnMut(&StepReport),
@@ -380,13 +432,30 @@ async fn run(
         );
     }
 
-    // 2. Backup: on the router, and the export text here.
-    let backup = format!("fleetdeck-{short}");
+    // Backups of earlier pushes, confirmed or restored since: the router
+    // no longer needs them, and each holds the whole configuration.
+    if pending.is_empty() {
+        remove_leftover_backups(client, opts.backup_keys.as_deref()).await;
+    }
+
+    // 2. Backup: on the router, encrypted with a password only this push
+    // (and the keyring, while the backup exists) knows; the export text
+    // here.
+    let backup = Backup::new();
+    if let Some(keys) = &opts.backup_keys {
+        if let Err(e) = keys.set_push_backup(&backup.token, &backup.password) {
+            return finish(
+                report,
+                PushStatus::Failed,
+                format!("backup: its password could not be kept ({e}); nothing was changed"),
+            );
+        }
+    }
     if let Err(e) = client
         .run(
             &Command::new("/system/backup/save")
-                .attr("name", &backup)
-                .attr("dont-encrypt", "yes"),
+                .attr("name", backup.file())
+                .attr("password", backup.password.expose()),
         )
         .await
     {
@@ -401,11 +470,11 @@ async fn run(
         .await
         .map(|t| crate::sensitive::mask_config(&String::from_utf8_lossy(&t)))
         .unwrap_or_else(|e| format!("(export failed: {e})"));
-    report.backup = Some(format!("{backup}.backup"));
+    report.backup = Some(backup.file());
     if let Err(why) = audit
         .event(
             AuditAction::PushBackup,
-            serde_json::json!({"file": format!("{backup}.backup"), "export": export}),
+            serde_json::json!({"file": backup.file(), "encrypted": true, "export": export}),
         )
         .await
     {
@@ -416,10 +485,10 @@ async fn run(
         );
     }
 
-    // 3. Safety net. The file name is our own token: nothing to escape.
-    let net = format!("{SAFETY_PREFIX}{short}");
+    // 3. Safety net: fires once, after `minutes`, unless confirmed.
+    let net = backup.net();
     let minutes = opts.confirm_within.as_secs().div_ceil(60).max(1);
-    let on_event = format!("/system backup load name={backup}.backup password=\"\"");
+    let on_event = backup.on_event();
     if let Err(e) = client
         .run(
             &Command::new("/system/scheduler/add")
@@ -501,8 +570,8 @@ async fn run(
                 let restored = client
                     .run(
                         &Command::new("/system/backup/load")
-                            .attr("name", format!("{backup}.backup"))
-                            .attr("password", ""),
+                            .attr("name", backup.file())
+                            .attr("password", backup.password.expose()),
                     )
                     .await;
                 return match restored {
@@ -574,6 +643,7 @@ async fn run(
     let removed = remove_schedulers(client, &net).await;
     match removed {
         Ok(1) => {
+            let cleanup = remove_backup(client, opts.backup_keys.as_deref(), &backup.token).await;
             if let Err(why) = audit
                 .event(AuditAction::PushConfirmed, serde_json::json!({"scheduler": net}))
                 .await
@@ -593,10 +663,14 @@ async fn run(
                 0 => String::new(),
                 n => format!(" ({n} of them cannot be read back: a command or an imported script)"),
             };
+            let cleanup = match cleanup {
+                Ok(()) => String::new(),
+                Err(e) => format!("; its backup {} could not be removed ({e}), remove it by hand", backup.file()),
+            };
             finish(
                 report,
                 PushStatus::Succeeded,
-                format!("{changed} of {} steps changed the router; verified{unverified} and confirmed", plan.steps.len()),
+                format!("{changed} of {} steps changed the router; verified{unverified} and confirmed{cleanup}", plan.steps.len()),
             )
         }
         Ok(n) => finish(
@@ -627,10 +701,88 @@ pub async fn pending_safety_nets(client: &Client) -> Result<Vec<String>, routero
 /// Confirms an unconfirmed push by hand: removes its safety scheduler, so
 /// the router keeps its current configuration. `Ok(false)`: no such net.
 pub async fn confirm_safety_net(client: &Client, name: &str) -> Result<bool, routeros::Error> {
-    if !name.starts_with(SAFETY_PREFIX) {
+    confirm_net(client, name, None).await
+}
+
+/// Removes the safety net `name`, then its backup (and the backup's
+/// password from `keys`). A backup that cannot be removed is logged and
+/// removed by the next push's pre-flight.
+async fn confirm_net(
+    client: &Client,
+    name: &str,
+    keys: Option<&CredentialStore>,
+) -> Result<bool, routeros::Error> {
+    let Some(token) = token_of(name) else {
+        return Ok(false);
+    };
+    if remove_schedulers(client, name).await? == 0 {
         return Ok(false);
     }
-    Ok(remove_schedulers(client, name).await? > 0)
+    if let Err(e) = remove_backup(client, keys, token).await {
+        tracing::warn!(error = %e, "a confirmed push's backup could not be removed");
+    }
+    Ok(true)
+}
+
+/// Removes a push's backup file from the router and its password from
+/// `keys`.
+async fn remove_backup(
+    client: &Client,
+    keys: Option<&CredentialStore>,
+    token: &str,
+) -> Result<(), routeros::Error> {
+    let file = backup_file(token);
+    let found = client
+        .run(
+            &Command::new("/file/print")
+                .proplist([".id"])
+                .word(format!("?name={file}")),
+        )
+        .await?;
+    for row in &found.rows {
+        if let Some(id) = row.get(".id") {
+            client
+                .run(&Command::new("/file/remove").attr(".id", id.as_ref()))
+                .await?;
+        }
+    }
+    if let Some(keys) = keys {
+        if let Err(e) = keys.delete_push_backup(token) {
+            tracing::warn!(error = %e, "a removed backup's password could not be deleted");
+        }
+    }
+    Ok(())
+}
+
+/// Removes the backups earlier pushes left on the router (a restored
+/// backup stays on its flash after the reboot). Only called with no safety
+/// net pending, so no backup here is still needed.
+async fn remove_leftover_backups(client: &Client, keys: Option<&CredentialStore>) {
+    let files = match client
+        .run(&Command::new("/file/print").proplist(["name"]))
+        .await
+    {
+        Ok(reply) => reply.rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list the router's files for old push backups");
+            return;
+        }
+    };
+    for row in files {
+        let Some(name) = row.get("name") else {
+            continue;
+        };
+        let Some(token) = name
+            .strip_prefix(BACKUP_PREFIX)
+            .and_then(|n| n.strip_suffix(".backup"))
+            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        else {
+            continue;
+        };
+        if let Err(e) = remove_backup(client, keys, token).await {
+            tracing::warn!(error = %e, "an old push backup could not be removed");
+        }
+    }
 }
 
 /// Removes every scheduler named `name`; how many there were.
@@ -670,8 +822,9 @@ pub async fn confirm(
     device_id: Option<&str>,
     scheduler: &str,
     actor: &str,
+    keys: Option<&CredentialStore>,
 ) -> Result<bool, crate::FleetError> {
-    if !confirm_safety_net(client, scheduler).await? {
+    if !confirm_net(client, scheduler, keys).await? {
         return Ok(false);
     }
     let now = poll::now_ms();

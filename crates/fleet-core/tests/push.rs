@@ -860,3 +860,142 @@ async fn no_secret_reaches_the_store_through_the_audit_trail() {
         );
     }
 }
+
+/// The push's backup is encrypted with a random password kept in the
+/// credential store only while the backup exists; the safety net removes
+/// itself before it loads the backup (it fires once); confirming removes
+/// the net, the backup file and the password; a backup left by an earlier
+/// push (restored, so still on the flash) is removed by the next push.
+#[tokio::test]
+async fn the_backup_is_encrypted_the_net_fires_once_and_both_go_after_confirm() {
+    use routeros_proto::script::{self, Arg, CommandKind, StrPart, Value};
+    let e = env().await;
+    let client = connect(&e.sim).await;
+    let keys = std::sync::Arc::new(fleet_core::credentials::CredentialStore::file(
+        e._dir.path().join("credentials.json"),
+    ));
+    // A backup an earlier push left behind.
+    client
+        .run(&Command::new("/system/backup/save").attr("name", "fleetdeck-00aa11bb22cc33dd"))
+        .await
+        .unwrap();
+    let files = |c: &Client| {
+        let c = c.clone();
+        async move {
+            c.run(&Command::new("/file/print").proplist(["name"]))
+                .await
+                .unwrap()
+                .rows
+                .iter()
+                .filter_map(|r| r.get("name").map(|n| n.into_owned()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let opts = PushOptions {
+        auto_confirm: false,
+        backup_keys: Some(keys.clone()),
+        ..PushOptions::default()
+    };
+    let report = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &bootstrap(),
+        &opts,
+        |_| {},
+    )
+    .await;
+    assert_eq!(
+        report.status,
+        PushStatus::AwaitingConfirmation,
+        "{}",
+        report.message
+    );
+    let file = report.backup.clone().unwrap();
+    let net = report.safety_net.clone().unwrap();
+    let token = net.strip_prefix(push::SAFETY_PREFIX).unwrap();
+    assert_eq!(token.len(), 16, "a random token: {net}");
+    assert_eq!(file, format!("fleetdeck-{token}.backup"));
+    assert_eq!(
+        files(&client)
+            .await
+            .iter()
+            .filter(|f| f.starts_with("fleetdeck-"))
+            .collect::<Vec<_>>(),
+        vec![&file],
+        "the old backup is gone, this push's is there"
+    );
+
+    // Encrypted: loading it without its password is refused.
+    let refused = client
+        .run(
+            &Command::new("/system/backup/load")
+                .attr("name", &file)
+                .attr("password", ""),
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("wrong password"), "{refused}");
+    let password = keys
+        .push_backup(token)
+        .unwrap()
+        .expect("the password is kept");
+    assert_eq!(password.expose().len(), 32);
+
+    // The safety net: once, then the load with that password.
+    let sched = client
+        .run(&Command::new("/system/scheduler/print").word(format!("?name={net}")))
+        .await
+        .unwrap();
+    let on_event = sched.rows[0].get("on-event").unwrap().into_owned();
+    let parsed = script::parse(on_event.as_bytes()).unwrap();
+    let menu = |i: usize| match &parsed.commands[i].kind {
+        CommandKind::Menu(m) => m.clone(),
+        other => panic!("{other:?}"),
+    };
+    let first = menu(0);
+    assert_eq!(
+        first.api_path(),
+        "/system/scheduler/remove",
+        "it removes itself first: {on_event}"
+    );
+    let second = menu(1);
+    assert_eq!(second.api_path(), "/system/backup/load");
+    let arg = |name: &str| {
+        second
+            .args
+            .iter()
+            .find_map(|a| match a {
+                Arg::Named { name: n, value } if n == name => Some(value.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        arg("password"),
+        Value::Str(vec![StrPart::Lit(password.expose().as_bytes().to_vec())])
+    );
+    assert_eq!(arg("name").literal().unwrap(), file.as_bytes());
+
+    // Confirmed: net, file and password are gone.
+    assert!(push::confirm(
+        &e.store,
+        &client,
+        Some(&e.device_id),
+        &net,
+        "tech",
+        Some(&keys)
+    )
+    .await
+    .unwrap());
+    assert!(push::pending_safety_nets(&client).await.unwrap().is_empty());
+    assert!(
+        !files(&client).await.contains(&file),
+        "the backup file is removed"
+    );
+    assert!(
+        keys.push_backup(token).unwrap().is_none(),
+        "the password is deleted"
+    );
+}

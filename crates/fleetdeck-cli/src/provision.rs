@@ -229,6 +229,7 @@ pub(crate) async fn confirm(
                 device.as_deref(),
                 &name,
                 &fleet_core::push::technician(),
+                Some(fleet.credentials()),
             )
             .await?;
             if confirmed {

@@ -54,8 +54,9 @@ pub(crate) struct State {
     pub config: Config,
     pub booted: Instant,
     pub down_until: Option<Instant>,
-    /// Backup file name → the configuration it saved.
-    pub backups: HashMap<String, Config>,
+    /// Backup file name → the configuration it saved, and the password
+    /// it was encrypted with (none: saved unencrypted).
+    pub backups: HashMap<String, (Config, Option<String>)>,
 }
 
 impl Device {

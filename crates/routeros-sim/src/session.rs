@@ -544,12 +544,17 @@ impl Session {
                     format!("{name}.backup")
                 };
                 let snapshot = device.with_config(|c| c.clone());
+                // Encrypted with a password unless `dont-encrypt=yes` or
+                // none is given (RouterOS 6.43+).
+                let password = args.text("password").filter(|p| {
+                    !p.is_empty() && args.text("dont-encrypt").as_deref() != Some("yes")
+                });
                 device
                     .state
                     .lock()
                     .expect("state lock")
                     .backups
-                    .insert(file.clone(), snapshot);
+                    .insert(file.clone(), (snapshot, password));
                 let item = vec![
                     ("name".to_owned(), file.into_bytes()),
                     ("type".to_owned(), b"backup".to_vec()),
@@ -579,9 +584,20 @@ impl Session {
                     .backups
                     .get(&file)
                     .cloned();
-                let Some(mut saved) = saved else {
+                // The file must still be on the router's flash.
+                let on_flash = device
+                    .items("file")
+                    .iter()
+                    .any(|i| i.get("name") == Some(file.as_bytes()));
+                let Some((mut saved, password)) = saved.filter(|_| on_flash) else {
                     return Err(Failure::new(Some(1), "failure: no such file"));
                 };
+                if password.is_some() && args.text("password") != password {
+                    return Err(Failure::new(
+                        Some(1),
+                        "failure: wrong password or damaged backup file",
+                    ));
+                }
                 // Files live outside the backup, as on a router's flash.
                 device.with_config(|c| {
                     if let Some(files) = c.remove("file") {
