@@ -115,7 +115,10 @@ async fn a_push_backs_up_guards_applies_verifies_and_confirms() {
     assert_eq!(report.status, PushStatus::Succeeded, "{}", report.message);
     assert_eq!(seen, vec![1, 2, 3, 4, 5], "progress per step");
     let backup = report.backup.clone().unwrap();
-    assert!(names(&client, "/file").await.contains(&backup));
+    assert!(
+        !names(&client, "/file").await.contains(&backup),
+        "the backup is removed once the push is confirmed"
+    );
     let schedulers = names(&client, "/system/scheduler").await;
     assert_eq!(
         schedulers,
