@@ -57,6 +57,10 @@ pub struct PushOptions {
     /// Where the backup's password is kept while the backup exists (the
     /// keyring). `None`: only the router's safety net holds it.
     pub backup_keys: Option<std::sync::Arc<CredentialStore>>,
+    /// The most one router's push may take, reconnects included: a router
+    /// that answers each command just in time cannot hold a push (and a
+    /// bulk push's slot) forever.
+    pub deadline: Duration,
 }
 
 impl Default for PushOptions {
@@ -72,6 +76,7 @@ impl Default for PushOptions {
             batch: None,
             auto_confirm: true,
             backup_keys: None,
+            deadline: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -315,16 +320,35 @@ pub async fn push(
     };
     match started {
         Ok(()) => {
-            run(
-                client,
-                plan,
-                opts,
-                &audit,
-                &mut report,
-                &mut progress,
-                finish,
+            let ran = tokio::time::timeout(
+                opts.deadline,
+                run(
+                    client,
+                    plan,
+                    opts,
+                    &audit,
+                    &mut report,
+                    &mut progress,
+                    finish,
+                ),
             )
-            .await
+            .await;
+            if ran.is_err() {
+                let after = format!(
+                    "the push did not finish within {} s, so it was stopped",
+                    opts.deadline.as_secs()
+                );
+                let message = if report.backup.is_none() {
+                    (PushStatus::Failed, format!("{after}; nothing was changed"))
+                } else {
+                    let minutes = opts.confirm_within.as_secs().div_ceil(60).max(1);
+                    (
+                        PushStatus::Unknown,
+                        format!("{after} after {} steps: what the router did is not known; its safety net restores the backup in {minutes} min unless the push is confirmed", report.steps.len()),
+                    )
+                };
+                finish(&mut report, message.0, message.1);
+            }
         }
         Err(why) => finish(
             &mut report,

@@ -1002,3 +1002,47 @@ async fn the_backup_is_encrypted_the_net_fires_once_and_both_go_after_confirm() 
         "the password is deleted"
     );
 }
+
+/// A router that answers every command, but slowly, cannot hold a push
+/// forever: the push stops at its overall deadline, says so, and its
+/// record and audit trail are finished, not left running.
+#[tokio::test]
+async fn a_push_stops_at_its_deadline_and_says_what_is_known() {
+    let e = env().await;
+    e.sim.device(0).set_faults(Faults {
+        latency: Duration::from_millis(150),
+        ..Faults::default()
+    });
+    let client = connect(&e.sim).await;
+    let opts = PushOptions {
+        deadline: Duration::from_secs(1),
+        ..PushOptions::default()
+    };
+    let report = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &bootstrap(),
+        &opts,
+        |_| {},
+    )
+    .await;
+    assert!(
+        matches!(report.status, PushStatus::Unknown | PushStatus::Failed),
+        "{:?}: {}",
+        report.status,
+        report.message
+    );
+    assert!(
+        report.message.contains("did not finish within 1 s"),
+        "{}",
+        report.message
+    );
+    let record = &e.store.push_records(Some(&e.device_id), 1).await.unwrap()[0];
+    assert_ne!(record.status, "running", "the record is finished");
+    assert!(record.summary.contains("did not finish within 1 s"));
+    let acts = actions(&e.store, &e.device_id).await;
+    let last = acts.last().unwrap();
+    assert!(last == "push.unknown" || last == "push.failed", "{acts:?}");
+}

@@ -3,7 +3,7 @@ use std::{
     pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, Mutex, Weak,
+        Arc, Mutex, OnceLock, Weak,
     },
     time::Duration,
 };
@@ -48,6 +48,14 @@ pub struct ConnectOptions {
     /// broken length prefix fails the session instead of allocating
     /// gigabytes.
     pub limits: Limits,
+    /// Most bytes one command's replies may take until its `!done`. A
+    /// router that sends more ends the session: no real reply is that
+    /// large, and a hostile one must not use up this laptop's memory.
+    pub max_reply_bytes: usize,
+    /// Most rows a streaming command may have waiting for its reader; a
+    /// reader that falls further behind gets an error and the command is
+    /// stopped on the router.
+    pub stream_backlog: usize,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -81,6 +89,8 @@ impl ConnectOptions {
             keepalive: Some(Duration::from_secs(30)),
             tls: TlsMode::Plain,
             limits: Limits::default(),
+            max_reply_bytes: 256 << 20,
+            stream_backlog: 4096,
         }
     }
 
@@ -101,10 +111,27 @@ enum Waiter {
     /// `!done` in one wake-up.
     Collect {
         replies: Vec<Reply>,
+        /// What `replies` hold, in bytes on the wire.
+        bytes: usize,
         done: oneshot::Sender<Shared<Vec<Reply>>>,
     },
-    /// A streaming command: each reply is handed over as it arrives.
-    Stream(mpsc::UnboundedSender<Shared<Reply>>),
+    /// A streaming command: each reply is handed over as it arrives, at
+    /// most a backlog of them waiting; `overflow` says why a stream that
+    /// fell behind was stopped.
+    Stream {
+        tx: mpsc::Sender<Shared<Reply>>,
+        overflow: Arc<OnceLock<String>>,
+    },
+}
+
+/// What the reader does after routing a reply.
+#[derive(Debug)]
+enum Routed {
+    Delivered,
+    /// A stream fell behind: stop the command with this tag on the router.
+    Cancel(String),
+    /// The router sent more than a command may take: end the session.
+    End(String),
 }
 
 /// Tags in flight, and why the session ended once it has.
@@ -123,39 +150,72 @@ impl Pending {
                 Waiter::Collect { done, .. } => {
                     let _ = done.send(Err(why.clone()));
                 }
-                Waiter::Stream(tx) => {
-                    let _ = tx.send(Err(why.clone()));
+                Waiter::Stream { tx, .. } => {
+                    let _ = tx.try_send(Err(why.clone()));
                 }
             }
         }
     }
 
-    /// Hands a reply to its waiter; `!done` retires the tag. Replies
-    /// without one of our (ASCII) tags are dropped.
-    fn route(&mut self, reply: Reply) {
+    /// Hands a reply (`size` bytes on the wire) to its waiter; `!done`
+    /// retires the tag. Replies without one of our (ASCII) tags are
+    /// dropped. A collected reply past `max_bytes` ends the session; a
+    /// stream whose reader is a backlog behind is stopped.
+    fn route(&mut self, reply: Reply, size: usize, max_bytes: usize) -> Routed {
         let Some(Ok(tag)) = reply.tag().map(std::str::from_utf8) else {
-            return;
+            return Routed::Delivered;
         };
-        if reply.kind != ReplyKind::Done {
-            match self.waiters.get_mut(tag) {
-                Some(Waiter::Collect { replies, .. }) => replies.push(reply),
-                Some(Waiter::Stream(tx)) => {
-                    let _ = tx.send(Ok(reply));
-                }
-                // Late replies of a cancelled or timed-out command, keepalives.
-                None => {}
+        let done = reply.kind == ReplyKind::Done;
+        let too_much = || {
+            Routed::End(format!(
+                "it sent more than {} MiB in reply to one command; the session was ended so a router cannot use up this laptop's memory",
+                max_bytes >> 20
+            ))
+        };
+        // Collected replies, the common case: no allocation per reply.
+        if let Some(Waiter::Collect { replies, bytes, .. }) = self.waiters.get_mut(tag) {
+            *bytes += size;
+            if *bytes > max_bytes {
+                return too_much();
             }
-            return;
-        }
-        match self.waiters.remove(tag) {
-            Some(Waiter::Collect { mut replies, done }) => {
+            if !done {
+                replies.push(reply);
+                return Routed::Delivered;
+            }
+            if let Some(Waiter::Collect {
+                mut replies, done, ..
+            }) = self.waiters.remove(tag)
+            {
                 replies.push(reply);
                 let _ = done.send(Ok(replies));
             }
-            Some(Waiter::Stream(tx)) => {
-                let _ = tx.send(Ok(reply));
+            return Routed::Delivered;
+        }
+        let tag = tag.to_owned();
+        let Some(Waiter::Stream { tx, overflow }) = self.waiters.get(&tag) else {
+            // Late replies of a cancelled or timed-out command, keepalives.
+            return Routed::Delivered;
+        };
+        match tx.try_send(Ok(reply)) {
+            Ok(()) => {
+                if done {
+                    self.waiters.remove(&tag);
+                }
+                Routed::Delivered
             }
-            None => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let _ = overflow.set(format!(
+                    "sent rows faster than they were read (more than {} waiting)",
+                    tx.max_capacity()
+                ));
+                self.waiters.remove(&tag);
+                Routed::Cancel(tag)
+            }
+            // The reader is gone; its drop cancels the command.
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.waiters.remove(&tag);
+                Routed::Delivered
+            }
         }
     }
 }
@@ -171,7 +231,8 @@ struct Writer {
 /// `!trap` (other than the `interrupted` of our own cancel) is an error.
 /// Dropping it before the end cancels the command on the router.
 pub struct ReplyStream {
-    rx: mpsc::UnboundedReceiver<Shared<Reply>>,
+    rx: mpsc::Receiver<Shared<Reply>>,
+    overflow: Arc<OnceLock<String>>,
     tag: String,
     command: String,
     inner: Arc<Inner>,
@@ -202,7 +263,13 @@ impl futures::Stream for ReplyStream {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {
                     self.finished = true;
-                    return Poll::Ready(None);
+                    return Poll::Ready(self.overflow.get().map(|what| {
+                        Err(Error::Overloaded {
+                            addr: self.inner.addr.clone(),
+                            command: self.command.clone(),
+                            what: what.clone(),
+                        })
+                    }));
                 }
                 Poll::Ready(Some(Err(e))) => {
                     self.finished = true;
@@ -258,6 +325,8 @@ struct Inner {
     next_tag: AtomicU64,
     addr: String,
     command_timeout: Duration,
+    max_reply_bytes: usize,
+    stream_backlog: usize,
     in_flight: Arc<Semaphore>,
     fingerprint: Option<Fingerprint>,
     /// The reader task; stopped when the last handle goes.
@@ -280,36 +349,64 @@ impl Inner {
         }
     }
 
-    /// Writes one sentence; a failed write ends the session for everyone.
-    async fn write(&self, sentence: &Sentence) -> Result<(), Error> {
-        let mut w = self.writer.lock().await;
+    /// Writes one sentence by `deadline`. A failed write, or one the
+    /// router stopped reading half-way, ends the session for everyone (the
+    /// stream would no longer be framed); not getting a turn to write in
+    /// time fails only this command.
+    async fn write(
+        &self,
+        sentence: &Sentence,
+        command: &str,
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        let timed_out = || Error::Timeout {
+            command: command.to_owned(),
+            after: self.command_timeout,
+        };
+        let mut w = tokio::time::timeout_at(deadline, self.writer.lock())
+            .await
+            .map_err(|_| timed_out())?;
         let Writer { w: io, buf } = &mut *w;
         buf.clear();
         sentence.encode(buf);
-        let res = async {
+        let res = tokio::time::timeout_at(deadline, async {
             io.write_all(buf).await?;
             io.flush().await
-        }
+        })
         .await;
         if buf.capacity() > 64 * 1024 {
             *buf = Vec::with_capacity(1024);
         }
-        res.map_err(|source| {
-            let e = Error::Io {
+        let e = match res {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(source)) => Error::Io {
                 addr: self.addr.clone(),
                 source,
-            };
-            self.pending
-                .lock()
-                .expect("pending lock")
-                .end(Arc::new(clone_error(&e)));
-            e
-        })
+            },
+            Err(_) => Error::Closed {
+                addr: self.addr.clone(),
+                reason: format!(
+                    "it stopped reading what was sent ({command} could not be written within {} s)",
+                    self.command_timeout.as_secs_f32()
+                ),
+            },
+        };
+        self.pending
+            .lock()
+            .expect("pending lock")
+            .end(Arc::new(clone_error(&e)));
+        Err(e)
     }
 
     /// Registers the tag's waiter, then writes the command: a reply can
     /// never arrive before someone waits for it.
-    async fn start(&self, tag: &str, cmd: &Command, waiter: Waiter) -> Result<(), Error> {
+    async fn start(
+        &self,
+        tag: &str,
+        cmd: &Command,
+        waiter: Waiter,
+        deadline: Instant,
+    ) -> Result<(), Error> {
         let sentence = cmd.to_sentence(Some(tag)).map_err(Error::InvalidCommand)?;
         {
             let mut p = self.pending.lock().expect("pending lock");
@@ -318,7 +415,7 @@ impl Inner {
             }
             p.waiters.insert(tag.to_owned(), waiter);
         }
-        if let Err(e) = self.write(&sentence).await {
+        if let Err(e) = self.write(&sentence, cmd.path(), deadline).await {
             self.pending
                 .lock()
                 .expect("pending lock")
@@ -341,7 +438,9 @@ impl Inner {
             .attr("tag", tag)
             .to_sentence(Some(&format!("c{tag}")))
         {
-            let _ = self.write(&s).await;
+            let _ = self
+                .write(&s, "/cancel", Instant::now() + self.command_timeout)
+                .await;
         }
     }
 }
@@ -392,6 +491,8 @@ impl Client {
             next_tag: AtomicU64::new(1),
             addr: addr.clone(),
             command_timeout: opts.command_timeout,
+            max_reply_bytes: opts.max_reply_bytes,
+            stream_backlog: opts.stream_backlog.max(1),
             in_flight: Arc::new(Semaphore::new(opts.max_in_flight.max(1))),
             fingerprint,
             driver: Mutex::new(None),
@@ -427,17 +528,21 @@ impl Client {
         let _permit = self.permit().await?;
         let tag = self.next_tag();
         let (tx, rx) = oneshot::channel();
+        // Writing the command and waiting for its answer share the deadline.
+        let until = Instant::now() + deadline;
         self.inner
             .start(
                 &tag,
                 cmd,
                 Waiter::Collect {
                     replies: Vec::new(),
+                    bytes: 0,
                     done: tx,
                 },
+                until,
             )
             .await?;
-        match timeout(deadline, rx).await {
+        match tokio::time::timeout_at(until, rx).await {
             Ok(Ok(Ok(replies))) => Ok(replies),
             Ok(Ok(Err(e))) => Err(clone_error(&e)),
             Ok(Err(_)) => Err(self
@@ -459,10 +564,17 @@ impl Client {
     pub async fn stream(&self, cmd: &Command) -> Result<ReplyStream, Error> {
         let permit = self.permit().await?;
         let tag = self.next_tag();
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.inner.start(&tag, cmd, Waiter::Stream(tx)).await?;
+        let (tx, rx) = mpsc::channel(self.inner.stream_backlog);
+        let overflow = Arc::new(OnceLock::new());
+        let waiter = Waiter::Stream {
+            tx,
+            overflow: overflow.clone(),
+        };
+        let until = Instant::now() + self.inner.command_timeout;
+        self.inner.start(&tag, cmd, waiter, until).await?;
         Ok(ReplyStream {
             rx,
+            overflow,
             tag,
             command: cmd.path().to_owned(),
             inner: self.inner.clone(),
@@ -811,17 +923,20 @@ async fn drive(
                 let probe = Command::new("/system/identity/print")
                     .to_sentence(Some(&format!("k{probes}")))
                     .expect("a valid command");
-                if let Err(e) = inner.write(&probe).await {
+                if let Err(e) = inner.write(&probe, "the keepalive", Instant::now() + idle).await {
                     break e;
                 }
                 probe_sent = Some(Instant::now());
                 quiet.as_mut().reset(Instant::now() + idle);
             }
             frame = reader.next() => {
-                let reply = match frame {
+                let (reply, size) = match frame {
                     None => break Error::Closed { addr: addr.clone(), reason: "the router closed the connection".into() },
                     Some(Err(e)) => break codec_error(e, &addr),
-                    Some(Ok(s)) => Reply::parse(s),
+                    Some(Ok(s)) => {
+                        let size = s.encoded_len();
+                        (Reply::parse(s), size)
+                    }
                 };
                 last_heard = Instant::now();
                 probe_sent = None;
@@ -829,7 +944,18 @@ async fn drive(
                     break Error::Fatal { reason: reply.message().unwrap_or_default() };
                 }
                 let Some(inner) = inner.upgrade() else { return };
-                inner.pending.lock().expect("pending lock").route(reply);
+                let routed = inner
+                    .pending
+                    .lock()
+                    .expect("pending lock")
+                    .route(reply, size, inner.max_reply_bytes);
+                match routed {
+                    Routed::Delivered => {}
+                    Routed::Cancel(tag) => {
+                        tokio::spawn(async move { inner.cancel(&tag).await });
+                    }
+                    Routed::End(reason) => break Error::Closed { addr: addr.clone(), reason },
+                }
             }
         }
     };
@@ -861,18 +987,24 @@ mod tests {
             "1".into(),
             Waiter::Collect {
                 replies: Vec::new(),
+                bytes: 0,
                 done,
             },
         );
-        let (tx, mut rows) = mpsc::unbounded_channel();
-        p.waiters.insert("2".into(), Waiter::Stream(tx));
-
-        p.route(reply(&["!re", "=name=a", ".tag=1"]));
-        p.route(reply(&["!re", "=name=b", ".tag=2"]));
-        p.route(reply(&["!re", "=name=c", ".tag=9"])); // nobody's: dropped
-        p.route(reply(&["!done", ".tag=2"]));
+        let (tx, mut rows) = mpsc::channel(8);
+        let overflow = Arc::new(OnceLock::new());
+        p.waiters
+            .insert("2".into(), Waiter::Stream { tx, overflow });
+        for words in [
+            &["!re", "=name=a", ".tag=1"][..],
+            &["!re", "=name=b", ".tag=2"],
+            &["!re", "=name=c", ".tag=9"], // nobody's: dropped
+            &["!done", ".tag=2"],
+        ] {
+            p.route(reply(words), 10, 1 << 20);
+        }
         assert_eq!(p.waiters.len(), 1, "the finished stream is retired");
-        p.route(reply(&["!done", ".tag=1"]));
+        p.route(reply(&["!done", ".tag=1"]), 10, 1 << 20);
         assert!(p.waiters.is_empty());
 
         let collected = got.try_recv().unwrap().unwrap();
@@ -883,5 +1015,49 @@ mod tests {
             .map(|r| r.unwrap().kind)
             .collect();
         assert_eq!(streamed, [ReplyKind::Re, ReplyKind::Done]);
+    }
+
+    /// A collected command past its byte budget ends the session; a
+    /// stream a backlog behind is stopped with its reason kept.
+    #[test]
+    fn replies_past_the_bounds_are_refused() {
+        let mut p = Pending::default();
+        let (done, _got) = oneshot::channel();
+        p.waiters.insert(
+            "1".into(),
+            Waiter::Collect {
+                replies: Vec::new(),
+                bytes: 0,
+                done,
+            },
+        );
+        assert!(matches!(
+            p.route(reply(&["!re", ".tag=1"]), 600, 1000),
+            Routed::Delivered
+        ));
+        assert!(matches!(
+            p.route(reply(&["!re", ".tag=1"]), 600, 1000),
+            Routed::End(_)
+        ));
+        let (tx, _rows) = mpsc::channel(2);
+        let overflow = Arc::new(OnceLock::new());
+        p.waiters.insert(
+            "2".into(),
+            Waiter::Stream {
+                tx,
+                overflow: overflow.clone(),
+            },
+        );
+        for _ in 0..2 {
+            assert!(matches!(
+                p.route(reply(&["!re", ".tag=2"]), 1, 1000),
+                Routed::Delivered
+            ));
+        }
+        assert!(
+            matches!(p.route(reply(&["!re", ".tag=2"]), 1, 1000), Routed::Cancel(t) if t == "2")
+        );
+        assert!(overflow.get().unwrap().contains("more than 2 waiting"));
+        assert!(!p.waiters.contains_key("2"));
     }
 }

@@ -17,6 +17,10 @@ use crate::{Client, Command, Error};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Version(pub u32, pub u32, pub u32);
 
+/// Most bytes read back from one file on the router: a hostile router
+/// answering every chunk in full cannot grow a read without bound.
+pub const MAX_FILE_BYTES: usize = 64 << 20;
+
 impl Version {
     /// Reads `7.16.2 (stable)`, `6.49.7 (long-term)`, `7.1beta4`.
     pub fn parse(text: &str) -> Option<Version> {
@@ -102,7 +106,7 @@ impl Client {
         text
     }
 
-    /// A file's contents. A freshly written export may take a moment to
+    /// A file's contents (at most [`MAX_FILE_BYTES`]). A freshly written export may take a moment to
     /// appear, so a missing file is retried a few times.
     pub async fn read_file(&self, name: &str, chunked: bool) -> Result<Vec<u8>, Error> {
         let mut attempt = 0;
@@ -145,6 +149,16 @@ impl Client {
                     out.extend_from_slice(data);
                     if data.len() < CHUNK {
                         return Ok(out);
+                    }
+                    if out.len() > MAX_FILE_BYTES {
+                        return Err(Error::Overloaded {
+                            addr: self.addr().to_owned(),
+                            command: "/file/read".into(),
+                            what: format!(
+                                "sent more than {} MiB for {name}, more than any export holds",
+                                MAX_FILE_BYTES >> 20
+                            ),
+                        });
                     }
                 }
             }

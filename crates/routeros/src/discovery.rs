@@ -107,7 +107,17 @@ pub struct DiscoveryStats {
     /// Valid announcements without a MAC or an identity, which describe no
     /// device we could group.
     pub ignored: u64,
+    /// Announcements refused because the table is full ([`MAX_ROUTERS`]
+    /// routers, [`MAX_INTERFACES`] interfaces each): a flood of forged
+    /// announcements cannot grow it without bound.
+    pub refused_full: u64,
 }
+
+/// Most routers one scanner keeps (a site has tens; a /16 of routers all
+/// on one segment is not a real network).
+pub const MAX_ROUTERS: usize = 4096;
+/// Most interfaces kept per router.
+pub const MAX_INTERFACES: usize = 256;
 
 /// One interface of a router, as announced from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,10 +233,13 @@ impl RouterTable {
             })
     }
 
-    /// Folds an announcement in; returns the index of its router.
-    fn record(&mut self, ann: &Announcement, source: SocketAddr, now: SystemTime) -> usize {
+    /// Folds an announcement in; returns the index of its router, or
+    /// `None` when it would take a new router or interface past the table's
+    /// bounds.
+    fn record(&mut self, ann: &Announcement, source: SocketAddr, now: SystemTime) -> Option<usize> {
         let idx = match self.find(ann) {
             Some(idx) => idx,
+            None if self.routers.len() >= MAX_ROUTERS => return None,
             None => {
                 self.routers.push(DiscoveredRouter {
                     identity: String::new(),
@@ -243,6 +256,19 @@ impl RouterTable {
                 self.routers.len() - 1
             }
         };
+        let mac = ann.mac();
+        let name = text(ann.interface_name());
+        let existing = self.routers[idx]
+            .interfaces
+            .iter()
+            .position(|i| match (mac, &name) {
+                (Some(mac), _) => i.mac == Some(mac),
+                (None, Some(name)) => i.mac.is_none() && i.name.as_ref() == Some(name),
+                (None, None) => i.mac.is_none() && i.name.is_none() && i.source == source,
+            });
+        if existing.is_none() && self.routers[idx].interfaces.len() >= MAX_INTERFACES {
+            return None;
+        }
         let r = &mut self.routers[idx];
         if let Some(identity) = ann.identity() {
             r.identity = decode_text(identity).into_owned();
@@ -255,13 +281,6 @@ impl RouterTable {
         replace(&mut r.uptime, ann.uptime());
         r.last_seen = now;
 
-        let mac = ann.mac();
-        let name = text(ann.interface_name());
-        let existing = r.interfaces.iter().position(|i| match (mac, &name) {
-            (Some(mac), _) => i.mac == Some(mac),
-            (None, Some(name)) => i.mac.is_none() && i.name.as_ref() == Some(name),
-            (None, None) => i.mac.is_none() && i.name.is_none() && i.source == source,
-        });
         let iface = DiscoveredInterface {
             mac,
             name,
@@ -276,7 +295,7 @@ impl RouterTable {
         }
         r.interfaces
             .sort_by(|a, b| (&a.name, a.mac).cmp(&(&b.name, b.mac)));
-        idx
+        Some(idx)
     }
 
     /// Sorted by identity, then first MAC.
@@ -461,8 +480,14 @@ impl Discovery {
             debug!(%from, "ignoring MNDP announcement without MAC or identity");
             return None;
         }
+        let Some(idx) = self.table.record(&ann, from, SystemTime::now()) else {
+            self.stats.refused_full += 1;
+            if self.stats.refused_full == 1 {
+                warn!(%from, "ignoring MNDP announcements: the table of routers heard is full ({MAX_ROUTERS} routers, {MAX_INTERFACES} interfaces each)");
+            }
+            return None;
+        };
         self.stats.announcements += 1;
-        let idx = self.table.record(&ann, from, SystemTime::now());
         let r = &self.table.routers[idx];
         debug!(%from, identity = %r.identity, mac = ?ann.mac(), "MNDP announcement");
         Some(idx)
@@ -524,6 +549,29 @@ mod tests {
             a.set(mndp::tlv::SOFTWARE_ID, id);
         }
         a
+    }
+
+    /// A flood of forged announcements, each a new router, stops growing
+    /// the table at its bound; a known router is still updated.
+    #[test]
+    fn the_table_of_routers_heard_is_bounded() {
+        let mut t = RouterTable::default();
+        let now = SystemTime::now();
+        for i in 0..MAX_ROUTERS + 10 {
+            let b = (i as u32).to_be_bytes();
+            let a = Announcement::new()
+                .with_mac(MacAddr([0x02, 0, b[0], b[1], b[2], b[3]]))
+                .with_identity(format!("forged-{i}"))
+                .with_software_id(format!("SW-{i}"));
+            let kept = t.record(&a, src(1), now);
+            assert_eq!(kept.is_some(), i < MAX_ROUTERS, "announcement {i}");
+        }
+        assert_eq!(t.routers.len(), MAX_ROUTERS);
+        let again = Announcement::new()
+            .with_mac(MacAddr([0x02, 0, 0, 0, 0, 5]))
+            .with_identity("renamed");
+        assert_eq!(t.record(&again, src(1), now), Some(5));
+        assert_eq!(t.routers[5].identity, "renamed");
     }
 
     #[test]

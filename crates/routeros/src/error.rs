@@ -29,6 +29,12 @@ pub enum Error {
     Timeout { command: String, after: Duration },
     #[error("the connection to the router at {addr} was lost: {reason}")]
     Closed { addr: String, reason: String },
+    #[error("the router at {addr} {what}, so {command} was stopped")]
+    Overloaded {
+        addr: String,
+        command: String,
+        what: String,
+    },
     #[error("the router sent data that is not valid RouterOS API: {0}")]
     Protocol(#[source] ProtoError),
     #[error("invalid command: {0}")]
