@@ -94,8 +94,12 @@ impl Client {
                 .await?;
             return Ok(r.done.get_bytes("ret").unwrap_or_default().to_vec());
         }
-        self.run(&Command::new("/export").attr("file", EXPORT_FILE))
-            .await?;
+        // RouterOS 7 hides sensitive values by default; 6 needs asking.
+        let mut export = Command::new("/export").attr("file", EXPORT_FILE);
+        if method == ExportMethod::InlineContents {
+            export = export.attr("hide-sensitive", "");
+        }
+        self.run(&export).await?;
         let file = format!("{EXPORT_FILE}.rsc");
         let text = self
             .read_file(&file, method == ExportMethod::FileRead)
