@@ -9,6 +9,11 @@ use crate::StoreError;
 /// Columns of one result row, whichever backend read it.
 pub(crate) trait Columns {
     fn col<T: Cell>(&mut self, i: usize) -> Result<T, StoreError>;
+
+    /// A transport column, read without a copy where the backend can.
+    fn transport(&mut self, i: usize) -> Result<Transport, StoreError> {
+        Transport::parse(&self.col::<String>(i)?)
+    }
 }
 
 /// A value both backends can read from a column.
@@ -18,6 +23,14 @@ impl<T: rusqlite::types::FromSql + mysql_async::prelude::FromValue> Cell for T {
 impl Columns for &rusqlite::Row<'_> {
     fn col<T: Cell>(&mut self, i: usize) -> Result<T, StoreError> {
         Ok(self.get(i)?)
+    }
+
+    fn transport(&mut self, i: usize) -> Result<Transport, StoreError> {
+        let name = self
+            .get_ref(i)?
+            .as_str()
+            .map_err(|e| StoreError::Payload(format!("column {i}: {e}")))?;
+        Transport::parse(name)
     }
 }
 
@@ -51,7 +64,7 @@ pub(crate) fn device(r: &mut impl Columns) -> Result<Device, StoreError> {
         host: r.col(2)?,
         port: r.col(3)?,
         username: r.col(4)?,
-        transport: Transport::parse(&r.col::<String>(5)?)?,
+        transport: r.transport(5)?,
         tags: split_tags(r.col(6)?),
         identity: r.col(7)?,
         board: r.col(8)?,
@@ -74,7 +87,7 @@ pub(crate) fn device_record(r: &mut impl Columns) -> Result<DeviceRecord, StoreE
         host: r.col(2)?,
         port: r.col(3)?,
         username: r.col(4)?,
-        transport: Transport::parse(&r.col::<String>(5)?)?,
+        transport: r.transport(5)?,
         tls_fingerprint: r.col(6)?,
         created_at: r.col(7)?,
         updated_at: r.col(8)?,
@@ -146,5 +159,43 @@ pub(crate) fn push_batch(r: &mut impl Columns) -> Result<PushBatch, StoreError> 
         targets,
         summary: r.col(7)?,
         updated_at: r.col(8)?,
+    })
+}
+
+pub(crate) const CHECKIN_COLUMNS: &str = "checked_in_at, cpu_load, cpu_count, free_memory, \
+     total_memory, free_hdd, total_hdd, uptime_secs, version, rx_bytes, tx_bytes, rx_bps, tx_bps";
+
+/// One stored check-in of `device_id` ([`CHECKIN_COLUMNS`]).
+pub(crate) fn checkin(device_id: &str, r: &mut impl Columns) -> Result<Checkin, StoreError> {
+    Ok(Checkin {
+        device_id: device_id.to_owned(),
+        checked_in_at: r.col(0)?,
+        cpu_load: r.col(1)?,
+        cpu_count: r.col(2)?,
+        free_memory: r.col(3)?,
+        total_memory: r.col(4)?,
+        free_hdd: r.col(5)?,
+        total_hdd: r.col(6)?,
+        uptime_secs: r.col(7)?,
+        version: r.col(8)?,
+        rx_bytes: r.col(9)?,
+        tx_bytes: r.col(10)?,
+        rx_bps: r.col(11)?,
+        tx_bps: r.col(12)?,
+        ..Checkin::default()
+    })
+}
+
+/// One bucket of a device's series: `bucket, cpu, cpu max, memory %,
+/// rx bps, tx bps, check-ins`. A bucket without a memory reading shows 0.
+pub(crate) fn device_point(r: &mut impl Columns) -> Result<DevicePoint, StoreError> {
+    Ok(DevicePoint {
+        at: r.col(0)?,
+        cpu_load: r.col(1)?,
+        cpu_max: r.col(2)?,
+        memory_used_pct: r.col::<Option<f64>>(3)?.unwrap_or(0.0),
+        rx_bps: r.col(4)?,
+        tx_bps: r.col(5)?,
+        checkins: r.col::<i64>(6)? as u64,
     })
 }

@@ -1,6 +1,7 @@
 //! Check-ins: stored once each, with the hourly rollups and latest state they update.
 
 use super::*;
+use crate::rows::{self, CHECKIN_COLUMNS};
 
 impl MysqlStore {
     // ---- check-ins ------------------------------------------------------
@@ -108,33 +109,16 @@ impl MysqlStore {
             .conn()
             .await?
             .exec(
-                "SELECT checked_in_at, cpu_load, cpu_count, free_memory, total_memory, free_hdd,
-                    total_hdd, uptime_secs, version, rx_bytes, tx_bytes, rx_bps, tx_bps
-                 FROM checkins WHERE device_id = ? AND checked_in_at >= ? AND checked_in_at <= ?
-                 ORDER BY checked_in_at",
+                format!(
+                    "SELECT {CHECKIN_COLUMNS}
+                     FROM checkins WHERE device_id = ? AND checked_in_at >= ? AND checked_in_at <= ?
+                     ORDER BY checked_in_at"
+                ),
                 (device_id, from_ms, to_ms),
             )
             .await?;
         rows.into_iter()
-            .map(|mut r| {
-                Ok(Checkin {
-                    device_id: device_id.to_owned(),
-                    checked_in_at: take(&mut r, 0)?,
-                    cpu_load: take(&mut r, 1)?,
-                    cpu_count: take(&mut r, 2)?,
-                    free_memory: take(&mut r, 3)?,
-                    total_memory: take(&mut r, 4)?,
-                    free_hdd: take(&mut r, 5)?,
-                    total_hdd: take(&mut r, 6)?,
-                    uptime_secs: take(&mut r, 7)?,
-                    version: take(&mut r, 8)?,
-                    rx_bytes: take(&mut r, 9)?,
-                    tx_bytes: take(&mut r, 10)?,
-                    rx_bps: take(&mut r, 11)?,
-                    tx_bps: take(&mut r, 12)?,
-                    ..Checkin::default()
-                })
-            })
+            .map(|mut r| rows::checkin(device_id, &mut r))
             .collect()
     }
 

@@ -180,7 +180,7 @@ impl MysqlStore {
                 hour_of(from_ms),
             ),
         };
-        let rows: Vec<SeriesRow> = self
+        let rows: Vec<Row> = self
             .conn()
             .await?
             .exec(
@@ -188,18 +188,9 @@ impl MysqlStore {
                 (from, from, bucket_ms, bucket_ms, device_id, from, to_ms),
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(at, cpu, max, mem, rx, tx, n)| DevicePoint {
-                at,
-                cpu_load: cpu,
-                cpu_max: max,
-                memory_used_pct: mem.unwrap_or(0.0),
-                rx_bps: rx,
-                tx_bps: tx,
-                checkins: n as u64,
-            })
-            .collect())
+        rows.into_iter()
+            .map(|mut r| crate::rows::device_point(&mut r))
+            .collect()
     }
 
     pub async fn stats(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {

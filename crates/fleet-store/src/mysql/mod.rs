@@ -125,9 +125,6 @@ impl MysqlStore {
     }
 }
 
-/// Bucket, CPU average and max, memory %, rx and tx rates, check-ins.
-type SeriesRow = (i64, f64, f64, Option<f64>, f64, f64, i64);
-
 /// SingleStore answers `@@memsql_version`; MySQL and MariaDB reject it.
 async fn detect_dialect(c: &mut Conn) -> Dialect {
     match c.query_first::<String, _>("SELECT @@memsql_version").await {

@@ -1,6 +1,7 @@
 //! Check-ins: stored once each, with the hourly rollups and latest state they update.
 
 use super::*;
+use crate::rows::{self, CHECKIN_COLUMNS};
 
 impl SqliteStore {
     // ---- check-ins ------------------------------------------------------
@@ -93,32 +94,15 @@ impl SqliteStore {
             let Some(key) = device_key(c, &id)? else {
                 return Err(StoreError::NotFound(id));
             };
-            let mut stmt = c.prepare_cached(
-                "SELECT checked_in_at, cpu_load, cpu_count, free_memory, total_memory, free_hdd,
-                    total_hdd, uptime_secs, version, rx_bytes, tx_bytes, rx_bps, tx_bps
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {CHECKIN_COLUMNS}
                  FROM checkins WHERE device_key = ?1 AND checked_in_at >= ?2 AND checked_in_at <= ?3
-                 ORDER BY checked_in_at",
-            )?;
-            let rows = stmt.query_map(params![key, from_ms, to_ms], |r| {
-                Ok(Checkin {
-                    device_id: id.clone(),
-                    checked_in_at: r.get(0)?,
-                    cpu_load: r.get(1)?,
-                    cpu_count: r.get(2)?,
-                    free_memory: r.get(3)?,
-                    total_memory: r.get(4)?,
-                    free_hdd: r.get(5)?,
-                    total_hdd: r.get(6)?,
-                    uptime_secs: r.get(7)?,
-                    version: r.get(8)?,
-                    rx_bytes: r.get(9)?,
-                    tx_bytes: r.get(10)?,
-                    rx_bps: r.get(11)?,
-                    tx_bps: r.get(12)?,
-                    ..Checkin::default()
-                })
+                 ORDER BY checked_in_at"
+            ))?;
+            let rows = stmt.query_and_then(params![key, from_ms, to_ms], |mut r| {
+                rows::checkin(&id, &mut r)
             })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            rows.collect()
         })
         .await
     }

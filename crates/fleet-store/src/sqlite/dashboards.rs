@@ -157,18 +157,10 @@ impl SqliteStore {
                 Resolution::Raw => from_ms,
                 Resolution::Hourly => hour_of(from_ms),
             };
-            let rows = stmt.query_map(params![key, from, to_ms, bucket_ms], |r| {
-                Ok(DevicePoint {
-                    at: r.get(0)?,
-                    cpu_load: r.get(1)?,
-                    cpu_max: r.get::<_, f64>(2)?,
-                    memory_used_pct: r.get::<_, Option<f64>>(3)?.unwrap_or(0.0),
-                    rx_bps: r.get(4)?,
-                    tx_bps: r.get(5)?,
-                    checkins: r.get::<_, i64>(6)? as u64,
-                })
+            let rows = stmt.query_and_then(params![key, from, to_ms, bucket_ms], |mut r| {
+                crate::rows::device_point(&mut r)
             })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            rows.collect()
         })
         .await
     }
