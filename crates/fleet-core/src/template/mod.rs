@@ -130,8 +130,7 @@ pub fn mask_secrets(text: &str, secrets: &[String]) -> String {
         let mut forms = vec![secret.clone()];
         for _ in 0..=lex::MAX_SCRIPT_LEVELS {
             let last = forms.last().map_or("", String::as_str);
-            let quoted = routeros_proto::script::quote_value(last.as_bytes());
-            forms.push(quoted[1..quoted.len() - 1].to_owned());
+            forms.push(routeros_proto::script::escape_value(last.as_bytes()));
         }
         forms.dedup();
         for form in forms.iter().rev() {
@@ -466,21 +465,7 @@ pub fn validate(ty: &ValueType, v: &str) -> Result<String, String> {
 /// `\` `"` `$` `?`, CR LF TAB, then other control bytes and bytes ≥ 0x80
 /// as upper-case `\XX`.
 pub fn escape(v: &str) -> String {
-    let mut out = String::with_capacity(v.len() + 8);
-    for &b in v.as_bytes() {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'$' => out.push_str("\\$"),
-            b'?' => out.push_str("\\?"),
-            b'\r' => out.push_str("\\r"),
-            b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
-            0x20..=0x7E => out.push(b as char),
-            _ => out.push_str(&format!("\\{b:02X}")),
-        }
-    }
-    out
+    routeros_proto::script::escape_value(v.as_bytes())
 }
 
 /// The text placed for a validated value in its context: free text in

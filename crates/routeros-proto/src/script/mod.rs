@@ -80,7 +80,7 @@ mod tests;
 
 use thiserror::Error;
 
-pub use print::quote_value;
+pub use print::{escape_value, quote_value};
 
 /// Parses RouterOS script or `/export` text (bytes, since exports need not be
 /// UTF-8). A UTF-8 BOM, CR/LF/CRLF line ends and a missing final newline are

@@ -30,6 +30,14 @@ pub fn quote_value(bytes: &[u8]) -> String {
     s
 }
 
+/// [`quote_value`] without the quotes: the inside of a string literal, for
+/// text placed inside a string already open.
+pub fn escape_value(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() + 8);
+    escape_into(&mut s, bytes, false);
+    s
+}
+
 /// Escapes `bytes` for the inside of a string. `after_var`: the bytes follow
 /// a `$name`, so a leading name character must not extend the name.
 fn escape_into(out: &mut String, bytes: &[u8], after_var: bool) {
