@@ -47,6 +47,10 @@ log "Doctests"
 cargo test --workspace --doc --locked
 log "Debian package (debug), for the test that unpacks and launches it"
 bash scripts/package.sh --debug >/dev/null
+# The parity tests run this CLI binary; built here (with the CLI's own
+# features, as the tests build it) so no test spends its time limit on it.
+log "The CLI binary the parity tests drive"
+cargo build --locked --offline -p fleetdeck-cli --bin fleetdeck-cli
 log "Rust tests (nextest, end-to-end under Xvfb)"
 FLEETDECK_CREDENTIALS=file xvfb-run -a -s "-screen 0 1280x800x24" \
   cargo nextest run --workspace --locked --no-fail-fast
