@@ -404,7 +404,8 @@ async fn run(
         .get("version")
         .map(|v| v.into_owned())
         .unwrap_or_default();
-    let free = row.get_u64("free-hdd-space").unwrap_or(u64::MAX);
+    // A check that cannot be made stops the push: no reading, no room.
+    let free = row.get_u64("free-hdd-space");
     if let Err(why) = audit
         .event(
             AuditAction::PushPreflight,
@@ -420,7 +421,16 @@ async fn run(
     }
     // A safety net of an earlier, unconfirmed push would load that push's
     // backup over this one: refuse until it is confirmed or has fired.
-    let pending = pending_safety_nets(client).await.unwrap_or_default();
+    let pending = match pending_safety_nets(client).await {
+        Ok(p) => p,
+        Err(e) => {
+            return finish(
+                report,
+                PushStatus::Failed,
+                format!("pre-flight: the router's schedulers could not be read to look for an earlier push's safety net ({e}); nothing was changed"),
+            )
+        }
+    };
     if !pending.is_empty() && !opts.dry_run {
         return finish(
             report,
@@ -448,6 +458,16 @@ async fn run(
             ),
         );
     }
+    let free = match free {
+        Some(free) => free,
+        None => {
+            return finish(
+                report,
+                PushStatus::Failed,
+                "pre-flight: the router did not say how much storage is free, so there may be no room for the backup; nothing was changed".into(),
+            )
+        }
+    };
     if free < opts.min_free_bytes {
         return finish(
             report,

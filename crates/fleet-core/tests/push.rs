@@ -1046,3 +1046,43 @@ async fn a_push_stops_at_its_deadline_and_says_what_is_known() {
     let last = acts.last().unwrap();
     assert!(last == "push.unknown" || last == "push.failed", "{acts:?}");
 }
+
+/// Pre-flight fails closed: when the router's schedulers cannot be read,
+/// the push cannot know whether an earlier push's safety net is pending,
+/// so it stops before changing anything (it used to read that as "none").
+#[tokio::test]
+async fn a_pre_flight_check_that_cannot_be_made_stops_the_push() {
+    let e = env().await;
+    e.sim.device(0).set_faults(Faults {
+        trap: vec![(
+            "/system/scheduler/print".into(),
+            "not enough permissions (9)".into(),
+        )],
+        ..Faults::default()
+    });
+    let client = connect(&e.sim).await;
+    let report = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &bootstrap(),
+        &PushOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(report.status, PushStatus::Failed, "{}", report.message);
+    assert!(
+        report.message.contains("schedulers could not be read")
+            && report.message.contains("nothing was changed"),
+        "{}",
+        report.message
+    );
+    assert!(report.backup.is_none(), "no backup was taken");
+    e.sim.device(0).set_faults(Faults::default());
+    assert_eq!(
+        names(&client, "/system/identity").await,
+        vec!["sim-router-0000"],
+        "the router is as it was"
+    );
+}
