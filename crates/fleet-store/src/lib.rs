@@ -214,8 +214,13 @@ impl FleetStore {
             tokio::try_join!(async { dispatch!(self.list_devices_untagged()) }, async {
                 dispatch!(self.all_device_tags())
             },)?;
+        // Groups are merged, not collected: a backend whose read splits a
+        // router's tags into two groups must not lose the first.
         let mut tags: std::collections::HashMap<String, Vec<String>> =
-            all_tags.into_iter().collect();
+            std::collections::HashMap::with_capacity(all_tags.len());
+        for (id, group) in all_tags {
+            tags.entry(id).or_default().extend(group);
+        }
         for d in &mut devices {
             if let Some(mut t) = tags.remove(&d.id) {
                 t.sort();

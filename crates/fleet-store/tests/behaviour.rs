@@ -523,6 +523,42 @@ async fn ingests_large_batches(store: &FleetStore) {
     assert_eq!(store.count_checkins(&ids[7]).await.unwrap(), 100);
 }
 
+/// A router's tags all reach the list, however the tag table interleaves
+/// routers (its `tag` index does: r1's `a` and `c` sit either side of `b`).
+async fn lists_every_tag_of_interleaved_routers(store: &FleetStore) {
+    let tagged = |host: &str, tags: &[&str]| NewDevice {
+        host: host.into(),
+        port: 8728,
+        username: "admin".into(),
+        transport: Default::default(),
+        site_id: None,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+    };
+    let r1 = store
+        .add_device(&tagged("10.77.0.1", &["a", "c"]))
+        .await
+        .unwrap();
+    let r2 = store
+        .add_device(&tagged("10.77.0.2", &["b"]))
+        .await
+        .unwrap();
+    let r3 = store
+        .add_device(&tagged("10.77.0.3", &["a", "b"]))
+        .await
+        .unwrap();
+    let listed = store.list_devices().await.unwrap();
+    let tags_of = |id: &str| {
+        listed
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| d.tags.clone())
+            .unwrap_or_else(|| panic!("router {id} missing from the list"))
+    };
+    assert_eq!(tags_of(&r1.id), vec!["a", "c"]);
+    assert_eq!(tags_of(&r2.id), vec!["b"]);
+    assert_eq!(tags_of(&r3.id), vec!["a", "b"]);
+}
+
 #[tokio::test]
 async fn embedded_store_behaviour() {
     let dir = tempfile::tempdir().unwrap();
@@ -536,6 +572,7 @@ async fn embedded_store_behaviour() {
     // Reopening runs no migration twice and keeps every record.
     let again = FleetStore::open(&url).await.unwrap();
     assert_eq!(again.list_devices().await.unwrap().len(), 53);
+    lists_every_tag_of_interleaved_routers(&again).await;
 }
 
 #[tokio::test]
@@ -550,6 +587,7 @@ async fn mysql_backend_behaviour() {
         .await
         .unwrap();
     assert_eq!(again.list_devices().await.unwrap().len(), 53);
+    lists_every_tag_of_interleaved_routers(&again).await;
     drop_mysql_db(&db).await;
 }
 
