@@ -47,6 +47,10 @@ pub struct Device {
     /// Bumped on reboot: sessions watch it and drop.
     pub(crate) boots: watch::Sender<u64>,
     pub(crate) reboot_delay: Duration,
+    pub(crate) clock: Mutex<crate::scheduler::Clock>,
+    pub(crate) schedules: Mutex<crate::scheduler::Schedules>,
+    /// Bumped whenever a scheduler item fires.
+    pub(crate) scheduler_fired: watch::Sender<u64>,
 }
 
 #[derive(Debug)]
@@ -78,6 +82,9 @@ impl Device {
             changes,
             boots,
             reboot_delay: Duration::from_secs(2),
+            clock: Mutex::new(crate::scheduler::Clock::new()),
+            schedules: Mutex::new(Default::default()),
+            scheduler_fired: watch::channel(0).0,
         }
     }
 

@@ -6,11 +6,12 @@
 //! has a version profile (login style, `!empty`, date format), a
 //! configuration model that the API changes (`add`/`set`/`remove`, `print`
 //! with queries, `listen` and `=follow=`), live values (CPU load, uptime,
-//! interface counters, `monitor-traffic`), files, backups, reboots, and
-//! injectable faults.
+//! interface counters, `monitor-traffic`), files, backups, reboots, a
+//! clock that runs `/system scheduler` items, and injectable faults.
 //!
 //! It binds only to 127.0.0.1.
 
+mod backup;
 mod device;
 mod export;
 mod faults;
@@ -18,6 +19,7 @@ mod import;
 mod mndp;
 mod model;
 mod profile;
+mod scheduler;
 mod server;
 mod session;
 mod tls;
@@ -29,6 +31,7 @@ pub use faults::Faults;
 pub use mndp::announcement;
 pub use model::Item;
 pub use profile::{LoginStyle, Profile};
+pub use scheduler::SchedulerRun;
 pub use server::{SimConfig, SimFleet};
 
 /// The Python interpreter with the test peers (`librouteros`,

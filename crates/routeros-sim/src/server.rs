@@ -131,6 +131,8 @@ impl SimFleet {
             }
             devices.push((addr, device));
         }
+        let clocks: Vec<Arc<Device>> = devices.iter().map(|(_, d)| d.clone()).collect();
+        tasks.spawn(run_schedulers(clocks));
         Ok(SimFleet {
             devices,
             tls,
@@ -184,10 +186,32 @@ impl SimFleet {
         crate::mndp::announce(devices, target, interval).await
     }
 
+    /// Runs every router's clock `rate` times faster than real time.
+    pub fn set_clock_rate(&self, rate: f64) {
+        for (_, d) in &self.devices {
+            d.set_clock_rate(rate);
+        }
+    }
+
     /// Sets the same faults on every router.
     pub fn set_faults(&self, faults: &Faults) {
         for (_, d) in &self.devices {
             d.set_faults(faults.clone());
+        }
+    }
+}
+
+/// How often the routers' schedulers are looked at, in real time.
+const SCHEDULER_TICK: Duration = Duration::from_millis(200);
+
+/// Fires the routers' scheduler items as their clocks reach them.
+async fn run_schedulers(devices: Vec<Arc<Device>>) {
+    let mut tick = tokio::time::interval(SCHEDULER_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for d in &devices {
+            d.run_due_schedulers();
         }
     }
 }

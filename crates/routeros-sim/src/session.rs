@@ -475,11 +475,7 @@ impl Session {
         let device = self.device.clone();
         match (menu, verb) {
             ("system", "reboot") => {
-                let d = device.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    d.reboot();
-                });
+                device.reboot_soon();
                 return Ok(Some(vec![done()]));
             }
             ("interface", "monitor-traffic") => {
@@ -535,81 +531,18 @@ impl Session {
                 return Ok(Some(vec![ret(&id)]));
             }
             ("system/backup", "save") => {
-                let name = args
-                    .text("name")
-                    .unwrap_or_else(|| format!("{}-backup", device.identity()));
-                let file = if name.ends_with(".backup") {
-                    name
-                } else {
-                    format!("{name}.backup")
-                };
-                let snapshot = device.with_config(|c| c.clone());
-                // Encrypted with a password unless `dont-encrypt=yes` or
-                // none is given (RouterOS 6.43+).
-                let password = args.text("password").filter(|p| {
-                    !p.is_empty() && args.text("dont-encrypt").as_deref() != Some("yes")
-                });
-                device
-                    .state
-                    .lock()
-                    .expect("state lock")
-                    .backups
-                    .insert(file.clone(), (snapshot, password));
-                let item = vec![
-                    ("name".to_owned(), file.into_bytes()),
-                    ("type".to_owned(), b"backup".to_vec()),
-                    ("size".to_owned(), b"23456".to_vec()),
-                ];
-                self.mutate("file", |m| {
-                    m.items
-                        .retain(|i| i.get("name") != item.first().map(|(_, v)| v.as_slice()));
-                    model::add(m, item)
-                })?;
+                device.save_backup(
+                    args.text("name"),
+                    args.text("password"),
+                    args.text("dont-encrypt").as_deref() == Some("yes"),
+                )?;
                 return Ok(Some(vec![done()]));
             }
             ("system/backup", "load") => {
-                if !args.has("password") {
-                    return Err(Failure::new(Some(1), "failure: password not specified"));
-                }
-                let name = args.text("name").unwrap_or_default();
-                let file = if name.ends_with(".backup") {
-                    name
-                } else {
-                    format!("{name}.backup")
-                };
-                let saved = device
-                    .state
-                    .lock()
-                    .expect("state lock")
-                    .backups
-                    .get(&file)
-                    .cloned();
-                // The file must still be on the router's flash.
-                let on_flash = device
-                    .items("file")
-                    .iter()
-                    .any(|i| i.get("name") == Some(file.as_bytes()));
-                let Some((mut saved, password)) = saved.filter(|_| on_flash) else {
-                    return Err(Failure::new(Some(1), "failure: no such file"));
-                };
-                if password.is_some() && args.text("password") != password {
-                    return Err(Failure::new(
-                        Some(1),
-                        "failure: wrong password or damaged backup file",
-                    ));
-                }
-                // Files live outside the backup, as on a router's flash.
-                device.with_config(|c| {
-                    if let Some(files) = c.remove("file") {
-                        saved.insert("file".into(), files);
-                    }
-                    *c = saved;
-                });
-                let d = device.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    d.reboot();
-                });
+                device.load_backup(
+                    &args.text("name").unwrap_or_default(),
+                    args.text("password").as_deref(),
+                )?;
                 return Ok(Some(vec![done()]));
             }
             _ => {}
@@ -706,39 +639,7 @@ impl Session {
         menu: &str,
         f: impl FnOnce(&mut model::Menu) -> Result<T, Failure>,
     ) -> Result<T, Failure> {
-        // Changes are only worked out for `listen` sessions: with nobody
-        // listening, a mutation costs what the change itself costs.
-        let listening = self.device.changes.receiver_count() > 0;
-        let (result, before, after) = self.device.with_config(|c| {
-            let m = c
-                .get_mut(menu)
-                .ok_or_else(|| Failure::new(Some(0), "no such command prefix"))?;
-            let before = if listening {
-                m.items.clone()
-            } else {
-                Vec::new()
-            };
-            let r = f(m)?;
-            let after = if listening {
-                m.items.clone()
-            } else {
-                Vec::new()
-            };
-            Ok::<_, Failure>((r, before, after))
-        })?;
-        if listening {
-            for item in &after {
-                if !before.contains(item) {
-                    self.device.notify(menu, item.clone(), false);
-                }
-            }
-            for item in &before {
-                if !after.iter().any(|a| a.id() == item.id()) {
-                    self.device.notify(menu, item.clone(), true);
-                }
-            }
-        }
-        Ok(result)
+        self.device.mutate(menu, f)
     }
 
     /// Over the API `/export` prints nothing (ROUTEROS.md §1.10); with
@@ -794,33 +695,14 @@ impl Session {
                     "Cannot open import file, file does not exist (:import; line 1)",
                 )
             })?;
-        let before = self.device.with_config(|c| c.clone());
-        let result = self.device.with_config(|c| {
-            if dry_run {
-                crate::import::run(&mut c.clone(), &contents)
-            } else {
-                crate::import::run(c, &contents)
-            }
-        });
-        // Streams hear about what the import changed, even a failed one.
-        let after = self.device.with_config(|c| c.clone());
-        for (menu, m) in &after {
-            let old = before
-                .get(menu)
-                .map(|m| m.items.clone())
-                .unwrap_or_default();
-            for item in &m.items {
-                if !old.contains(item) {
-                    self.device.notify(menu, item.clone(), false);
-                }
-            }
-            for item in &old {
-                if !m.items.iter().any(|a| a.id() == item.id()) {
-                    self.device.notify(menu, item.clone(), true);
-                }
-            }
-        }
-        let report = result?;
+        // Streams hear about what the import changed, line by line, even
+        // when a later line fails.
+        let report = if dry_run {
+            let mut copy = self.device.with_config(|c| c.clone());
+            crate::import::run(&mut copy, &contents)
+        } else {
+            crate::import::run(&mut crate::import::OnDevice(&self.device), &contents)
+        }?;
         let summary = format!(
             "Script file loaded and executed successfully ({} commands executed, {} not modelled by the simulator){}",
             report.executed,
