@@ -49,6 +49,7 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
         fleet_core::provision::PushEvent,
         fleet_core::provision::PushAction,
         fleet_core::bulk::BulkReport,
+        fleet_core::push::Confirmation,
         fleet_core::fleet_store::Template,
         TestRender,
         SyncStatus,

@@ -100,13 +100,13 @@ pub async fn control_push(
 }
 
 /// Confirms a push left awaiting confirmation: removes its safety net so
-/// the router keeps its new configuration.
+/// the router keeps its new configuration, or says that the net fired.
 #[tauri::command]
 pub async fn confirm_push(
     state: State<'_, AppState>,
     device_id: String,
     scheduler: String,
-) -> Result<bool, CommandError> {
+) -> Result<push::Confirmation, CommandError> {
     let fleet = state.fleet()?;
     let client = fleet.connect(&device_id).await?;
     Ok(push::confirm(

@@ -982,16 +982,19 @@ async fn the_backup_is_encrypted_the_net_fires_once_and_both_go_after_confirm() 
     assert_eq!(arg("name").literal().unwrap(), file.as_bytes());
 
     // Confirmed: net, file and password are gone.
-    assert!(push::confirm(
-        &e.store,
-        &client,
-        Some(&e.device_id),
-        &net,
-        "tech",
-        Some(&keys)
-    )
-    .await
-    .unwrap());
+    assert_eq!(
+        push::confirm(
+            &e.store,
+            &client,
+            Some(&e.device_id),
+            &net,
+            "tech",
+            Some(&keys)
+        )
+        .await
+        .unwrap(),
+        push::Confirmation::Confirmed
+    );
     assert!(push::pending_safety_nets(&client).await.unwrap().is_empty());
     assert!(
         !files(&client).await.contains(&file),

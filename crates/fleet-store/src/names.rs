@@ -57,6 +57,8 @@ names! {
         PushVerifyFailed = "push.verify-failed",
         PushVerified = "push.verified",
         PushConfirmed = "push.confirmed",
+        /// The push's safety net fired: the router restored its backup.
+        PushRestoredByRouter = "push.restored-by-router",
         PushSucceeded = "push.succeeded",
         PushRolledBack = "push.rolled-back",
         PushFailed = "push.failed",
@@ -103,6 +105,8 @@ names! {
         AwaitingConfirmation = "awaiting-confirmation",
         /// The router's state is not known (connection lost).
         Unknown = "unknown",
+        /// Not confirmed in time: the safety net restored the backup.
+        RestoredByRouter = "restored-by-router",
         /// Cut short with the app (found running with a stale batch).
         Interrupted = "interrupted",
     }

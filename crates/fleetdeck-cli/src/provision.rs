@@ -232,12 +232,17 @@ pub(crate) async fn confirm(
                 Some(fleet.credentials()),
             )
             .await?;
-            if confirmed {
-                eprintln!("confirmed: {name} removed, the router keeps its configuration");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                eprintln!("no safety scheduler {name} on this router");
-                Ok(ExitCode::from(2))
+            match confirmed {
+                fleet_core::push::Confirmation::Confirmed => {
+                    eprintln!("confirmed: {name} removed, the router keeps its configuration");
+                    Ok(ExitCode::SUCCESS)
+                }
+                fleet_core::push::Confirmation::RestoredByRouter { message }
+                | fleet_core::push::Confirmation::NotFound { message }
+                | fleet_core::push::Confirmation::NotConfirmed { message } => {
+                    eprintln!("{message}");
+                    Ok(ExitCode::from(2))
+                }
             }
         }
     }

@@ -52,7 +52,10 @@ impl Device {
     /// reboots. The file must still be on flash and the password right;
     /// files themselves live outside the backup, as on a router's flash.
     pub(crate) fn load_backup(
-        self: &Arc<Device>, name: &str, password: Option<&str>) -> Result<(), Failure> {
+        self: &Arc<Device>,
+        name: &str,
+        password: Option<&str>,
+    ) -> Result<(), Failure> {
         let Some(password) = password else {
             return Err(Failure::new(Some(1), "failure: password not specified"));
         };

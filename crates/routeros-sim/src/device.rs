@@ -49,8 +49,8 @@ pub struct Device {
     pub(crate) reboot_delay: Duration,
     pub(crate) clock: Mutex<crate::scheduler::Clock>,
     pub(crate) schedules: Mutex<crate::scheduler::Schedules>,
-    /// Bumped whenever a scheduler item fires.
-    pub(crate) scheduler_fired: watch::Sender<u64>,
+    /// Commands handled in logged-in sessions, before each is run.
+    pub(crate) commands: watch::Sender<u64>,
 }
 
 #[derive(Debug)]
@@ -84,7 +84,7 @@ impl Device {
             reboot_delay: Duration::from_secs(2),
             clock: Mutex::new(crate::scheduler::Clock::new()),
             schedules: Mutex::new(Default::default()),
-            scheduler_fired: watch::channel(0).0,
+            commands: watch::channel(0).0,
         }
     }
 
@@ -151,6 +151,13 @@ impl Device {
             st.down_until = Some(Instant::now() + self.reboot_delay);
         }
         self.boots.send_modify(|b| *b += 1);
+    }
+
+    /// Counts the commands the router has been sent (logged in), each
+    /// counted just before it runs: a test that must act between two of a
+    /// client's commands waits for the count, not for a clock.
+    pub fn commands(&self) -> watch::Receiver<u64> {
+        self.commands.subscribe()
     }
 
     /// How many reboots have begun since the router started: a test that
@@ -229,6 +236,18 @@ impl Device {
         match menu {
             "system/resource" => Some(vec![self.resource()]),
             "system/routerboard" => Some(vec![self.routerboard()]),
+            "system/scheduler" => Some(self.scheduler_items()),
+            "system/clock" => {
+                let mut items =
+                    self.with_config(|c| c.get("system/clock").map(|m| m.items.clone()))?;
+                let now = self.clock_text(self.clock_secs());
+                let (date, time) = now.split_once(' ').unwrap_or((&now, ""));
+                for item in &mut items {
+                    item.set("time", time);
+                    item.set("date", date);
+                }
+                Some(items)
+            }
             "interface" => {
                 let mut items =
                     self.with_config(|c| c.get("interface").map(|m| m.items.clone()))?;

@@ -25,6 +25,13 @@ enum Style {
     Singleton,
 }
 
+impl Device {
+    /// The router's `/export` text, as a terminal would show it.
+    pub fn export(&self) -> String {
+        export_text(self)
+    }
+}
+
 /// The whole configuration as `/export` (compact) prints it.
 pub fn export_text(device: &Device) -> String {
     let p = device.profile();

@@ -10,9 +10,7 @@
 
 use std::sync::Arc;
 
-use routeros_proto::script::{
-    self, Arg, CommandKind, MenuCommand, ScriptCommand, Selector,
-};
+use routeros_proto::script::{self, Arg, CommandKind, MenuCommand, ScriptCommand, Selector};
 
 use crate::{
     device::{check_references, Device},

@@ -78,11 +78,16 @@ impl Profile {
         const MONTHS: [&str; 12] = [
             "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
         ];
-        if self.at_least(7, 10, 0) {
+        if self.iso_dates() {
             format!("{y:04}-{mo:02}-{d:02} {time}")
         } else {
             format!("{}/{d:02}/{y:04} {time}", MONTHS[(mo as usize - 1) % 12])
         }
+    }
+
+    /// Dates print as `2024-09-21` from 7.10, `sep/21/2024` before.
+    pub fn iso_dates(&self) -> bool {
+        self.at_least(7, 10, 0)
     }
 
     /// `/execute =as-string=` exists from 7.0.

@@ -9,14 +9,15 @@
 //! What is not interpreted: `start-date` in the past with `interval=0`
 //! never fires (RouterOS runs it once, at that moment, which has passed);
 //! an `on-event` whose lines are scripting (`:if`, `:local`, `:log` …) runs
-//! its menu commands only, as `/import` does; `policy` is not enforced;
-//! `run-count` and `next-run` are not shown.
+//! its menu commands only, as `/import` does; `policy` is not enforced.
 
 use std::{
     collections::HashMap,
     sync::Arc,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
+
+use routeros_proto::value;
 
 use crate::{device::Device, import, model::Item};
 
@@ -70,6 +71,7 @@ pub struct SchedulerRun {
 pub(crate) struct Schedules {
     entries: HashMap<String, Entry>,
     runs: Vec<SchedulerRun>,
+    run_counts: HashMap<String, u64>,
     /// The boot the router is in and the clock when it was first seen up:
     /// `startup` items count their delay from there.
     boot: Option<(u64, f64)>,
@@ -138,49 +140,52 @@ fn is_yes(item: &Item, key: &str) -> bool {
 /// `start-date` (`mar/01/2018` on 6.x, `2018-03-01` on 7.x; today when
 /// absent) and `start-time` (`15:55:00`) on the router's UTC clock.
 fn start_at(date: Option<&str>, time: &str, now: f64) -> Option<f64> {
-    let mut hms = time.split(':').map(|p| p.parse::<u32>().ok());
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next().unwrap_or(Some(0))?);
+    let time = value::parse_time(time)?;
     let day = match date {
         None => (now / 86_400.0).floor() as i64,
-        Some(d) => {
-            let (y, mo, dd) = parse_date(d)?;
-            days_from_civil(y, mo, dd)
-        }
+        Some(d) => value::parse_date(d)?.days_since_epoch(),
     };
-    Some(day as f64 * 86_400.0 + f64::from(h * 3600 + m * 60 + s))
-}
-
-fn parse_date(d: &str) -> Option<(i64, u32, u32)> {
-    if let Some((y, rest)) = d.split_once('-') {
-        let (m, dd) = rest.split_once('-')?;
-        return Some((y.parse().ok()?, m.parse().ok()?, dd.parse().ok()?));
-    }
-    let mut parts = d.split('/');
-    let month = parts.next()?.to_ascii_lowercase();
-    let m = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ]
-    .iter()
-    .position(|n| *n == month)? as u32
-        + 1;
-    let dd = parts.next()?.parse().ok()?;
-    let y = parts.next()?.parse().ok()?;
-    Some((y, m, dd))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (the well-known
-/// era arithmetic: 400-year eras of 146,097 days, years starting in March).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    Some(day as f64 * 86_400.0 + f64::from(time.seconds_of_day()))
 }
 
 impl Device {
+    /// A moment on the router's clock as the router prints it
+    /// (`2024-09-21 10:00:00` from 7.10, `sep/21/2024 10:00:00` before),
+    /// with the protocol crate's date rules.
+    pub(crate) fn clock_text(&self, secs: f64) -> String {
+        let Some(at) = value::DateTime::from_unix_seconds(secs.floor() as i64) else {
+            return String::new();
+        };
+        if self.profile().iso_dates() {
+            at.to_string()
+        } else {
+            at.to_legacy_string()
+        }
+    }
+
+    /// `/system scheduler print`: the items with `next-run` and
+    /// `run-count`, as the router shows them.
+    pub(crate) fn scheduler_items(&self) -> Vec<Item> {
+        let now = self.clock_secs();
+        let boots = self.boots();
+        let mut items = self.items("system/scheduler");
+        let mut schedules = self.schedules.lock().expect("schedules lock");
+        for item in &mut items {
+            let Some(id) = item.id() else { continue };
+            let next = schedules
+                .entries
+                .entry(id.clone())
+                .or_insert_with(|| Entry::new(item, now, boots))
+                .next;
+            let runs = schedules.run_counts.get(&id).copied().unwrap_or(0);
+            if let Some(next) = next {
+                item.set("next-run", self.clock_text(next));
+            }
+            item.set("run-count", runs.to_string());
+        }
+        items
+    }
+
     /// The router's clock, seconds since the Unix epoch.
     pub fn clock_secs(&self) -> f64 {
         self.clock.lock().expect("clock lock").now()
@@ -262,6 +267,11 @@ impl Device {
                     due.push(item.clone());
                 }
             }
+            for item in &due {
+                if let Some(id) = item.id() {
+                    *schedules.run_counts.entry(id).or_default() += 1;
+                }
+            }
         }
         for item in due {
             self.fire(&item, now);
@@ -293,8 +303,6 @@ impl Device {
             at: now as u64,
             outcome,
         });
-        drop(schedules);
-        self.scheduler_fired.send_modify(|n| *n += 1);
     }
 }
 

@@ -339,6 +339,7 @@ impl Session {
             );
             return true;
         }
+        self.device.commands.send_modify(|n| *n += 1);
         if command == "/cancel" {
             self.cancel(args.get("tag").map(<[u8]>::to_vec), tag);
             return true;

@@ -56,6 +56,38 @@ async fn an_interval_fires_once_it_has_passed_and_then_on_its_beat() {
     .await
     .unwrap();
     let d = sim.device(0);
+    // The router shows when it fires next, on its own clock.
+    let shown = |c: Client| async move {
+        let item = c
+            .run(&Command::new("/system/scheduler/print"))
+            .await
+            .unwrap()
+            .rows[0]
+            .clone();
+        let clock = c
+            .run(&Command::new("/system/clock/print"))
+            .await
+            .unwrap()
+            .rows[0]
+            .clone();
+        (
+            item.get("next-run").unwrap().into_owned(),
+            item.get("run-count").unwrap().into_owned(),
+            format!(
+                "{} {}",
+                clock.get("date").unwrap(),
+                clock.get("time").unwrap()
+            ),
+        )
+    };
+    let (next, count, now) = shown(c.clone()).await;
+    assert_eq!(count, "0");
+    assert!(next > now, "next run {next} after now {now}");
+    assert_eq!(
+        (&next[4..5], &next[7..8], &next[10..11]),
+        ("-", "-", " "),
+        "7.16 prints ISO dates: {next}"
+    );
     d.advance_clock(minutes(9));
     assert!(d.scheduler_runs().is_empty(), "{:?}", d.scheduler_runs());
     assert_eq!(identity(&c).await, "sim-router-0000");
@@ -65,6 +97,9 @@ async fn an_interval_fires_once_it_has_passed_and_then_on_its_beat() {
     assert_eq!(runs[0].name, "rename");
     assert_eq!(runs[0].outcome, Ok(()));
     assert_eq!(identity(&c).await, "renamed");
+    let (next_after, count, _) = shown(c.clone()).await;
+    assert_eq!(count, "1");
+    assert!(next_after > next, "{next_after} after {next}");
     // Next beat at 20 min, not 21.
     d.advance_clock(minutes(8));
     assert_eq!(d.scheduler_runs().len(), 1);
@@ -117,12 +152,10 @@ async fn events_run_scripts_by_name_and_with_script_run() {
     let sim = router().await;
     let c = login(&sim).await;
     c.run(
-        &Command::new("/system/script/add")
-            .attr("name", "tag")
-            .attr(
-                "source",
-                ":log info \"tagging\"\n/ip address add address=192.0.2.1/24 interface=ether2\n",
-            ),
+        &Command::new("/system/script/add").attr("name", "tag").attr(
+            "source",
+            ":log info \"tagging\"\n/ip address add address=192.0.2.1/24 interface=ether2\n",
+        ),
     )
     .await
     .unwrap();
@@ -155,12 +188,18 @@ async fn events_run_scripts_by_name_and_with_script_run() {
     d.advance_clock(minutes(6));
     let runs = d.scheduler_runs();
     assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!((runs[0].name.as_str(), &runs[0].outcome), ("by-name", &Ok(())));
+    assert_eq!(
+        (runs[0].name.as_str(), &runs[0].outcome),
+        ("by-name", &Ok(()))
+    );
     assert_eq!(addresses().await, 1);
     d.advance_clock(Duration::from_secs(90));
     let runs = d.scheduler_runs();
     assert_eq!(runs.len(), 2, "{runs:?}");
-    assert_eq!((runs[1].name.as_str(), &runs[1].outcome), ("by-run", &Ok(())));
+    assert_eq!(
+        (runs[1].name.as_str(), &runs[1].outcome),
+        ("by-run", &Ok(()))
+    );
     assert_eq!(addresses().await, 2);
     // A failing event is kept with the router's words and its line.
     d.advance_clock(minutes(1));
@@ -215,7 +254,10 @@ async fn a_safety_net_shaped_event_restores_the_backup_and_reboots() {
         .unwrap()
         .rows
         .len();
-    assert_eq!(nets, 0, "the net removed itself and the backup never held it");
+    assert_eq!(
+        nets, 0,
+        "the net removed itself and the backup never held it"
+    );
     // It fired once: the clock going on changes nothing.
     d.advance_clock(minutes(60));
     assert_eq!(d.scheduler_runs().len(), 1);
@@ -235,7 +277,10 @@ async fn a_startup_item_fires_after_each_boot_only() {
     .unwrap();
     let d = sim.device(0).clone();
     d.advance_clock(minutes(5));
-    assert!(d.scheduler_runs().is_empty(), "added while running: not yet");
+    assert!(
+        d.scheduler_runs().is_empty(),
+        "added while running: not yet"
+    );
     c.run(&Command::new("/system/reboot")).await.unwrap();
     wait::until("a boot and the startup event", wait::DEADLINE, || {
         let d = d.clone();

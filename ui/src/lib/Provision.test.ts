@@ -105,7 +105,7 @@ describe('Provision', () => {
         ch.send({ event: 'router', result });
         return { batchId: 'b1', routers: 1, succeeded: 1, failed: 0, skipped: 0, alreadyDone: 0, seconds: 1.2, stopped: null, results: [result] };
       },
-      confirm_push: () => true,
+      confirm_push: () => ({ outcome: 'confirmed' }),
     });
     render(Provision, { props: { devices: routers, initialSelection: ['r1'], onerror: vi.fn() } });
     const input = await vi.waitFor(() => screen.getByTestId('value-identity'));
@@ -127,5 +127,43 @@ describe('Provision', () => {
     await fireEvent.click(screen.getByTestId('confirm'));
     await vi.waitFor(() => expect(screen.getByTestId('confirmed')).toBeTruthy());
     expect(calls).toContainEqual(['confirm_push', { deviceId: 'r1', scheduler: 'fleetdeck-safety-abc' }]);
+  });
+  it('says so when the safety net fired before the confirm', async () => {
+    const result: RouterResult = {
+      deviceId: 'r1',
+      address: '10.0.0.1:8728',
+      wave: 1,
+      status: 'awaiting-confirmation',
+      message: 'applied and verified; the safety net (fleetdeck-safety-abc) restores the backup in 1 min unless you confirm',
+      report: {
+        pushId: 'p1',
+        status: 'awaiting-confirmation',
+        steps: [],
+        backup: 'fleetdeck-abc.backup',
+        safetyNet: 'fleetdeck-safety-abc',
+        message: '',
+      },
+    };
+    const fired = 'not confirmed in time: the safety net (fleetdeck-safety-abc) fired and the router restored its backup';
+    backend({
+      check_template: check,
+      push_template: (a) => {
+        const ch = a?.onEvent as { send: (e: PushEvent) => void };
+        ch.send({ event: 'router', result });
+        return { batchId: 'b1', routers: 1, succeeded: 1, failed: 0, skipped: 0, alreadyDone: 0, seconds: 1, stopped: null, results: [result] };
+      },
+      confirm_push: () => ({ outcome: 'restored-by-router', message: fired }),
+    });
+    render(Provision, { props: { devices: routers, initialSelection: ['r1'], onerror: vi.fn() } });
+    const input = await vi.waitFor(() => screen.getByTestId('value-identity'));
+    await fireEvent.input(input, { target: { value: 'shop-9' } });
+    await vi.waitFor(() => expect((screen.getByTestId('push') as HTMLButtonElement).disabled).toBe(false));
+    await fireEvent.click(screen.getByTestId('push'));
+    await vi.waitFor(() => expect(screen.getByTestId('confirm')).toBeTruthy());
+    await fireEvent.click(screen.getByTestId('confirm'));
+    const said = await vi.waitFor(() => screen.getByTestId('confirm-outcome'));
+    expect(said.dataset.outcome).toBe('restored-by-router');
+    expect(said.textContent).toContain('restored its backup');
+    expect(screen.queryByTestId('confirmed')).toBeNull();
   });
 });

@@ -12,6 +12,7 @@ import type { Backup } from './bindings/Backup';
 import type { BulkReport } from './bindings/BulkReport';
 import type { Checkin } from './bindings/Checkin';
 import type { CommandError } from './bindings/CommandError';
+import type { Confirmation } from './bindings/Confirmation';
 import type { Count } from './bindings/Count';
 import type { CredentialBackend } from './bindings/CredentialBackend';
 import type { CredentialInfo } from './bindings/CredentialInfo';
@@ -73,6 +74,7 @@ import type { Theme } from './bindings/Theme';
 import type { Transport } from './bindings/Transport';
 
 export type {
+  Confirmation,
   Action,
   AddDevice,
   AuditAction,
@@ -383,8 +385,9 @@ export function controlPush(job: string, action: PushAction): Promise<boolean> {
   return call<boolean>('control_push', { job, action });
 }
 
-export function confirmPush(deviceId: string, scheduler: string): Promise<boolean> {
-  return call<boolean>('confirm_push', { deviceId, scheduler });
+/** Confirms a push awaiting confirmation, or learns that its safety net fired. */
+export function confirmPush(deviceId: string, scheduler: string): Promise<Confirmation> {
+  return call<Confirmation>('confirm_push', { deviceId, scheduler });
 }
 
 export function deviceHistory(deviceId: string): Promise<DeviceHistory> {

@@ -3,4 +3,4 @@
 /**
  * Where one router's push stands.
  */
-export type PushState = "running" | "succeeded" | "rolled-back" | "failed" | "dry-run" | "awaiting-confirmation" | "unknown" | "interrupted";
+export type PushState = "running" | "succeeded" | "rolled-back" | "failed" | "dry-run" | "awaiting-confirmation" | "unknown" | "restored-by-router" | "interrupted";
