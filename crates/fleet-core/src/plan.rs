@@ -311,6 +311,11 @@ pub enum Outcome {
     },
     Failed {
         message: String,
+        /// The connection was lost or the router did not answer: whether
+        /// the step took effect is not known (a trap is `false`: the router
+        /// said no).
+        #[serde(default)]
+        lost: bool,
     },
 }
 
@@ -367,6 +372,7 @@ impl Applier {
             Ok(o) => o,
             Err(e) => Outcome::Failed {
                 message: e.to_string(),
+                lost: e.leaves_outcome_unknown(),
             },
         };
         StepReport {
@@ -559,6 +565,7 @@ async fn run_step(
                             .collect::<Vec<_>>()
                             .join(" ")
                     ),
+                    lost: false,
                 });
             }
             let mut changed = 0;

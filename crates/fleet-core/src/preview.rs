@@ -119,7 +119,7 @@ pub async fn preview(client: &Client, rendered: &str, plan: &Plan) -> Result<Pre
         .map_err(FleetError::Router)?;
     let steps = plan::apply(client, plan, true).await;
     if let Some(failed) = steps.iter().find_map(|s| match &s.outcome {
-        Outcome::Failed { message } => Some((s.line, message.clone())),
+        Outcome::Failed { message, .. } => Some((s.line, message.clone())),
         _ => None,
     }) {
         return Err(FleetError::InvalidInput(format!(

@@ -134,9 +134,13 @@ async fn a_failing_step_stops_the_plan_at_its_line_with_the_routers_message() {
     let r = plan::apply(&client, &plan, false).await;
     assert_eq!(r.len(), 2, "stops at the failure: {r:?}");
     assert_eq!(r[1].line, 2);
-    let Outcome::Failed { message } = &r[1].outcome else {
+    let Outcome::Failed { message, lost } = &r[1].outcome else {
         panic!("{r:?}")
     };
+    assert!(
+        !lost,
+        "a trap is the router's answer, not a lost connection"
+    );
     assert!(
         message.contains("no-such-port") || message.contains("interface"),
         "{message}"

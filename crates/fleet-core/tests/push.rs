@@ -228,6 +228,38 @@ async fn a_failed_step_restores_the_backup() {
     assert_eq!(pushes[0].status, "rolled-back");
 }
 
+/// A refusal whose words mention a connection (a menu under
+/// `/ip firewall connection`) is the router saying no, not a lost router:
+/// the push rolls back instead of reporting an unknown state.
+#[tokio::test]
+async fn a_trap_that_mentions_connections_is_a_refusal_not_a_lost_router() {
+    let e = env().await;
+    let client = connect(&e.sim).await;
+    let plan = plan::compile(
+        "/system identity set name=before-trap\n/ip firewall connection tracking set enabled=no\n",
+    )
+    .unwrap();
+    let report = push::push(
+        &e.store,
+        &client,
+        &e.device_id,
+        None,
+        &plan,
+        &PushOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(report.status, PushStatus::RolledBack, "{}", report.message);
+    assert!(
+        report.message.contains("connection"),
+        "the router's words are kept: {}",
+        report.message
+    );
+    assert!(!actions(&e.store, &e.device_id)
+        .await
+        .contains(&"push.connection-lost".to_owned()));
+}
+
 #[tokio::test]
 async fn a_step_that_never_answers_is_reported_as_unknown_and_the_net_stays() {
     let e = env().await;

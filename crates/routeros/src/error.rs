@@ -81,4 +81,14 @@ impl Error {
     pub fn is_protocol(&self) -> bool {
         matches!(self, Error::Protocol(_))
     }
+    /// Whether the router may have carried out the command without saying
+    /// so: the session broke, the answer never came or could not be read.
+    /// A trap is the router's answer (it did not), and an invalid command
+    /// or a refused login never reached it.
+    pub fn leaves_outcome_unknown(&self) -> bool {
+        !matches!(
+            self,
+            Error::Trap { .. } | Error::InvalidCommand(_) | Error::Auth { .. }
+        )
+    }
 }

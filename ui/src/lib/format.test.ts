@@ -202,6 +202,6 @@ describe('describeOutcome', () => {
     expect(describeOutcome({ outcome: 'wouldRemove', items: 2 })).toBe('would remove 2');
     expect(describeOutcome({ outcome: 'wouldImport', checked: true, output: 'ok' })).toBe('import checked: ok');
     expect(describeOutcome({ outcome: 'wouldImport', checked: false, output: 'not checked' })).toBe('not checked');
-    expect(describeOutcome({ outcome: 'failed', message: 'no such item' })).toBe('failed: no such item');
+    expect(describeOutcome({ outcome: 'failed', message: 'no such item', lost: false })).toBe('failed: no such item');
   });
 });

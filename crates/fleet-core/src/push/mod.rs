@@ -541,9 +541,10 @@ async fn run(
                 format!("line {}: {why}, so the push stopped here; the safety net restores the backup in {minutes} min", r.line),
             );
         }
-        if let Outcome::Failed { message } = &r.outcome {
-            let lost = message.contains("connection") || message.contains("no answer");
-            if lost {
+        if let Outcome::Failed { message, lost } = &r.outcome {
+            // Typed by the client, never guessed from the words: a trap
+            // about `/ip/firewall/connection` is the router saying no.
+            if *lost {
                 let known = match &opts.reconnect {
                     Some(c) => after_loss(c, opts.reconnect_within, plan, &net, minutes).await,
                     None => format!("The safety net restores the backup in {minutes} min unless the push is confirmed"),

@@ -3,4 +3,4 @@
 /**
  * What confirming a push found on the router.
  */
-export type Confirmation = { "outcome": "confirmed" } | { "outcome": "restored-by-router", message: string, } | { "outcome": "not-found", message: string, };
+export type Confirmation = { "outcome": "confirmed" } | { "outcome": "restored-by-router", message: string, } | { "outcome": "not-found", message: string, } | { "outcome": "not-confirmed", message: string, };

@@ -3,4 +3,10 @@
 /**
  * What a step did on the router.
  */
-export type Outcome = { "outcome": "added", id: string, } | { "outcome": "changed", items: number, properties: Array<string>, } | { "outcome": "unchanged" } | { "outcome": "removed", items: number, } | { "outcome": "ran" } | { "outcome": "wouldChange", properties: Array<string>, } | { "outcome": "wouldAdd" } | { "outcome": "wouldRemove", items: number, } | { "outcome": "wouldRun" } | { "outcome": "imported", output: string, } | { "outcome": "wouldImport", checked: boolean, output: string, } | { "outcome": "failed", message: string, };
+export type Outcome = { "outcome": "added", id: string, } | { "outcome": "changed", items: number, properties: Array<string>, } | { "outcome": "unchanged" } | { "outcome": "removed", items: number, } | { "outcome": "ran" } | { "outcome": "wouldChange", properties: Array<string>, } | { "outcome": "wouldAdd" } | { "outcome": "wouldRemove", items: number, } | { "outcome": "wouldRun" } | { "outcome": "imported", output: string, } | { "outcome": "wouldImport", checked: boolean, output: string, } | { "outcome": "failed", message: string, 
+/**
+ * The connection was lost or the router did not answer: whether
+ * the step took effect is not known (a trap is `false`: the router
+ * said no).
+ */
+lost: boolean, };
