@@ -24,6 +24,11 @@ pub enum StoreError {
         #[source]
         source: mysql_async::Error,
     },
+    #[error("the fleet database at {location} did not answer within {} s: it may be down, overloaded, or behind a network path that drops traffic", .after.as_secs())]
+    TimedOut {
+        location: String,
+        after: std::time::Duration,
+    },
     #[error("no device with id {0} in this store")]
     NotFound(String),
     #[error("a device at {host}:{port} is already in the inventory")]

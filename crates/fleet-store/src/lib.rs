@@ -42,13 +42,22 @@ pub struct StoreOptions {
     pub outbox: Option<bool>,
     /// MySQL-protocol pool size; the fleet size never changes it.
     pub max_connections: usize,
+    /// The longest one call to the shared database may take, connecting
+    /// included: a database that accepts connections and never answers
+    /// (a black-holed path) gets an error after this, not a hang.
+    pub timeout: std::time::Duration,
 }
+
+/// [`StoreOptions::timeout`] unless said otherwise: far longer than any
+/// single batched statement takes, short enough that a hung link is seen.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             outbox: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 }
@@ -78,7 +87,7 @@ macro_rules! dispatch {
     ($self:ident . $method:ident ( $($arg:expr),* )) => {
         match &$self.backend {
             Backend::Sqlite(s) => s.$method($($arg),*).await,
-            Backend::Mysql(s) => s.$method($($arg),*).await,
+            Backend::Mysql(s) => s.bounded(s.$method($($arg),*)).await,
         }
     };
 }
@@ -102,9 +111,9 @@ impl FleetStore {
         }
         let backend = match url {
             StoreUrl::Sqlite(path) => Backend::Sqlite(sqlite::SqliteStore::open(path).await?),
-            StoreUrl::Mysql(u) => {
-                Backend::Mysql(mysql::MysqlStore::open(u, opts.max_connections).await?)
-            }
+            StoreUrl::Mysql(u) => Backend::Mysql(
+                mysql::MysqlStore::open(u, opts.max_connections, opts.timeout).await?,
+            ),
         };
         let outbox = opts.outbox.unwrap_or(matches!(backend, Backend::Sqlite(_)));
         Ok(FleetStore {

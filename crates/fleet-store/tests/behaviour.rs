@@ -5,7 +5,7 @@
 use fleet_store::*;
 
 mod common;
-use common::*;
+use common::{proxy::Proxy, *};
 
 fn checkin(device_id: &str, at: i64, cpu: i64) -> Checkin {
     Checkin {
@@ -724,4 +724,146 @@ async fn the_shared_database_refuses_an_outbox() {
     .expect("refused");
     assert!(err.to_string().contains("keeps no outbox"), "{err}");
     drop_mysql_db(&db).await;
+}
+
+/// A database that accepts connections and never answers (a black-holed
+/// path) gets a clear error within the store's bound, at open and on a
+/// call, instead of a hang; what was stored before is all there after.
+#[tokio::test]
+async fn a_silent_database_is_an_error_within_the_bound_not_a_hang() {
+    let db = create_db().await;
+    let proxy = Proxy::start(3306).await;
+    let url: StoreUrl = url_via(proxy.port, &db).parse().unwrap();
+    let bounded = StoreOptions {
+        timeout: std::time::Duration::from_secs(2),
+        ..Default::default()
+    };
+    let store = FleetStore::open_with(&url, bounded).await.unwrap();
+    let kept = store
+        .add_device(&NewDevice {
+            host: "10.1.1.1".into(),
+            port: 8728,
+            username: "admin".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    proxy.go_silent();
+    let guard = std::time::Duration::from_secs(60);
+    let call = tokio::time::timeout(guard, store.list_devices())
+        .await
+        .expect("a call to a silent database returns")
+        .expect_err("and fails");
+    assert!(matches!(call, StoreError::TimedOut { .. }), "{call:?}");
+    assert!(
+        call.to_string().contains("did not answer within 2 s"),
+        "{call}"
+    );
+    let open = tokio::time::timeout(guard, FleetStore::open_with(&url, bounded))
+        .await
+        .expect("opening a silent database returns")
+        .err()
+        .expect("and fails");
+    assert!(matches!(open, StoreError::TimedOut { .. }), "{open:?}");
+    proxy.restore();
+    let again = FleetStore::open(&db_url(&db).parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.list_devices().await.unwrap()[0].id,
+        kept.id,
+        "nothing acknowledged was lost"
+    );
+    drop_mysql_db(&db).await;
+}
+
+/// Laptops opening one empty shared database at the same moment all get a
+/// working store, and each migration is recorded once.
+#[tokio::test]
+async fn opens_racing_on_an_empty_database_all_succeed() {
+    let db = create_db().await;
+    let url: StoreUrl = db_url(&db).parse().unwrap();
+    let (a, b, c, d) = tokio::join!(
+        FleetStore::open(&url),
+        FleetStore::open(&url),
+        FleetStore::open(&url),
+        FleetStore::open(&url)
+    );
+    for store in [a, b, c, d] {
+        store.unwrap().list_devices().await.unwrap();
+    }
+    let versions = schema_versions(&db).await;
+    assert_eq!(versions, migration_versions(), "each version recorded once");
+    drop_mysql_db(&db).await;
+}
+
+/// A first open cut short mid-migration (tables made, a column added, its
+/// version not yet recorded) is finished by the next open.
+#[tokio::test]
+async fn an_interrupted_migration_is_finished_by_the_next_open() {
+    let db = create_db().await;
+    let sections = migration_sections();
+    let pool = mysql_async::Pool::new(raw_db_url(&db).as_str());
+    let mut conn = pool.get_conn().await.unwrap();
+    use mysql_async::prelude::Queryable;
+    conn.query_drop("CREATE TABLE schema_migrations (version BIGINT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .await
+        .unwrap();
+    // All of migration 1 and its record; then the first statement of the
+    // next migration, and the process dies.
+    for s in &sections[0].1 {
+        conn.query_drop(s.as_str()).await.unwrap();
+    }
+    conn.query_drop(format!(
+        "INSERT INTO schema_migrations VALUES ({}, 0)",
+        sections[0].0
+    ))
+    .await
+    .unwrap();
+    assert!(sections.len() > 1, "the test needs a second migration");
+    conn.query_drop(sections[1].1[0].as_str()).await.unwrap();
+    drop(conn);
+    pool.disconnect().await.unwrap();
+
+    let store = FleetStore::open(&db_url(&db).parse().unwrap())
+        .await
+        .unwrap();
+    store.list_devices().await.unwrap();
+    assert_eq!(schema_versions(&db).await, migration_versions());
+    drop_mysql_db(&db).await;
+}
+
+/// The MySQL migrations as (version, statements), from the schema's DDL.
+fn migration_sections() -> Vec<(i64, Vec<String>)> {
+    ddl(Dialect::Mysql)
+        .split("-- migration ")
+        .filter(|s| !s.trim().is_empty())
+        .map(|section| {
+            let (version, body) = section.split_once('\n').unwrap();
+            let statements = body
+                .split(";\n\n")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            (version.trim().parse().unwrap(), statements)
+        })
+        .collect()
+}
+
+fn migration_versions() -> Vec<i64> {
+    migration_sections().into_iter().map(|(v, _)| v).collect()
+}
+
+async fn schema_versions(db: &str) -> Vec<i64> {
+    use mysql_async::prelude::Queryable;
+    let pool = mysql_async::Pool::new(raw_db_url(db).as_str());
+    let mut conn = pool.get_conn().await.unwrap();
+    let v: Vec<i64> = conn
+        .query("SELECT version FROM schema_migrations ORDER BY version")
+        .await
+        .unwrap();
+    drop(conn);
+    pool.disconnect().await.unwrap();
+    v
 }

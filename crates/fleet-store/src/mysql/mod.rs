@@ -12,7 +12,7 @@ mod rollups;
 #[allow(unused_imports)]
 use self::{checkins::*, dashboards::*, history::*, inventory::*};
 
-use std::collections::HashSet;
+use std::{collections::HashSet, future::Future, time::Duration};
 
 use mysql_async::{
     prelude::*, Conn, Params, Pool, PoolConstraints, PoolOpts, Row, Transaction, TxOpts, Value,
@@ -38,7 +38,21 @@ pub(crate) struct MysqlStore {
     pool: Pool,
     location: String,
     dialect: Dialect,
+    timeout: Duration,
 }
+
+/// Idle connections are probed this often, so a dead path is noticed by
+/// the operating system rather than at the next write.
+const KEEPALIVE: Duration = Duration::from_secs(30);
+
+/// Errors a migration statement gives when an earlier, interrupted run (or
+/// another laptop at the same moment) already made its change: the table,
+/// column or key exists, or the version is recorded.
+const ALREADY_APPLIED: &[u16] = &[1050, 1060, 1061, 1062];
+
+/// Serialises migrations across processes (MySQL and MariaDB); SingleStore
+/// has no named locks and relies on the statements being re-runnable.
+const MIGRATION_LOCK: &str = "fleetdeck.migrate";
 
 const DEVICE_SELECT: &str = "SELECT d.id, d.site_id, d.host, d.port, d.username, d.transport,
         (SELECT GROUP_CONCAT(tag SEPARATOR '\u{1f}') FROM device_tags t WHERE t.device_id = d.id),
@@ -77,27 +91,60 @@ fn placeholders(rows: usize, cols: usize) -> String {
 }
 
 impl MysqlStore {
-    pub async fn open(url: &str, max_connections: usize) -> Result<Self, StoreError> {
+    pub async fn open(
+        url: &str,
+        max_connections: usize,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
         let location = StoreUrl::Mysql(url.to_owned()).redacted();
         let constraints =
             PoolConstraints::new(0, max_connections.max(1)).expect("0 <= max connections");
         let opts = crate::mysql_link::opts(url, &location)?
+            .tcp_keepalive(Some(KEEPALIVE))
             .pool_opts(PoolOpts::default().with_constraints(constraints));
         let pool = Pool::new(opts);
-        let mut conn = pool
-            .get_conn()
-            .await
-            .map_err(|source| StoreError::Unreachable {
-                location: location.clone(),
-                source,
-            })?;
-        let dialect = detect_dialect(&mut conn).await;
-        migrate(&mut conn, dialect).await?;
+        let opening = async {
+            let mut conn = pool
+                .get_conn()
+                .await
+                .map_err(|source| StoreError::Unreachable {
+                    location: location.clone(),
+                    source,
+                })?;
+            let dialect = detect_dialect(&mut conn).await;
+            migrate(&mut conn, dialect).await?;
+            Ok::<_, StoreError>(dialect)
+        };
+        let dialect = match tokio::time::timeout(timeout, opening).await {
+            Ok(d) => d?,
+            Err(_) => {
+                return Err(StoreError::TimedOut {
+                    location,
+                    after: timeout,
+                })
+            }
+        };
         Ok(Self {
             pool,
             location,
             dialect,
+            timeout,
         })
+    }
+
+    /// Runs one store call under the store's time bound.
+    pub(crate) async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::TimedOut {
+                    location: self.location.clone(),
+                    after: self.timeout,
+                })
+            })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -136,7 +183,35 @@ async fn detect_dialect(c: &mut Conn) -> Dialect {
     }
 }
 
+/// Brings the schema up to date. Two laptops opening an empty shared
+/// database at once take turns (a named lock where the server has them),
+/// and every statement may be run again: an interrupted first open is
+/// finished by the next, never left unopenable.
 async fn migrate(c: &mut Conn, dialect: Dialect) -> Result<(), StoreError> {
+    let locked = dialect == Dialect::Mysql;
+    if locked {
+        // Waits up to a minute for another process's migration to finish.
+        let got: Option<i64> = c
+            .exec_first("SELECT GET_LOCK(?, 60)", (MIGRATION_LOCK,))
+            .await?
+            .flatten();
+        if got != Some(1) {
+            return Err(StoreError::Option(
+                "another Fleetdeck has been updating the fleet database's schema for a minute; try again when it has finished".into(),
+            ));
+        }
+    }
+    let result = migrate_locked(c, dialect).await;
+    if locked {
+        if let Err(e) = c.exec_drop("DO RELEASE_LOCK(?)", (MIGRATION_LOCK,)).await {
+            // The lock ends with the connection anyway.
+            tracing::warn!(error = %e, "the schema lock could not be released");
+        }
+    }
+    result
+}
+
+async fn migrate_locked(c: &mut Conn, dialect: Dialect) -> Result<(), StoreError> {
     c.query_drop(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )
@@ -158,16 +233,31 @@ async fn migrate(c: &mut Conn, dialect: Dialect) -> Result<(), StoreError> {
             continue;
         }
         // DDL commits implicitly in MySQL; the version row is written last so
-        // an interrupted migration is retried.
+        // an interrupted migration is run again, and what it had already
+        // done is recognised and passed over.
         for s in *statements {
-            c.query_drop(*s).await?;
+            tolerate_applied(c.query_drop(*s).await)?;
         }
-        c.exec_drop(
-            "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-            (version, now_ms()),
-        )
-        .await?;
+        tolerate_applied(
+            c.exec_drop(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                (version, now_ms()),
+            )
+            .await,
+        )?;
         tracing::info!(version, ?dialect, "fleet database migrated");
     }
     Ok(())
+}
+
+/// A migration statement's error, unless it says the change is already
+/// there.
+fn tolerate_applied(r: Result<(), mysql_async::Error>) -> Result<(), StoreError> {
+    match r {
+        Err(mysql_async::Error::Server(e)) if ALREADY_APPLIED.contains(&e.code) => {
+            tracing::info!(code = e.code, message = %e.message, "migration step already applied");
+            Ok(())
+        }
+        other => Ok(other?),
+    }
 }

@@ -21,6 +21,7 @@ pub struct Proxy {
     pub port: u16,
     budget: Arc<AtomicI64>,
     refuse: Arc<AtomicBool>,
+    silent: Arc<AtomicBool>,
     kill: broadcast::Sender<()>,
 }
 
@@ -30,8 +31,9 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let budget = Arc::new(AtomicI64::new(i64::MAX));
         let refuse = Arc::new(AtomicBool::new(false));
+        let silent = Arc::new(AtomicBool::new(false));
         let (kill, _) = broadcast::channel(4);
-        let (b, r, k) = (budget.clone(), refuse.clone(), kill.clone());
+        let (b, r, s, k) = (budget.clone(), refuse.clone(), silent.clone(), kill.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
@@ -41,14 +43,27 @@ impl Proxy {
                     drop(client);
                     continue;
                 }
+                if s.load(Ordering::SeqCst) {
+                    // Accepted, and never answered.
+                    tokio::spawn(swallow(client));
+                    continue;
+                }
                 let server = TcpStream::connect(("127.0.0.1", upstream)).await.unwrap();
-                tokio::spawn(pump(client, server, b.clone(), r.clone(), k.clone()));
+                tokio::spawn(pump(
+                    client,
+                    server,
+                    b.clone(),
+                    r.clone(),
+                    s.clone(),
+                    k.clone(),
+                ));
             }
         });
         Proxy {
             port,
             budget,
             refuse,
+            silent,
             kill,
         }
     }
@@ -64,9 +79,27 @@ impl Proxy {
         let _ = self.kill.send(());
     }
 
+    /// A black hole: connections stay open and new ones are accepted, but
+    /// nothing reaches the server or comes back (a path that silently
+    /// drops packets).
+    pub fn go_silent(&self) {
+        self.silent.store(true, Ordering::SeqCst);
+    }
+
     pub fn restore(&self) {
         self.budget.store(i64::MAX, Ordering::SeqCst);
         self.refuse.store(false, Ordering::SeqCst);
+        self.silent.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Reads and drops whatever a client sends, for as long as it stays.
+async fn swallow(mut client: TcpStream) {
+    let mut buf = vec![0u8; 4096];
+    while let Ok(n) = client.read(&mut buf).await {
+        if n == 0 {
+            return;
+        }
     }
 }
 
@@ -75,6 +108,7 @@ async fn pump(
     server: TcpStream,
     budget: Arc<AtomicI64>,
     refuse: Arc<AtomicBool>,
+    silent: Arc<AtomicBool>,
     kill: broadcast::Sender<()>,
 ) {
     let mut killed = kill.subscribe();
@@ -87,6 +121,9 @@ async fn pump(
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
+            if silent.load(Ordering::SeqCst) {
+                continue;
+            }
             let left = budget.fetch_sub(n as i64, Ordering::SeqCst) - n as i64;
             if left < 0 {
                 // Forward part of the packet, then the server goes away.
@@ -102,7 +139,19 @@ async fn pump(
         }
     };
     let down = async {
-        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match sr.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            if silent.load(Ordering::SeqCst) {
+                continue;
+            }
+            if cw.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
     };
     tokio::select! {
         _ = up => {}
