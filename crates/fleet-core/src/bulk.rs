@@ -461,7 +461,9 @@ pub async fn recover_interrupted(
             );
             b.updated_at = now.max(b.updated_at + 1);
             store.save_batch(&b).await?;
-            let _ = store
+            // The batch and its records say it already; the event is the
+            // trail's copy, and its loss is logged, not hidden.
+            if let Err(e) = store
                 .record_audit(&[fleet_store::AuditEvent {
                     id: fleet_store::new_id(),
                     at: now,
@@ -470,7 +472,10 @@ pub async fn recover_interrupted(
                     action: AuditAction::BulkInterrupted.into(),
                     detail: serde_json::json!({"batch": b.id, "summary": b.summary}).to_string(),
                 }])
-                .await;
+                .await
+            {
+                tracing::error!(error = %e, batch = %b.id, "the interrupted batch's audit event could not be written");
+            }
             marked.push(b);
         }
     }
@@ -789,16 +794,14 @@ async fn push_one(
                 AuditAction::PushUnreachable,
                 e.to_string(),
             );
-            let _ = store.record_audit(&[event]).await;
-            return result;
+            return with_audit(store, event, result).await;
         }
     };
     let plan = match plan_for(store, &client, &target.device_id, source).await {
         Ok(p) => p,
         Err(message) => {
             let (event, result) = refuse(Refusal::Invalid, AuditAction::PushInvalid, message);
-            let _ = store.record_audit(&[event]).await;
-            return result;
+            return with_audit(store, event, result).await;
         }
     };
     let opts = PushOptions {
@@ -846,4 +849,21 @@ mod tests {
         assert!(parse_waves("0").is_err());
         assert!(parse_waves("150%").is_err());
     }
+}
+
+/// A refused router's result, with its audit event stored; an event that
+/// cannot be stored is said in the result rather than dropped.
+async fn with_audit(
+    store: &FleetStore,
+    event: fleet_store::AuditEvent,
+    mut result: RouterResult,
+) -> RouterResult {
+    if let Err(e) = store.record_audit(&[event]).await {
+        tracing::error!(error = %e, "a refused push's audit event could not be written");
+        result.message = format!(
+            "{}; the audit trail could not be written ({e})",
+            result.message
+        );
+    }
+    result
 }

@@ -316,6 +316,10 @@ pub async fn push(
     record.updated_at = poll::now_ms();
     if let Err(e) = store.save_pushes(&[record]).await {
         tracing::error!(error = %e, push = %push_id, "the push record's outcome could not be written");
+        report.message = format!(
+            "{}. The push record could not be updated ({e}): the history shows this push as still running",
+            report.message
+        );
     }
     if let Err(why) = audit
         .event(
