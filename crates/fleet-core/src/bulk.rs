@@ -832,6 +832,23 @@ async fn push_one(
     }
 }
 
+/// A refused router's result, with its audit event stored; an event that
+/// cannot be stored is said in the result rather than dropped.
+async fn with_audit(
+    store: &FleetStore,
+    event: fleet_store::AuditEvent,
+    mut result: RouterResult,
+) -> RouterResult {
+    if let Err(e) = store.record_audit(&[event]).await {
+        tracing::error!(error = %e, "a refused push's audit event could not be written");
+        result.message = format!(
+            "{}; the audit trail could not be written ({e})",
+            result.message
+        );
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -849,21 +866,4 @@ mod tests {
         assert!(parse_waves("0").is_err());
         assert!(parse_waves("150%").is_err());
     }
-}
-
-/// A refused router's result, with its audit event stored; an event that
-/// cannot be stored is said in the result rather than dropped.
-async fn with_audit(
-    store: &FleetStore,
-    event: fleet_store::AuditEvent,
-    mut result: RouterResult,
-) -> RouterResult {
-    if let Err(e) = store.record_audit(&[event]).await {
-        tracing::error!(error = %e, "a refused push's audit event could not be written");
-        result.message = format!(
-            "{}; the audit trail could not be written ({e})",
-            result.message
-        );
-    }
-    result
 }
