@@ -14,6 +14,7 @@
 
 mod error;
 mod files;
+mod fit;
 pub mod generate;
 mod ingest;
 mod model;
@@ -269,6 +270,7 @@ impl FleetStore {
         if batch.is_empty() {
             return Ok(IngestReport::default());
         }
+        let batch: Vec<Checkin> = batch.into_iter().map(fit::checkin).collect();
         dispatch!(self.record_checkins(batch, queue))
     }
 

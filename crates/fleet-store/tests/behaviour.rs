@@ -523,6 +523,35 @@ async fn ingests_large_batches(store: &FleetStore) {
     assert_eq!(store.count_checkins(&ids[7]).await.unwrap(), 100);
 }
 
+/// A router whose strings are longer than any real one (a 65-character
+/// version, a 300-character identity) has its check-in stored, clipped
+/// and marked, with the rest of its batch: the shared database's strict
+/// mode would otherwise refuse the row and stall every check-in behind it.
+async fn stores_an_overlong_router_string_clipped(store: &FleetStore) {
+    let dev = store
+        .add_device(&NewDevice {
+            host: "10.88.0.1".into(),
+            port: 8728,
+            username: "admin".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut long = checkin(&dev.id, 9_060_000, 5);
+    long.version = "7".repeat(65);
+    long.identity = "é".repeat(300);
+    long.serial = Some("S".repeat(80));
+    let next = checkin(&dev.id, 9_000_000, 6);
+    // The long one is the newest, so the latest state shows it.
+    let report = store.record_checkins(&[next, long]).await.unwrap();
+    assert_eq!(report.inserted, 2, "{report:?}");
+    let stored = store.get_device(&dev.id).await.unwrap();
+    let identity = stored.identity.unwrap();
+    assert_eq!(identity.chars().count(), 255);
+    assert!(identity.ends_with('…'), "{identity}");
+    assert_eq!(store.count_checkins(&dev.id).await.unwrap(), 2);
+}
+
 /// A router's tags all reach the list, however the tag table interleaves
 /// routers (its `tag` index does: r1's `a` and `c` sit either side of `b`).
 async fn lists_every_tag_of_interleaved_routers(store: &FleetStore) {
@@ -573,6 +602,7 @@ async fn embedded_store_behaviour() {
     let again = FleetStore::open(&url).await.unwrap();
     assert_eq!(again.list_devices().await.unwrap().len(), 53);
     lists_every_tag_of_interleaved_routers(&again).await;
+    stores_an_overlong_router_string_clipped(&again).await;
 }
 
 #[tokio::test]
@@ -588,6 +618,7 @@ async fn mysql_backend_behaviour() {
         .unwrap();
     assert_eq!(again.list_devices().await.unwrap().len(), 53);
     lists_every_tag_of_interleaved_routers(&again).await;
+    stores_an_overlong_router_string_clipped(&again).await;
     drop_mysql_db(&db).await;
 }
 
