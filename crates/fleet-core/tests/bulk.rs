@@ -432,3 +432,158 @@ async fn a_bulk_push_cut_short_is_marked_interrupted_and_resumes() {
     .unwrap_err();
     assert!(again.to_string().contains("already finished"), "{again}");
 }
+
+/// A resume pushes what its batch pushed: another plan, or a dry run
+/// resumed for real, is refused before any router is touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_must_push_what_its_batch_pushed() {
+    let e = env(2, &[]).await;
+    let store = e.fleet.shared_store();
+    let source = plan_of("/system identity set name=batch-plan\n");
+    let start = |dry_run: bool| {
+        let (store, targets, source) = (store.clone(), e.targets.clone(), source.clone());
+        async move {
+            let control = Control::default();
+            // Cancelled before the first router: a batch with all to do.
+            control.cancel();
+            let mut opts = BulkOptions::default();
+            opts.push.dry_run = dry_run;
+            bulk::push_all(store, targets, source, opts, control, |_| {})
+                .await
+                .unwrap()
+                .batch_id
+        }
+    };
+    let resume = |batch: String, source: PlanSource, dry_run: bool| {
+        let (store, targets) = (store.clone(), e.targets.clone());
+        async move {
+            let mut opts = BulkOptions::default();
+            opts.push.dry_run = dry_run;
+            bulk::resume(
+                store,
+                &batch,
+                targets,
+                source,
+                opts,
+                Control::default(),
+                |_| {},
+            )
+            .await
+        }
+    };
+
+    let real = start(false).await;
+    let other = resume(
+        real.clone(),
+        plan_of("/system identity set name=other\n"),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(other.to_string().contains("another plan"), "{other}");
+    let dry = start(true).await;
+    let for_real = resume(dry.clone(), source.clone(), false)
+        .await
+        .unwrap_err();
+    assert!(for_real.to_string().contains("was a dry run"), "{for_real}");
+    for i in 0..2 {
+        assert_ne!(
+            identity(&e.sim, i).await,
+            "batch-plan",
+            "nothing was pushed"
+        );
+    }
+    // The same plan resumes and pushes every router.
+    let report = resume(real, source, false).await.unwrap();
+    assert_eq!(report.succeeded, 2, "{report:?}");
+    for i in 0..2 {
+        assert_eq!(identity(&e.sim, i).await, "batch-plan");
+    }
+}
+
+/// A resume knows at once whether the process that ran a batch on this
+/// laptop is alive (it holds the batch's lock): refused while it runs,
+/// accepted the moment it is gone, without waiting for the heartbeat to
+/// age, and the router it left mid-push is marked interrupted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_knows_at_once_whether_its_batch_still_runs() {
+    let e = env(2, &[]).await;
+    let store = e.fleet.shared_store();
+    // The second router hangs at its second step.
+    e.sim.device(1).set_faults(Faults {
+        stall: vec!["/interface/bridge/print".into()],
+        ..Faults::default()
+    });
+    let opts = BulkOptions {
+        concurrency: 1,
+        waves: bulk::parse_waves("100%").unwrap(),
+        stop_after_failures: None,
+        // A heartbeat far older than the test: only the lock can tell.
+        heartbeat: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let source = plan_of("/system identity set name=locked\n/interface bridge add name=lan\n");
+    let run = tokio::spawn({
+        let (store, targets, source, opts) = (
+            store.clone(),
+            e.targets.clone(),
+            source.clone(),
+            opts.clone(),
+        );
+        async move { bulk::push_all(store, targets, source, opts, Control::default(), |_| {}).await }
+    });
+    let stuck = e
+        .targets
+        .iter()
+        .find(|t| t.connect.port == e.sim.port(1))
+        .unwrap()
+        .device_id
+        .clone();
+    let batch_id = routeros_sim::wait::until_some(
+        "the second router to be mid-push",
+        routeros_sim::wait::DEADLINE,
+        || {
+            let (store, stuck) = (store.clone(), stuck.clone());
+            async move {
+                let b = store.push_batches(None, 1).await.unwrap().pop()?;
+                let armed = store
+                    .audit_events(Some(&stuck), 0, 100)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .any(|ev| ev.action == "push.safety-net");
+                armed.then_some(b.id)
+            }
+        },
+    )
+    .await;
+    let resume = || {
+        bulk::resume(
+            store.clone(),
+            &batch_id,
+            e.targets.clone(),
+            source.clone(),
+            opts.clone(),
+            Control::default(),
+            |_| {},
+        )
+    };
+    let refused = resume().await.unwrap_err();
+    assert!(refused.to_string().contains("still running"), "{refused}");
+    // The process "dies": its future is dropped, and the lock with it.
+    run.abort();
+    let _ = run.await;
+    e.sim.device(1).set_faults(Faults::default());
+    let report = resume().await.unwrap();
+    assert_eq!(report.already_done, 1, "{report:?}");
+    let cut = store
+        .batch_pushes(&batch_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.device_id == stuck && p.status == "interrupted");
+    assert!(
+        cut.is_some(),
+        "the router left mid-push is marked interrupted"
+    );
+}

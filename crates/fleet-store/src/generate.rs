@@ -169,7 +169,7 @@ pub async fn generate(
         let version = rng.pick(VERSIONS).to_string();
         let (board, memory, storage) = *rng.pick(BOARDS);
         // One router in twenty runs hot: the busiest list has something to say.
-        let cpu_base = if rng.next() % 20 == 0 {
+        let cpu_base = if rng.next().is_multiple_of(20) {
             rng.range(55, 80)
         } else {
             rng.range(3, 35)
@@ -190,7 +190,7 @@ pub async fn generate(
             let cpu = (cpu_base + cpu_swing * diurnal + 8.0 * (rng.unit() - 0.5)).clamp(0.0, 100.0)
                 as i64;
             let mem_used = (mem_base + 0.15 * diurnal + 0.05 * rng.unit()).min(0.99);
-            if rng.next() % 4_000 == 0 {
+            if rng.next().is_multiple_of(4_000) {
                 uptime = rng.range(30, 300); // a reboot
             } else {
                 uptime += i64::from(opts.interval_secs);

@@ -151,6 +151,11 @@ impl FleetStore {
         self.url.redacted()
     }
 
+    /// The URL the store was opened with (may hold a password: never shown).
+    pub fn url(&self) -> &StoreUrl {
+        &self.url
+    }
+
     /// Bytes on disk, for the embedded store.
     pub fn size_on_disk(&self) -> Option<u64> {
         match &self.backend {

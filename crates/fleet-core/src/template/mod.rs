@@ -304,6 +304,11 @@ impl Template {
     }
 
     /// Every placeholder use, in order.
+    /// The template's text as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     pub fn placeholders(&self) -> &[Placeholder] {
         &self.uses
     }

@@ -55,7 +55,7 @@ pub(super) fn digits<T: std::str::FromStr>(text: &str, len: usize) -> Option<T> 
 }
 
 fn is_leap(year: u16) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {
