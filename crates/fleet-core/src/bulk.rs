@@ -470,7 +470,9 @@ pub async fn resume(
                     "bulk push {batch_id} is still running elsewhere (its heartbeat is fresh)"
                 )))
             }
-            crate::batch_lock::Runner::Unknown => {}
+            crate::batch_lock::Runner::Unknown => {
+                batch = mark_interrupted(&store, batch, poll::now_ms()).await?;
+            }
         }
     }
     check_same_push(&batch, &source, &opts)?;
@@ -930,6 +932,64 @@ async fn push_one(
         reconnect: Some(target.connect.clone()),
         ..opts.clone()
     };
+    // A router this batch left mid-push is settled first.
+    let mut client = client;
+    let interrupted = match &opts.batch {
+        Some(batch) => store.batch_pushes(batch).await.ok().and_then(|pushes| {
+            pushes
+                .into_iter()
+                .filter(|p| p.device_id == target.device_id && p.status == PushState::Interrupted)
+                .max_by_key(|p| p.started_at)
+        }),
+        None => None,
+    };
+    if let Some(old) = interrupted {
+        let settled = push::settle_interrupted(
+            store,
+            &client,
+            &old,
+            &plan,
+            opts.backup_keys.as_deref(),
+            &opts.actor,
+        )
+        .await;
+        let failed = |message: String| RouterResult {
+            device_id: target.device_id.clone(),
+            address: address.clone(),
+            wave,
+            status: RouterStatus::Pushed(PushStatus::Failed),
+            message,
+            report: None,
+        };
+        match settled {
+            Ok(push::Settled::Completed(message)) => {
+                return RouterResult {
+                    device_id: target.device_id.clone(),
+                    address,
+                    wave,
+                    status: RouterStatus::Pushed(PushStatus::Succeeded),
+                    message,
+                    report: None,
+                }
+            }
+            Ok(push::Settled::Restored(_)) => {
+                match push::reconnect(&target.connect, opts.reconnect_within).await {
+                    Ok(c) => client = c,
+                    Err(why) => {
+                        return failed(format!(
+                            "settled on resume by restoring its backup, but {why}"
+                        ))
+                    }
+                }
+            }
+            Ok(push::Settled::Clear) => {}
+            Err(why) => {
+                return failed(format!(
+                    "this batch left it mid-push and it could not be settled: {why}"
+                ))
+            }
+        }
+    }
     let report = push::push(
         store,
         &client,

@@ -357,8 +357,9 @@ async fn a_bulk_push_cut_short_is_marked_interrupted_and_resumes() {
         "interrupted"
     );
 
-    // Resumed at once: the router cut mid-push is refused (its safety net
-    // is armed), the other two are pushed.
+    // Resumed at once: the router cut mid-push cannot be settled here (it
+    // is half-pushed and, without the keyring, its backup's password is
+    // unknown), so it fails and keeps its net; the others are pushed.
     e.sim.device(2).set_faults(Faults::default());
     let report = bulk::resume(
         store.clone(),
@@ -382,7 +383,11 @@ async fn a_bulk_push_cut_short_is_marked_interrupted_and_resumes() {
         .find(|r| r.status == "failed")
         .unwrap();
     assert_eq!(refused.device_id, cut[0].device_id);
-    assert!(refused.message.contains("an earlier push is not confirmed"));
+    assert!(
+        refused.message.contains("could not be settled"),
+        "{}",
+        refused.message
+    );
 
     // The technician confirms it; the next resume completes the batch.
     let c = Client::connect(&ConnectOptions::new(
@@ -585,5 +590,144 @@ async fn a_resume_knows_at_once_whether_its_batch_still_runs() {
     assert!(
         cut.is_some(),
         "the router left mid-push is marked interrupted"
+    );
+}
+
+/// The process dies with two routers mid-push: one with every step in
+/// place (stuck removing its safety net), one half-pushed (stuck at its
+/// second step). The resume settles both instead of failing them on their
+/// own safety nets: the first is verified and confirmed, the second is
+/// restored to its backup and pushed again. Every router ends on the new
+/// configuration with no net left armed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_settles_the_routers_its_batch_left_mid_push() {
+    let e = env(3, &[]).await;
+    let store = e.fleet.shared_store();
+    let complete = e.sim.port(1);
+    let half = e.sim.port(2);
+    e.sim.device(1).set_faults(Faults {
+        stall: vec!["/system/scheduler/remove".into()],
+        ..Faults::default()
+    });
+    e.sim.device(2).set_faults(Faults {
+        stall: vec!["/interface/bridge/print".into()],
+        ..Faults::default()
+    });
+    let mut opts = BulkOptions {
+        concurrency: 3,
+        waves: bulk::parse_waves("100%").unwrap(),
+        stop_after_failures: None,
+        ..Default::default()
+    };
+    opts.push.backup_keys = Some(e.fleet.shared_credentials());
+    opts.push.reconnect_within = Duration::from_secs(60);
+    let source = plan_of("/system identity set name=settled\n/interface bridge add name=lan\n");
+    let run = tokio::spawn({
+        let (store, targets, source, opts) = (
+            store.clone(),
+            e.targets.clone(),
+            source.clone(),
+            opts.clone(),
+        );
+        async move { bulk::push_all(store, targets, source, opts, Control::default(), |_| {}).await }
+    });
+    let id_of = |port: u16| {
+        e.targets
+            .iter()
+            .find(|t| t.connect.port == port)
+            .unwrap()
+            .device_id
+            .clone()
+    };
+    let (complete_id, half_id) = (id_of(complete), id_of(half));
+    let batch_id = routeros_sim::wait::until_some(
+        "both routers stuck mid-push",
+        routeros_sim::wait::DEADLINE,
+        || {
+            let (store, complete_id, half_id) =
+                (store.clone(), complete_id.clone(), half_id.clone());
+            async move {
+                let b = store.push_batches(None, 1).await.unwrap().pop()?;
+                let seen = |id: String, action: &'static str| {
+                    let store = store.clone();
+                    async move {
+                        store
+                            .audit_events(Some(&id), 0, 100)
+                            .await
+                            .unwrap()
+                            .iter()
+                            .any(|ev| ev.action == action)
+                    }
+                };
+                (seen(complete_id, "push.verified").await && seen(half_id, "push.safety-net").await)
+                    .then_some(b.id)
+            }
+        },
+    )
+    .await;
+    run.abort();
+    let _ = run.await;
+    e.sim.set_faults(&Faults::default());
+
+    let report = bulk::resume(
+        store.clone(),
+        &batch_id,
+        e.targets.clone(),
+        source,
+        opts,
+        Control::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.already_done, report.succeeded, report.failed),
+        (1, 2, 0),
+        "{report:?}"
+    );
+    let said = |id: &str| {
+        report
+            .results
+            .iter()
+            .find(|r| r.device_id == id)
+            .unwrap()
+            .message
+            .clone()
+    };
+    assert!(
+        said(&complete_id).contains("verified and confirmed"),
+        "{}",
+        said(&complete_id)
+    );
+    assert!(
+        e.sim.device(2).boots() >= 1,
+        "the half-pushed router was restored (a reboot)"
+    );
+    let records = store.batch_pushes(&batch_id).await.unwrap();
+    let settled = |id: &str, state: &str| {
+        records.iter().any(|p| {
+            p.device_id == id && p.status == state && p.summary.contains("settled on resume")
+        })
+    };
+    assert!(settled(&complete_id, "succeeded"), "{records:?}");
+    assert!(settled(&half_id, "rolled-back"), "{records:?}");
+    for i in 0..3 {
+        assert_eq!(identity(&e.sim, i).await, "settled");
+        let c = Client::connect(&ConnectOptions::new(
+            "127.0.0.1",
+            e.sim.port(i),
+            "admin",
+            "",
+        ))
+        .await
+        .unwrap();
+        assert!(
+            push::pending_safety_nets(&c).await.unwrap().is_empty(),
+            "router {i} has no net left armed"
+        );
+    }
+    assert_eq!(
+        store.push_batches(None, 1).await.unwrap()[0].status,
+        "finished"
     );
 }

@@ -31,10 +31,12 @@ use crate::{
 
 mod confirm;
 mod net;
+mod settle;
 
 pub use confirm::{confirm, confirm_safety_net, technician, Confirmation};
 pub use net::{pending_safety_nets, BACKUP_PREFIX, SAFETY_PREFIX};
 use net::{remove_backup, remove_leftover_backups, remove_schedulers, Backup};
+pub use settle::{reconnect, settle_interrupted, Settled};
 
 #[derive(Debug, Clone)]
 pub struct PushOptions {
