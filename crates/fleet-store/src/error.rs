@@ -29,6 +29,8 @@ pub enum StoreError {
         location: String,
         after: std::time::Duration,
     },
+    #[error("the embedded store {path} is damaged ({detail}). Fleetdeck changed nothing in it: move it aside (rename it, with any -wal and -shm files next to it) and Fleetdeck starts an empty store; keep the damaged file for recovery")]
+    Damaged { path: String, detail: String },
     #[error("no device with id {0} in this store")]
     NotFound(String),
     #[error("a device at {host}:{port} is already in the inventory")]

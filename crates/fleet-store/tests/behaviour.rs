@@ -898,3 +898,42 @@ async fn schema_versions(db: &str) -> Vec<i64> {
     pool.disconnect().await.unwrap();
     v
 }
+
+/// A damaged embedded store (a file that is not a database) and one
+/// written by a newer Fleetdeck both open with an error that says what is
+/// wrong and the way out, and the file is left as it was.
+#[tokio::test]
+async fn a_damaged_or_newer_embedded_store_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleet.db");
+    let garbage = b"this is not an SQLite database, it is what a bad disk left".repeat(80);
+    std::fs::write(&path, &garbage).unwrap();
+    let err = FleetStore::open(&StoreUrl::Sqlite(path.clone()))
+        .await
+        .err()
+        .expect("a damaged store does not open");
+    assert!(matches!(err, StoreError::Damaged { .. }), "{err:?}");
+    assert!(err.to_string().contains("move it aside"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), garbage, "left as it was");
+
+    let newer = dir.path().join("newer.db");
+    drop(
+        FleetStore::open(&StoreUrl::Sqlite(newer.clone()))
+            .await
+            .unwrap(),
+    );
+    {
+        let c = rusqlite::Connection::open(&newer).unwrap();
+        c.execute("INSERT INTO schema_migrations VALUES (9999, 0)", [])
+            .unwrap();
+    }
+    let err = FleetStore::open(&StoreUrl::Sqlite(newer))
+        .await
+        .err()
+        .expect("a newer schema does not open");
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found: 9999, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("update Fleetdeck"), "{err}");
+}

@@ -57,15 +57,7 @@ impl SqliteStore {
         crate::files::secure_files(path)?;
         let owned = path.to_owned();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
-            let mut conn = Connection::open(&owned)?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            // The WAL and shared-memory files exist now: narrow any left
-            // wider by an earlier version.
-            crate::files::secure_files(&owned)?;
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            configure(&conn, WRITER_CACHE_KIB)?;
-            migrate(&mut conn)?;
-            Ok(conn)
+            open_connection(&owned).map_err(|e| damaged(&owned, e))
         })
         .await
         .map_err(|_| StoreError::Worker)??;
@@ -75,7 +67,41 @@ impl SqliteStore {
             readers: Arc::new(Mutex::new(Vec::new())),
         })
     }
+}
 
+/// A file SQLite says is not a database, or is corrupt, gets words that
+/// say so and the way out; other errors pass as they are.
+fn damaged(path: &Path, e: StoreError) -> StoreError {
+    match &e {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+            ) =>
+        {
+            StoreError::Damaged {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            }
+        }
+        _ => e,
+    }
+}
+
+/// The writer connection: WAL, the files narrowed, the schema migrated.
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // The WAL and shared-memory files exist now: narrow any left wider by
+    // an earlier version.
+    crate::files::secure_files(path)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    configure(&conn, WRITER_CACHE_KIB)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
     /// Runs `f` in one write transaction, off the async runtime's threads.
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
