@@ -96,6 +96,21 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
+impl Plan {
+    /// The steps a dry run can read back: a plain command (`enable`, …)
+    /// or an imported script leaves nothing to compare.
+    pub fn readable(&self) -> Plan {
+        Plan {
+            steps: self
+                .steps
+                .iter()
+                .filter(|s| !matches!(s.action, Action::Run { .. } | Action::Import { .. }))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
 /// Why a script cannot become a plan, at its line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("line {line}: {message}")]

@@ -5,6 +5,9 @@ use std::process::{Command, Output};
 use fleet_store::{FleetStore, StoreUrl};
 use routeros_sim::{SimConfig, SimFleet};
 
+mod common;
+use common::push_args;
+
 async fn sim() -> SimFleet {
     SimFleet::start(SimConfig {
         devices: 1,
@@ -38,33 +41,6 @@ fn json_lines(out: &Output) -> Vec<serde_json::Value> {
 
 fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
-}
-
-/// `push` of `tpl` with `values` to `targets` (password in `RPW`) into the
-/// store at `url`, JSON lines out, then `extra`.
-fn push_args(
-    tpl: &std::path::Path,
-    values: &std::path::Path,
-    targets: &str,
-    url: &str,
-    extra: &[&str],
-) -> Vec<String> {
-    let mut a = s(&[
-        "push",
-        "--template",
-        tpl.to_str().unwrap(),
-        "--values",
-        values.to_str().unwrap(),
-        "--targets",
-        targets,
-        "--password-env",
-        "RPW",
-        "--store",
-        url,
-        "--json",
-    ]);
-    a.extend(s(extra));
-    a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

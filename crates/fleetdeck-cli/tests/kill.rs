@@ -15,6 +15,8 @@ use std::{
 use routeros::{Client, ConnectOptions};
 use routeros_sim::{Faults, SimConfig, SimFleet};
 
+mod common;
+
 /// Kill points per run.
 const KILLS: u64 = 20;
 const ROUTERS: usize = 6;
@@ -28,6 +30,20 @@ fn cli(args: &[String], data: &std::path::Path) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     c
+}
+
+/// `push` to every router in one wave, three at once, never stopping for
+/// a failure, then `extra`.
+fn push_args(
+    tpl: &std::path::Path,
+    values: &std::path::Path,
+    targets: &str,
+    url: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut wave = vec!["--concurrency", "3", "--waves", "100%", "--stop-after", "0"];
+    wave.extend_from_slice(extra);
+    common::push_args(tpl, values, targets, url, &wave)
 }
 
 async fn run(args: Vec<String>, data: std::path::PathBuf) -> Output {
@@ -84,29 +100,7 @@ async fn a_bulk_push_killed_at_seeded_points_always_ends_whole() {
     for base in 0..2 {
         let values = data.join("base.json");
         std::fs::write(&values, format!(r#"{{"id": "base-{base}"}}"#)).unwrap();
-        let args: Vec<String> = [
-            "push",
-            "--template",
-            tpl.to_str().unwrap(),
-            "--values",
-            values.to_str().unwrap(),
-            "--targets",
-            &targets,
-            "--password-env",
-            "RPW",
-            "--store",
-            &url,
-            "--json",
-            "--concurrency",
-            "3",
-            "--waves",
-            "100%",
-            "--stop-after",
-            "0",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let args = push_args(&tpl, &values, &targets, &url, &[]);
         let started = std::time::Instant::now();
         let out = run(args, data.clone()).await;
         assert!(
@@ -126,33 +120,7 @@ async fn a_bulk_push_killed_at_seeded_points_always_ends_whole() {
         let id = format!("edge-{seed}");
         let values = data.join(format!("v{seed}.json"));
         std::fs::write(&values, format!(r#"{{"id": "{id}"}}"#)).unwrap();
-        let push = |extra: &[&str]| {
-            let mut a: Vec<String> = [
-                "push",
-                "--template",
-                tpl.to_str().unwrap(),
-                "--values",
-                values.to_str().unwrap(),
-                "--targets",
-                &targets,
-                "--password-env",
-                "RPW",
-                "--store",
-                &url,
-                "--json",
-                "--concurrency",
-                "3",
-                "--waves",
-                "100%",
-                "--stop-after",
-                "0",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-            a.extend(extra.iter().map(|s| s.to_string()));
-            a
-        };
+        let push = |extra: &[&str]| push_args(&tpl, &values, &targets, &url, extra);
         // The kill: a seeded moment into the push.
         let mut child = cli(&push(&[]), &data).spawn().unwrap();
         let wait = kill_after(seed, whole);

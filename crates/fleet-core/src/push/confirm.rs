@@ -1,7 +1,7 @@
 //! Confirming a push left awaiting confirmation, and settling one whose
 //! safety net already fired.
 
-use fleet_store::{AuditAction, AuditEvent, FleetStore, PushRecord, PushState};
+use fleet_store::{AuditAction, FleetStore, PushRecord, PushState};
 use routeros::{Client, Command};
 use serde::Serialize;
 
@@ -110,25 +110,24 @@ pub async fn confirm(
     if !confirm_net(client, scheduler, keys).await? {
         return settle_gone(store, client, device_id, scheduler, actor, awaiting).await;
     }
-    if let Some(mut record) = awaiting {
-        record.status = PushState::Succeeded.into();
-        record.summary = format!("{}; confirmed by {actor}", record.summary);
-        record.finished_at = Some(now);
-        record.updated_at = now.max(record.updated_at + 1);
+    if let Some(record) = awaiting {
+        let record = super::ended(
+            record,
+            PushState::Succeeded,
+            &format!("confirmed by {actor}"),
+            now,
+        );
         store.save_pushes(&[record]).await?;
     }
-    store
-        .record_audit(&[AuditEvent {
-            id: fleet_store::new_id(),
-            at: now,
-            device_id: device_id.map(str::to_owned),
-            actor: actor.to_owned(),
-            action: AuditAction::PushConfirmed.into(),
-            detail:
-                serde_json::json!({"scheduler": scheduler, "by": "hand", "router": client.addr()})
-                    .to_string(),
-        }])
-        .await?;
+    super::record_event(
+        store,
+        now,
+        device_id,
+        actor,
+        AuditAction::PushConfirmed,
+        serde_json::json!({"scheduler": scheduler, "by": "hand", "router": client.addr()}),
+    )
+    .await?;
     Ok(Confirmation::Confirmed)
 }
 
@@ -202,28 +201,23 @@ async fn settle_gone(
     let outcome = Confirmation::RestoredByRouter {
         message: message.clone(),
     };
-    if let Some(mut record) = awaiting {
-        record.status = state.into();
-        record.summary = format!("{}; {message}", record.summary);
-        record.finished_at = Some(now);
-        record.updated_at = now.max(record.updated_at + 1);
-        store.save_pushes(&[record.clone()]).await?;
-        store
-            .record_audit(&[AuditEvent {
-                id: fleet_store::new_id(),
-                at: now,
-                device_id: device_id.map(str::to_owned),
-                actor: actor.to_owned(),
-                action: action.into(),
-                detail: serde_json::json!({
-                    "push": record.id,
-                    "scheduler": scheduler,
-                    "uptime": uptime,
-                    "message": message,
-                })
-                .to_string(),
-            }])
-            .await?;
+    if let Some(record) = awaiting {
+        let record = super::ended(record, state, &message, now);
+        store.save_pushes(std::slice::from_ref(&record)).await?;
+        super::record_event(
+            store,
+            now,
+            device_id,
+            actor,
+            action,
+            serde_json::json!({
+                "push": record.id,
+                "scheduler": scheduler,
+                "uptime": uptime,
+                "message": message,
+            }),
+        )
+        .await?;
     }
     Ok(outcome)
 }

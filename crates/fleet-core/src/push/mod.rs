@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use crate::{
     credentials::CredentialStore,
-    plan::{self, Action, Outcome, Plan, StepReport},
+    plan::{self, Outcome, Plan, StepReport},
     poll,
 };
 
@@ -37,6 +37,38 @@ pub use confirm::{confirm, confirm_safety_net, technician, Confirmation};
 pub use net::{pending_safety_nets, BACKUP_PREFIX, SAFETY_PREFIX};
 use net::{remove_backup, remove_leftover_backups, remove_schedulers, Backup};
 pub use settle::{reconnect, settle_interrupted, Settled};
+
+/// One audit event about a push, outside a running push's own trail
+/// (a confirm, a settling).
+async fn record_event(
+    store: &FleetStore,
+    at: i64,
+    device_id: Option<&str>,
+    actor: &str,
+    action: AuditAction,
+    detail: serde_json::Value,
+) -> Result<(), fleet_store::StoreError> {
+    store
+        .record_audit(&[AuditEvent {
+            id: fleet_store::new_id(),
+            at,
+            device_id: device_id.map(str::to_owned),
+            actor: actor.to_owned(),
+            action: action.into(),
+            detail: detail.to_string(),
+        }])
+        .await
+        .map(|_| ())
+}
+
+/// `record` ended as `state` at `now`, with `note` added to its summary.
+fn ended(mut record: PushRecord, state: PushState, note: &str, now: i64) -> PushRecord {
+    record.status = state.into();
+    record.summary = format!("{}; {note}", record.summary);
+    record.finished_at = Some(now);
+    record.updated_at = now.max(record.updated_at + 1);
+    record
+}
 
 #[derive(Debug, Clone)]
 pub struct PushOptions {
@@ -602,14 +634,7 @@ async fn run(
 
     // 5. Verify: a dry run must find nothing left to do. A plain command
     // (`enable`, …) or an imported script has nothing to read back.
-    let checkable = Plan {
-        steps: plan
-            .steps
-            .iter()
-            .filter(|s| !matches!(s.action, Action::Run { .. } | Action::Import { .. }))
-            .cloned()
-            .collect(),
-    };
+    let checkable = plan.readable();
     let unverified = plan.steps.len() - checkable.steps.len();
     let verify = plan::apply(client, &checkable, true).await;
     if let Some(bad) = verify.iter().find(|s| s.outcome != Outcome::Unchanged) {
@@ -732,14 +757,7 @@ async fn after_loss(
         Some(up) => format!("the router did not restart (up {up} s)"),
         None => "whether the router restarted is not known".into(),
     };
-    let checkable = Plan {
-        steps: plan
-            .steps
-            .iter()
-            .filter(|s| !matches!(s.action, Action::Run { .. } | Action::Import { .. }))
-            .cloned()
-            .collect(),
-    };
+    let checkable = plan.readable();
     let in_place = plan::apply(&client, &checkable, true)
         .await
         .iter()

@@ -11,13 +11,13 @@
 
 use std::time::Duration;
 
-use fleet_store::{AuditAction, AuditEvent, FleetStore, PushRecord, PushState};
+use fleet_store::{AuditAction, FleetStore, PushRecord, PushState};
 use routeros::{Client, Command, ConnectOptions};
 
 use super::net::{backup_file, confirm_net, pending_safety_nets, token_of};
 use crate::{
     credentials::CredentialStore,
-    plan::{self, Action, Outcome, Plan},
+    plan::{self, Outcome, Plan},
     poll,
 };
 
@@ -67,14 +67,7 @@ pub async fn settle_interrupted(
     if !pending.contains(&net) {
         return Ok(Settled::Clear);
     }
-    let checkable = Plan {
-        steps: plan
-            .steps
-            .iter()
-            .filter(|s| !matches!(s.action, Action::Run { .. } | Action::Import { .. }))
-            .cloned()
-            .collect(),
-    };
+    let checkable = plan.readable();
     let all_checkable = checkable.steps.len() == plan.steps.len();
     let in_place = all_checkable
         && plan::apply(client, &checkable, true)
@@ -172,27 +165,20 @@ async fn finish(
     message: &str,
     actor: &str,
 ) -> Result<(), String> {
-    let now = poll::now_ms();
-    let mut record = record.clone();
-    record.status = state.into();
-    record.summary = format!("{}; {message}", record.summary);
-    record.finished_at = Some(now);
-    record.updated_at = now.max(record.updated_at + 1);
+    let record = super::ended(record.clone(), state, message, poll::now_ms());
+    let now = record.updated_at;
     store
         .save_pushes(std::slice::from_ref(&record))
         .await
         .map_err(|e| format!("the push record could not be updated ({e})"))?;
-    store
-        .record_audit(&[AuditEvent {
-            id: fleet_store::new_id(),
-            at: now,
-            device_id: Some(record.device_id.clone()),
-            actor: actor.to_owned(),
-            action: action.into(),
-            detail: serde_json::json!({"push": record.id, "scheduler": net, "by": "resume", "message": message})
-                .to_string(),
-        }])
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("the audit trail could not be written ({e})"))
+    super::record_event(
+        store,
+        now,
+        Some(&record.device_id),
+        actor,
+        action,
+        serde_json::json!({"push": record.id, "scheduler": net, "by": "resume", "message": message}),
+    )
+    .await
+    .map_err(|e| format!("the audit trail could not be written ({e})"))
 }
