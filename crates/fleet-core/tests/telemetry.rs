@@ -439,3 +439,41 @@ async fn api_ssl_certificates_are_pinned_on_first_use_and_enforced() {
         "{refused:?}"
     );
 }
+
+/// Stopping polling returns within its bound while the shared database
+/// accepts connections and never answers: the pending check-ins are
+/// counted as not stored, never waited for forever (the app stops polling
+/// holding its polling lock, so a hang here would freeze it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_returns_within_its_bound_while_the_database_is_silent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::create_db().await;
+    let proxy = common::proxy::Proxy::start(3306).await;
+    let url: StoreUrl = common::url_via(proxy.port, &db).parse().unwrap();
+    let fleet = fleet_on(url, &dir).await;
+    let sim = sim(10).await;
+    let targets = targets(&fleet, &sim, Duration::from_millis(200)).await;
+    let cfg = TelemetryConfig {
+        stop_within: Duration::from_secs(2),
+        ..fast()
+    };
+    let telemetry = Telemetry::start(fleet.shared_store(), targets, cfg);
+    let t = &telemetry;
+    until("check-ins written", DEADLINE, move || async move {
+        t.counters().rows_written > 0
+    })
+    .await;
+    proxy.go_silent();
+    until(
+        "check-ins waiting for the silent database",
+        DEADLINE,
+        move || async move { t.counters().rows_pending > 0 },
+    )
+    .await;
+    let stopped = tokio::time::timeout(DEADLINE, telemetry.stop())
+        .await
+        .expect("stop returns while the database is silent");
+    assert!(stopped.rows_pending > 0, "{stopped:?}");
+    proxy.restore();
+    common::drop_mysql_db(&db).await;
+}

@@ -99,6 +99,9 @@ pub struct TelemetryConfig {
     pub backoff_max: Duration,
     pub missed_for_offline: u32,
     pub alerts: AlertRules,
+    /// The longest [`Telemetry::stop`] waits for the store to take what is
+    /// pending; past it, what is left is given up and said.
+    pub stop_within: Duration,
 }
 
 impl Default for TelemetryConfig {
@@ -112,6 +115,7 @@ impl Default for TelemetryConfig {
             backoff_max: Duration::from_secs(300),
             missed_for_offline: 3,
             alerts: AlertRules::default(),
+            stop_within: Duration::from_secs(30),
         }
     }
 }
@@ -249,6 +253,7 @@ pub struct Telemetry {
     pollers: HashMap<String, Poller>,
     writer: JoinHandle<()>,
     health: Arc<std::sync::Mutex<HashMap<String, Health>>>,
+    stop_within: Duration,
 }
 
 /// One router's polling task and what it was started with.
@@ -394,6 +399,7 @@ impl Telemetry {
         let counters = Arc::new(Counters::default());
         let (tx, rx) = mpsc::channel(cfg.channel_capacity.max(1));
         let writer = tokio::spawn(writer::writer(store, rx, cfg.clone(), counters.clone()));
+        let stop_within = cfg.stop_within;
         let ctx = Arc::new(Ctx {
             connect_gate: Semaphore::new(cfg.connect_concurrency.max(1)),
             cfg,
@@ -408,6 +414,7 @@ impl Telemetry {
                 pollers: HashMap::new(),
                 writer,
                 health: Arc::default(),
+                stop_within,
             },
             ctx,
         )
@@ -430,19 +437,44 @@ impl Telemetry {
         }
     }
 
-    /// Stops polling, stores what is pending and returns the final counts.
+    /// Stops polling, stores what is pending and returns the final counts,
+    /// within `stop_within` whatever the store does (a pending write to a
+    /// silent database, pollers waiting on a full channel). Past it, what
+    /// the store has not taken is given up: counted in `rows_pending` and
+    /// logged as an error.
     pub async fn stop(mut self) -> CounterSnapshot {
         for p in self.pollers.values() {
             let _ = p.stop.send(true);
         }
-        for (_, p) in self.pollers.drain() {
-            let _ = p.task.await;
-        }
+        let pollers: Vec<JoinHandle<()>> = self.pollers.drain().map(|(_, p)| p.task).collect();
+        let mut aborts: Vec<tokio::task::AbortHandle> =
+            pollers.iter().map(JoinHandle::abort_handle).collect();
+        aborts.push(self.writer.abort_handle());
         // The pollers' context holds a sender too: the writer ends when
         // both are gone.
         self.ctx = None;
-        drop(self.tx);
-        let _ = self.writer.await;
+        let (tx, writer) = (self.tx, self.writer);
+        let graceful = async move {
+            for p in pollers {
+                let _ = p.await;
+            }
+            drop(tx);
+            let _ = writer.await;
+        };
+        if tokio::time::timeout(self.stop_within, graceful)
+            .await
+            .is_err()
+        {
+            for a in aborts {
+                a.abort();
+            }
+            let left = self.counters.snapshot().rows_pending;
+            tracing::error!(
+                check_ins = left,
+                "polling stopped without storing {left} check-ins: the store did not take them within {} s",
+                self.stop_within.as_secs()
+            );
+        }
         self.counters.snapshot()
     }
 }
