@@ -9,7 +9,7 @@ mod state;
 pub use commands::polling::start as start_background_polling;
 pub use error::CommandError;
 pub use state::AppState;
-use tauri::{Builder, Runtime};
+use tauri::{Builder, Manager, Runtime};
 
 /// Registers plugins and commands; shared by [`run`] and the command tests.
 pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
@@ -66,7 +66,7 @@ pub fn run() {
         )
         .init();
     let state = tauri::async_runtime::block_on(AppState::open_default());
-    builder(Builder::default())
+    let app = builder(Builder::default())
         .manage(state)
         .setup(|app| {
             // Background polling starts with the window, not in the
@@ -77,10 +77,39 @@ pub fn run() {
                     tracing::warn!("background polling did not start: {e}");
                 }
             });
+            exit_on_sigterm(app.handle().clone());
             Ok(())
         })
-        .run(tauri::generate_context!())
-        .expect("error while running Fleetdeck");
+        .build(tauri::generate_context!())
+        .expect("error while starting Fleetdeck");
+    app.run(|handle, event| {
+        // Closing the window or SIGTERM: the check-ins polled so far are
+        // stored before the process ends.
+        if let tauri::RunEvent::Exit = event {
+            if let Ok(fleet) = handle.state::<AppState>().fleet() {
+                tauri::async_runtime::block_on(fleet.stop_polling());
+            }
+        }
+    });
+}
+
+/// SIGTERM (a logout, `systemctl`, `kill`) closes the app as its window's
+/// close button does, so the exit hook runs; without this the process
+/// would end at once.
+fn exit_on_sigterm(handle: tauri::AppHandle) {
+    #[cfg(unix)]
+    tauri::async_runtime::spawn(async move {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+                tracing::info!("SIGTERM: closing");
+                handle.exit(0);
+            }
+            Err(e) => tracing::warn!("SIGTERM is not handled: {e}"),
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = handle;
 }
 
 /// Settings that keep the window's processes small on Linux, measured in

@@ -53,6 +53,24 @@ impl Fleet {
         self.update_polling(settings).await
     }
 
+    /// Stops background polling for good and stores what it has pending,
+    /// within the engine's bound: the app calls it as it exits (window
+    /// closed, SIGTERM), so the check-ins of the last interval are kept.
+    pub async fn stop_polling(&self) -> Option<crate::telemetry::CounterSnapshot> {
+        let mut polling = self.monitoring.lock().await;
+        polling.armed = false;
+        let running = polling.running.take()?;
+        let c = running.stop().await;
+        tracing::info!(
+            stored = c.rows_written,
+            pending = c.rows_pending,
+            "background polling stopped for exit: {} check-ins stored, {} not stored",
+            c.rows_written,
+            c.rows_pending
+        );
+        Some(c)
+    }
+
     /// Brings polling in line with the inventory and `settings`: routers
     /// added, changed or removed since the last call start, restart or
     /// stop; the others keep polling on their sessions (adding one router
