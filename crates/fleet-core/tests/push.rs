@@ -786,7 +786,7 @@ async fn a_secret_value_never_shows_in_a_preview() {
 
 /// An audit trail that cannot be written stops the push: from the start it
 /// never touches the router; when the safety net's event cannot be kept,
-/// the net is taken down again and nothing was changed.
+/// the net is never armed and nothing was changed.
 #[tokio::test]
 async fn a_push_whose_audit_trail_cannot_be_written_does_not_go_on() {
     for (when, stage) in [

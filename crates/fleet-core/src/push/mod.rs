@@ -521,25 +521,11 @@ async fn run(
         );
     }
 
-    // 3. Safety net: fires once, after `minutes`, unless confirmed.
+    // 3. Safety net: fires once, after `minutes`, unless confirmed. It is
+    // in the trail before it is on the router, so a process killed between
+    // the two leaves a net its batch's resume recognises as its own.
     let net = backup.net();
     let minutes = opts.confirm_within.as_secs().div_ceil(60).max(1);
-    let on_event = backup.on_event();
-    if let Err(e) = client
-        .run(
-            &Command::new("/system/scheduler/add")
-                .attr("name", &net)
-                .attr("interval", format!("{minutes}m"))
-                .attr("on-event", on_event),
-        )
-        .await
-    {
-        return finish(
-            report,
-            PushStatus::Failed,
-            format!("safety net: {e}; nothing was changed"),
-        );
-    }
     if let Err(why) = audit
         .event(
             AuditAction::PushSafetyNet,
@@ -547,16 +533,25 @@ async fn run(
         )
         .await
     {
-        // Nothing was changed: take the safety net down again, or it would
-        // load the backup and reboot the router for nothing.
-        let removed = remove_schedulers(client, &net).await;
         return finish(
             report,
             PushStatus::Failed,
-            match removed {
-                Ok(_) => format!("safety net: {why}; nothing was changed"),
-                Err(e) => format!("safety net: {why}; nothing was changed, but scheduler {net} could not be removed ({e}): it restores the backup in {minutes} min"),
-            },
+            format!("safety net: {why}; nothing was changed"),
+        );
+    }
+    if let Err(e) = client
+        .run(
+            &Command::new("/system/scheduler/add")
+                .attr("name", &net)
+                .attr("interval", format!("{minutes}m"))
+                .attr("on-event", backup.on_event()),
+        )
+        .await
+    {
+        return finish(
+            report,
+            PushStatus::Failed,
+            format!("safety net: {e}; nothing was changed"),
         );
     }
 
