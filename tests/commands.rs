@@ -425,6 +425,34 @@ fn settings_are_validated_saved_and_read_back() {
     assert_eq!(back["codepage"], "windows-1251");
 }
 
+/// Saved settings that cannot be read are said, not replaced by the
+/// defaults (which would, say, switch background polling back on); saving
+/// them again is the way out.
+#[test]
+fn unreadable_settings_are_an_error_not_the_defaults() {
+    let h = harness();
+    let path = fleet_core::settings::path().unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        r#"{"settings": {"pollIntervalSecs": "fast", "backgroundPolling": false}}"#,
+    )
+    .unwrap();
+    let err = invoke(&h, "get_settings", json!({})).unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("not valid"),
+        "{err}"
+    );
+    invoke(
+        &h,
+        "save_settings",
+        json!({"settings": {"theme": "light", "pollIntervalSecs": 30, "backgroundPolling": false, "pushConcurrency": 8, "codepage": "windows-1252"}}),
+    )
+    .unwrap();
+    let back = invoke(&h, "get_settings", json!({})).unwrap();
+    assert_eq!(back["backgroundPolling"], false);
+}
+
 #[test]
 fn the_overview_answers_in_either_theme_and_exports_csv() {
     let h = harness();

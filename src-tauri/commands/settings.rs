@@ -16,12 +16,21 @@ pub fn file<R: Runtime>(app: &AppHandle<R>) -> Result<Arc<Store<R>>, CommandErro
         .map_err(|e| CommandError::invalid(format!("the settings file cannot be read: {e}")))
 }
 
-/// The saved settings, or the defaults.
+/// The saved settings, or the defaults when none are saved. Settings that
+/// cannot be read are an error, not the defaults: falling back silently
+/// would, say, switch background polling back on.
 pub fn load<R: Runtime>(app: &AppHandle<R>) -> Result<Settings, CommandError> {
-    Ok(file(app)?
-        .get(SETTINGS_KEY)
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default())
+    match file(app)?.get(SETTINGS_KEY) {
+        None => Ok(Settings::default()),
+        Some(v) => serde_json::from_value(v).map_err(|e| {
+            CommandError::invalid(format!(
+                "the saved settings are not valid ({e}); save them again in Settings, or remove {}",
+                settings::path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| settings::FILE.to_owned())
+            ))
+        }),
+    }
 }
 
 /// Writes `value` under `key` and saves the file.
@@ -62,9 +71,11 @@ pub async fn save_settings<R: Runtime>(
     settings: Settings,
 ) -> Result<Settings, CommandError> {
     settings.validate()?;
-    let previous = load(&app)?;
+    // Saving is the way out of unreadable settings: then polling is
+    // brought in line with the new ones whatever they change.
+    let previous = load(&app).ok();
     save(&app, SETTINGS_KEY, &settings)?;
-    if settings.changes_polling(&previous) {
+    if previous.is_none_or(|p| settings.changes_polling(&p)) {
         state.fleet()?.update_polling_quietly(&settings).await;
     }
     Ok(settings)
