@@ -93,9 +93,9 @@ fn check_same_push(
 /// Resumes a batch that was interrupted, paused, stopped or cancelled:
 /// pushes to each of its routers that has not succeeded, in the original
 /// order and waves. `targets` must reach those routers (the inventory's
-/// targets; extra ones are ignored). A router interrupted mid-push still
-/// carries that push's safety net: its pre-flight refuses it until the net
-/// is confirmed or has restored the backup.
+/// targets; extra ones are ignored). The push must be the batch's own
+/// (same plan or template and values, dry run or not). A router its
+/// process left mid-push is settled first (`push::settle_interrupted`).
 pub async fn resume(
     store: Arc<FleetStore>,
     batch_id: &str,
