@@ -5,7 +5,7 @@
 //! was recorded), and then every router must be on the new configuration
 //! with no safety net left armed, the batch finished and no push record
 //! left running. The kills are spread over the time one push takes left
-//! alone, measured in the same run.
+//! alone (counted by the simulated routers), in the same run.
 
 use std::{
     process::{Command, Output, Stdio},
@@ -52,15 +52,15 @@ async fn run(args: Vec<String>, data: std::path::PathBuf) -> Output {
         .unwrap()
 }
 
-/// A seeded point into a push that takes `whole` when left alone: the same
-/// seed kills at the same fraction of the push on every run, whatever the
-/// machine's speed that day.
-fn kill_after(seed: u64, whole: Duration) -> Duration {
+/// A seeded point into a push that sends `whole` commands to the routers
+/// when left alone: the same seed kills after the same share of them on
+/// every run, whatever the machine's speed that day.
+fn kill_after(seed: u64, whole: u64) -> u64 {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
     x ^= x >> 29;
     x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x ^= x >> 32;
-    whole.mul_f64((x % 1_000) as f64 / 1_000.0)
+    whole * (x % 1_000) / 1_000
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,26 +96,28 @@ async fn a_bulk_push_killed_at_seeded_points_always_ends_whole() {
     let mut last_batch: Option<String> = None;
     // How long one push takes left alone, the first one enrolling the
     // routers: the kills are spread over that.
-    let mut whole = Duration::ZERO;
+    let counters: Vec<_> = (0..ROUTERS).map(|i| sim.device(i).commands()).collect();
+    let sent = || counters.iter().map(|c| *c.borrow()).sum::<u64>();
+    let mut whole = 0;
     for base in 0..2 {
         let values = data.join("base.json");
         std::fs::write(&values, format!(r#"{{"id": "base-{base}"}}"#)).unwrap();
         let args = push_args(&tpl, &values, &targets, &url, &[]);
-        let started = std::time::Instant::now();
+        let before = sent();
         let out = run(args, data.clone()).await;
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        whole = started.elapsed();
+        whole = sent() - before;
         last_batch = String::from_utf8_lossy(&out.stdout)
             .lines()
             .last()
             .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .and_then(|l| l["batch"].as_str().map(str::to_owned));
     }
-    eprintln!("one push left alone: {whole:?}");
+    eprintln!("one push left alone: {whole} commands to the routers");
     for seed in 0..KILLS {
         let id = format!("edge-{seed}");
         let values = data.join(format!("v{seed}.json"));
@@ -123,8 +125,15 @@ async fn a_bulk_push_killed_at_seeded_points_always_ends_whole() {
         let push = |extra: &[&str]| push_args(&tpl, &values, &targets, &url, extra);
         // The kill: a seeded moment into the push.
         let mut child = cli(&push(&[]), &data).spawn().unwrap();
+        // The kill lands once the routers have had that many of its
+        // commands (or the push ended first).
         let wait = kill_after(seed, whole);
-        tokio::time::sleep(wait).await;
+        let from = sent();
+        routeros_sim::wait::until_some("the kill point", routeros_sim::wait::DEADLINE, || {
+            let reached = sent() >= from + wait || child.try_wait().unwrap().is_some();
+            async move { reached.then_some(()) }
+        })
+        .await;
         let finished_first = child.try_wait().unwrap().is_some();
         let _ = child.kill();
         let _ = child.wait();
@@ -178,7 +187,7 @@ async fn a_bulk_push_killed_at_seeded_points_always_ends_whole() {
             }
             assert!(
                 tries < 4,
-                "seed {seed} (killed after {wait:?}): the batch did not finish after {tries} resumes: {}{}",
+                "seed {seed} (killed after {wait} commands): the batch did not finish after {tries} resumes: {}{}",
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
@@ -234,7 +243,7 @@ async fn a_bulk_push_killed_at_seeded_points_always_ends_whole() {
                 .into_owned();
             assert_eq!(
                 name, id,
-                "seed {seed} (killed after {wait:?}), router {port}"
+                "seed {seed} (killed after {wait} commands), router {port}"
             );
             let nets = fleet_core::push::pending_safety_nets(&c).await.unwrap();
             assert!(
@@ -243,8 +252,8 @@ async fn a_bulk_push_killed_at_seeded_points_always_ends_whole() {
             );
         }
         outcomes.push(format!(
-            "{seed}:{}ms:{}:{}resumes",
-            wait.as_millis(),
+            "{seed}:{}cmds:{}:{}resumes",
+            wait,
             if finished_first {
                 "ended-before-kill"
             } else {
