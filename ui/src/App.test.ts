@@ -37,7 +37,7 @@ function charts(points: number, svg = '<svg/>') {
 
 const pollingOff = {
   enabled: false, intervalSecs: 60, routers: 0, withoutPassword: 0, addressChanged: 0, online: 0, degraded: 0, offline: 0,
-  pollsOk: 0, pollsFailed: 0, rowsPending: 0,
+  pollsOk: 0, pollsFailed: 0, rowsPending: 0, rowsSpooled: 0, rowsQuarantined: 0,
 };
 
 const demoOff: DemoStatus = { running: false, routers: 0, site: 'Demo (simulated)', tag: 'simulated' };

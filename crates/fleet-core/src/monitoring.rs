@@ -43,6 +43,10 @@ pub struct PollingStatus {
     pub polls_failed: u64,
     /// Check-ins waiting for the store.
     pub rows_pending: u64,
+    /// Check-ins kept on disk while the shared database is down.
+    pub rows_spooled: u64,
+    /// Check-ins the database refused, put aside (`quarantine.jsonl`).
+    pub rows_quarantined: u64,
 }
 
 impl Fleet {
@@ -64,8 +68,10 @@ impl Fleet {
         tracing::info!(
             stored = c.rows_written,
             pending = c.rows_pending,
-            "background polling stopped for exit: {} check-ins stored, {} not stored",
+            on_disk = c.rows_spooled,
+            "background polling stopped for exit: {} check-ins stored, {} kept on disk for the database, {} not stored",
             c.rows_written,
+            c.rows_spooled,
             c.rows_pending
         );
         Some(c)
@@ -145,6 +151,8 @@ impl Fleet {
             status.polls_ok = c.polls_ok;
             status.polls_failed = c.polls_failed;
             status.rows_pending = c.rows_pending;
+            status.rows_spooled = c.rows_spooled;
+            status.rows_quarantined = c.rows_quarantined;
             for h in t.health().values() {
                 match h {
                     Health::Online => status.online += 1,

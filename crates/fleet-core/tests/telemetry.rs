@@ -61,12 +61,14 @@ async fn targets(fleet: &Fleet, sim: &SimFleet, interval: Duration) -> Vec<Targe
         .unwrap()
 }
 
-/// Quick reconnects so a test sees several polls a second.
+/// Quick reconnects so a test sees several polls a second; no spool
+/// (what the shared database does not take waits in memory).
 fn fast() -> TelemetryConfig {
     TelemetryConfig {
         backoff_min: Duration::from_millis(50),
         backoff_max: Duration::from_millis(200),
         flush_every: Duration::from_millis(100),
+        spool_dir: None,
         ..TelemetryConfig::default()
     }
 }
@@ -440,12 +442,21 @@ async fn api_ssl_certificates_are_pinned_on_first_use_and_enforced() {
     );
 }
 
-/// Stopping polling returns within its bound while the shared database
-/// accepts connections and never answers: the pending check-ins are
-/// counted as not stored, never waited for forever (the app stops polling
-/// holding its polling lock, so a hang here would freeze it).
+/// Quick reconnects, writes to the shared database given up after half a
+/// second, and the spool and quarantine in the test's own folder.
+fn spooling(dir: &tempfile::TempDir) -> TelemetryConfig {
+    TelemetryConfig {
+        write_within: Duration::from_millis(500),
+        spool_dir: Some(dir.path().join("data")),
+        ..fast()
+    }
+}
+
+/// While the shared database refuses connections, check-ins are kept on
+/// disk and polling goes on (no poller waits on a full channel); when it
+/// is back, the spool is delivered: every check-in polled is stored once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stop_returns_within_its_bound_while_the_database_is_silent() {
+async fn check_ins_while_the_database_is_down_are_kept_on_disk_and_delivered() {
     let dir = tempfile::tempdir().unwrap();
     let db = common::create_db().await;
     let proxy = common::proxy::Proxy::start(3306).await;
@@ -453,11 +464,68 @@ async fn stop_returns_within_its_bound_while_the_database_is_silent() {
     let fleet = fleet_on(url, &dir).await;
     let sim = sim(10).await;
     let targets = targets(&fleet, &sim, Duration::from_millis(200)).await;
+    let telemetry = Telemetry::start(fleet.shared_store(), targets, spooling(&dir));
+    let t = &telemetry;
+    until("check-ins written", DEADLINE, move || async move {
+        t.counters().rows_written > 0
+    })
+    .await;
+    proxy.cut_now();
+    until("check-ins kept on disk", DEADLINE, move || async move {
+        t.counters().rows_spooled >= 20
+    })
+    .await;
+    // Polling goes on while the database is gone: the pollers are not
+    // held back by a writer waiting for it.
+    let polled = telemetry.counters().polls_ok;
+    until("polling goes on", DEADLINE, move || async move {
+        let c = t.counters();
+        c.polls_ok >= polled + 30 && c.rows_spooled > 0
+    })
+    .await;
+    let down = telemetry.counters();
+    assert!(down.write_failures > 0, "{down:?}");
+    assert!(
+        down.rows_pending <= 10 * 2,
+        "only the last moments' check-ins are in memory: {down:?}"
+    );
+    proxy.restore();
+    until("the spool delivered", DEADLINE, move || async move {
+        t.counters().rows_spooled == 0
+    })
+    .await;
+    let c = telemetry.stop().await;
+    assert_eq!((c.rows_pending, c.rows_spooled), (0, 0), "{c:?}");
+    assert_eq!(c.rows_written + c.rows_already_stored, c.polls_ok, "{c:?}");
+    let direct = FleetStore::open(&common::db_url(&db).parse().unwrap())
+        .await
+        .unwrap();
+    let stored: u64 = common::rows(&direct, "checkins").await;
+    assert_eq!(stored, c.polls_ok, "no check-in lost, none stored twice");
+    drop(direct);
+    drop(fleet);
+    common::drop_mysql_db(&db).await;
+}
+
+/// Stopping polling returns within its bound while the shared database
+/// accepts connections and never answers (the app stops polling holding
+/// its polling lock, so a hang here would freeze it), and loses nothing:
+/// what the database did not take is on disk, and the next start
+/// delivers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_while_the_database_is_silent_returns_in_time_and_the_next_start_delivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::create_db().await;
+    let proxy = common::proxy::Proxy::start(3306).await;
+    let url: StoreUrl = common::url_via(proxy.port, &db).parse().unwrap();
+    let fleet = fleet_on(url.clone(), &dir).await;
+    let sim = sim(10).await;
+    let targets = targets(&fleet, &sim, Duration::from_millis(200)).await;
     let cfg = TelemetryConfig {
-        stop_within: Duration::from_secs(2),
-        ..fast()
+        stop_within: Duration::from_secs(5),
+        ..spooling(&dir)
     };
-    let telemetry = Telemetry::start(fleet.shared_store(), targets, cfg);
+    let telemetry = Telemetry::start(fleet.shared_store(), targets, cfg.clone());
     let t = &telemetry;
     until("check-ins written", DEADLINE, move || async move {
         t.counters().rows_written > 0
@@ -465,15 +533,89 @@ async fn stop_returns_within_its_bound_while_the_database_is_silent() {
     .await;
     proxy.go_silent();
     until(
-        "check-ins waiting for the silent database",
+        "check-ins kept on disk for the silent database",
         DEADLINE,
-        move || async move { t.counters().rows_pending > 0 },
+        move || async move { t.counters().rows_spooled > 0 },
     )
     .await;
     let stopped = tokio::time::timeout(DEADLINE, telemetry.stop())
         .await
         .expect("stop returns while the database is silent");
-    assert!(stopped.rows_pending > 0, "{stopped:?}");
+    assert_eq!(stopped.rows_pending, 0, "nothing given up: {stopped:?}");
+    assert_eq!(
+        stopped.rows_written + stopped.rows_spooled,
+        stopped.polls_ok,
+        "{stopped:?}"
+    );
+    drop(fleet);
+    // The next run, the database back: what the last one kept is stored.
     proxy.restore();
+    let store = std::sync::Arc::new(FleetStore::open(&url).await.unwrap());
+    let next = Telemetry::start(store.clone(), Vec::new(), cfg);
+    let n = &next;
+    until(
+        "the last run's spool delivered",
+        DEADLINE,
+        move || async move { n.counters().rows_spooled == 0 },
+    )
+    .await;
+    next.stop().await;
+    let stored: u64 = common::rows(&store, "checkins").await;
+    assert_eq!(stored, stopped.polls_ok, "no check-in lost, none twice");
+    drop(store);
+    common::drop_mysql_db(&db).await;
+}
+
+/// A router reporting a value its column cannot hold (a `cpu-count` of a
+/// trillion): strict `sql_mode` refuses the row. It is put aside in the
+/// quarantine file with the database's words, the router's last error
+/// says so, and the rest of the fleet's check-ins are stored, never
+/// stalled behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_check_in_is_quarantined_and_the_rest_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::create_db().await;
+    let fleet = fleet_on(common::db_url(&db).parse().unwrap(), &dir).await;
+    let sim = sim(4).await;
+    sim.device(1).set_faults(Faults {
+        resource: vec![("cpu-count".into(), "1000000000000".into())],
+        ..Faults::default()
+    });
+    let targets = targets(&fleet, &sim, Duration::from_secs(30)).await;
+    let hostile = targets
+        .iter()
+        .find(|t| t.connect.port == sim.ports()[1])
+        .unwrap()
+        .device_id
+        .clone();
+    for round in 1..=2u64 {
+        let report = Telemetry::sweep(fleet.shared_store(), targets.clone(), spooling(&dir)).await;
+        let c = report.counters;
+        assert_eq!(c.polls_ok, 4, "{c:?}");
+        assert_eq!((c.rows_written, c.rows_quarantined), (3, 1), "{c:?}");
+        assert_eq!((c.rows_pending, c.rows_spooled), (0, 0), "{c:?}");
+        let kept = std::fs::read_to_string(dir.path().join("data/quarantine.jsonl")).unwrap();
+        let lines: Vec<serde_json::Value> = kept
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len() as u64, round, "{kept}");
+        let last = &lines[lines.len() - 1];
+        assert_eq!(last["record"]["deviceId"], hostile.as_str(), "{last}");
+        assert_eq!(last["record"]["cpuCount"], 1_000_000_000_000i64, "{last}");
+        assert!(
+            last["error"].as_str().unwrap().contains("Out of range"),
+            "the database's words: {last}"
+        );
+    }
+    let stored: u64 = common::rows(fleet.store(), "checkins").await;
+    assert_eq!(stored, 6, "the other routers' check-ins, both rounds");
+    let device = fleet.store().get_device(&hostile).await.unwrap();
+    let why = device.last_error.unwrap_or_default();
+    assert!(
+        why.contains("refused this router's check-in") && why.contains("quarantine.jsonl"),
+        "{why}"
+    );
+    drop(fleet);
     common::drop_mysql_db(&db).await;
 }

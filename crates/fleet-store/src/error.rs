@@ -15,7 +15,11 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error("embedded store error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// SQLite's "database or disk is full": the disk, or the store's size
+    /// limit ([`crate::StoreOptions::page_limit`]).
+    #[error("the embedded store cannot grow: the disk holding it is full (or it reached its size limit). Free some space; what was not stored is kept and stored when there is room")]
+    DiskFull,
     #[error("fleet database error: {0}")]
     Mysql(#[from] mysql_async::Error),
     #[error("could not reach the fleet database at {location}: {source}")]
@@ -50,4 +54,54 @@ pub enum StoreError {
     Payload(String),
     #[error("the embedded store's worker stopped unexpectedly")]
     Worker,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
+                StoreError::DiskFull
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+/// MySQL and MariaDB server errors that refuse the data itself: a value
+/// out of its column's range, too long, of the wrong type, a missing
+/// reference, a failed check. Sent again, the same rows fail again.
+const REFUSED_DATA: &[u16] = &[
+    1048, // column cannot be null
+    1264, // out of range
+    1265, // data truncated
+    1292, // incorrect value
+    1300, // invalid character string
+    1366, // incorrect value for the column's type
+    1367, // illegal value
+    1406, // data too long
+    1411, // incorrect value for a function
+    1452, // a referenced row is missing
+    1690, // value out of range in an expression
+    3140, // invalid JSON
+    4025, // a CHECK constraint failed (MariaDB)
+];
+
+impl StoreError {
+    /// The store refused the data itself: the same rows will be refused
+    /// again, so retrying them would stall everything behind them. Every
+    /// other error (unreachable, timed out, disk full, a deadlock) is about
+    /// the store, and the same rows may go through later.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            StoreError::Mysql(mysql_async::Error::Server(s)) => REFUSED_DATA.contains(&s.code),
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+                f.code,
+                rusqlite::ErrorCode::ConstraintViolation
+                    | rusqlite::ErrorCode::TooBig
+                    | rusqlite::ErrorCode::TypeMismatch
+            ),
+            StoreError::Payload(_) => true,
+            _ => false,
+        }
+    }
 }

@@ -47,6 +47,10 @@ pub struct StoreOptions {
     /// included: a database that accepts connections and never answers
     /// (a black-holed path) gets an error after this, not a hang.
     pub timeout: std::time::Duration,
+    /// Caps the embedded store at this many pages of 4 KiB (SQLite's
+    /// `max_page_count`): past it, writes fail as on a full disk. `None`:
+    /// only the disk limits it. How a full disk is reproduced in tests.
+    pub page_limit: Option<u64>,
 }
 
 /// [`StoreOptions::timeout`] unless said otherwise: far longer than any
@@ -59,6 +63,7 @@ impl Default for StoreOptions {
             outbox: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             timeout: DEFAULT_TIMEOUT,
+            page_limit: None,
         }
     }
 }
@@ -111,7 +116,9 @@ impl FleetStore {
             ));
         }
         let backend = match url {
-            StoreUrl::Sqlite(path) => Backend::Sqlite(sqlite::SqliteStore::open(path).await?),
+            StoreUrl::Sqlite(path) => {
+                Backend::Sqlite(sqlite::SqliteStore::open(path, opts.page_limit).await?)
+            }
             StoreUrl::Mysql(u) => Backend::Mysql(
                 mysql::MysqlStore::open(u, opts.max_connections, opts.timeout).await?,
             ),

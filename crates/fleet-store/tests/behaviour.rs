@@ -7,28 +7,6 @@ use fleet_store::*;
 mod common;
 use common::{proxy::Proxy, *};
 
-fn checkin(device_id: &str, at: i64, cpu: i64) -> Checkin {
-    Checkin {
-        device_id: device_id.into(),
-        checked_in_at: at,
-        cpu_load: cpu,
-        cpu_count: 4,
-        free_memory: 600 << 20,
-        total_memory: 1 << 30,
-        free_hdd: 9 << 20,
-        total_hdd: 16 << 20,
-        uptime_secs: 3600,
-        version: "7.16.2 (stable)".into(),
-        board_name: "RB4011iGS+".into(),
-        identity: "core-rtr-1".into(),
-        serial: Some("HG1234".into()),
-        rx_bytes: 1_000_000,
-        tx_bytes: 420_000,
-        rx_bps: 8_000,
-        tx_bps: 2_000,
-    }
-}
-
 /// An hour boundary, so rollup arithmetic in the tests is exact.
 const T0: i64 = 1_700_002_800_000;
 

@@ -106,8 +106,8 @@ async fn poll_many(
                     println!("{v}");
                 } else {
                     println!(
-                        "polls {} ok {} failed {}; check-ins stored {} pending {}; {} offline; {} events",
-                        c.polls, c.polls_ok, c.polls_failed, c.rows_written, c.rows_pending, offline, c.events
+                        "polls {} ok {} failed {}; check-ins stored {} pending {} on disk {} refused {}; {} offline; {} events",
+                        c.polls, c.polls_ok, c.polls_failed, c.rows_written, c.rows_pending, c.rows_spooled, c.rows_quarantined, offline, c.events
                     );
                 }
             }
@@ -122,8 +122,8 @@ async fn poll_many(
         println!("{v}");
     }
     eprintln!(
-        "stopped: {} polls, {} check-ins stored, {} pending",
-        c.polls, c.rows_written, c.rows_pending
+        "stopped: {} polls, {} check-ins stored, {} kept on disk until the database answers, {} refused by it (see quarantine.jsonl), {} not stored",
+        c.polls, c.rows_written, c.rows_spooled, c.rows_quarantined, c.rows_pending
     );
     Ok(ExitCode::SUCCESS)
 }

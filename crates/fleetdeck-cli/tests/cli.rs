@@ -1347,3 +1347,71 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Four Fleetdecks, each its own process, open one empty shared database
+/// at the same moment (four laptops on their first start): every one
+/// succeeds, and each schema version is recorded once (a named lock on
+/// the server serialises the migrations; every step may run again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_migrating_one_empty_database_at_once_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("fleetdeck_race_{}", std::process::id());
+    assert!(mariadb(&db).status.success());
+    let ca = std::env::var("FLEETDECK_TEST_MYSQL_CA")
+        .unwrap_or_else(|_| "/etc/mysql/fleetdeck-test-tls/ca.pem".into());
+    let shared = format!("mysql://root@127.0.0.1:3306/{db}?ca={ca}");
+    // All started before any is waited for.
+    let children: Vec<std::process::Child> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_fleetdeck-cli"))
+                .args(["store", "migrate", "--store", &shared])
+                .env("FLEETDECK_DATA_DIR", dir.path())
+                .env("FLEETDECK_CREDENTIALS", "file")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<Output> = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect()
+    })
+    .await
+    .unwrap();
+    for out in &outputs {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let versions = Command::new("mysql")
+        .args(["-h127.0.0.1", "-uroot", "-N", "-e"])
+        .arg(format!(
+            "SELECT version FROM {db}.schema_migrations ORDER BY version"
+        ))
+        .output()
+        .unwrap();
+    let versions: Vec<i64> = String::from_utf8_lossy(&versions.stdout)
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    let mut distinct = versions.clone();
+    distinct.dedup();
+    assert!(!versions.is_empty());
+    assert_eq!(versions, distinct, "each version recorded once");
+    // And the schema they made is whole: a store opens on it and works.
+    let store = FleetStore::open(&shared.parse::<StoreUrl>().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(store.list_devices().await.unwrap().len(), 0);
+    drop(store);
+    Command::new("mysql")
+        .args(["-h127.0.0.1", "-uroot", "-e"])
+        .arg(format!("DROP DATABASE IF EXISTS {db}"))
+        .output()
+        .unwrap();
+}

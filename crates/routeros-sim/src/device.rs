@@ -292,7 +292,7 @@ impl Device {
 
     fn resource(&self) -> Item {
         let (board, arch, cpus, total_mem) = self.board();
-        Item::new([
+        let mut item = Item::new([
             ("uptime", format_duration(self.uptime_secs())),
             ("version", format!("{} (stable)", self.profile.version)),
             ("build-time", self.profile.date(2024, 9, 20, "13:00:27")),
@@ -321,7 +321,11 @@ impl Device {
             ("architecture-name", arch.into()),
             ("board-name", board.into()),
             ("platform", "MikroTik".into()),
-        ])
+        ]);
+        for (name, value) in self.faults().resource {
+            item.set(&name, value);
+        }
+        item
     }
 
     fn routerboard(&self) -> Item {

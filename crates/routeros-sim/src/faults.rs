@@ -20,4 +20,7 @@ pub struct Faults {
     pub garbage_after: Option<usize>,
     /// Refuse logins as if the password were wrong.
     pub reject_login: bool,
+    /// `/system resource` properties reported as given instead of the
+    /// model's: a broken or hostile router (a `cpu-count` of a trillion).
+    pub resource: Vec<(String, String)>,
 }

@@ -28,7 +28,7 @@ describe('DataSync', () => {
         offline: 1,
         pollsOk: 40,
         pollsFailed: 2,
-        rowsPending: 0,
+        rowsPending: 0, rowsSpooled: 0, rowsQuarantined: 0,
       }),
       sync_status: () => status,
       set_shared_store: (a) => {

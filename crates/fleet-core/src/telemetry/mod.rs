@@ -10,8 +10,10 @@
 //! `health.online`), as are alerts (`alert.cpu-high`, `alert.memory-low`,
 //! `alert.storage-low`, `alert.firmware-behind`, `alert.rebooted`).
 //!
-//! Nothing is dropped: a full channel makes pollers wait (backpressure), and
-//! a store that fails keeps the writer retrying the same batch.
+//! Nothing is dropped: a full channel makes pollers wait (backpressure); a
+//! shared database that is down has the writer keep check-ins on disk and
+//! deliver them when it answers; a row the database refuses is put aside
+//! with its words, and the rest flow (see `writer`).
 
 use std::{
     collections::HashMap,
@@ -35,6 +37,7 @@ use crate::poll;
 
 mod rules;
 mod session;
+mod spool;
 mod writer;
 
 use rules::Previous;
@@ -102,6 +105,13 @@ pub struct TelemetryConfig {
     /// The longest [`Telemetry::stop`] waits for the store to take what is
     /// pending; past it, what is left is given up and said.
     pub stop_within: Duration,
+    /// The longest one write to the shared database may take before what
+    /// it held is kept on disk instead (the store's own bound is longer).
+    pub write_within: Duration,
+    /// The data folder: while the shared database cannot be reached,
+    /// check-ins are kept in a spool file here, and rows it refuses in
+    /// `quarantine.jsonl`. `None`: kept in memory only.
+    pub spool_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for TelemetryConfig {
@@ -116,6 +126,8 @@ impl Default for TelemetryConfig {
             missed_for_offline: 3,
             alerts: AlertRules::default(),
             stop_within: Duration::from_secs(30),
+            write_within: Duration::from_secs(10),
+            spool_dir: fleet_store::default_data_dir().ok(),
         }
     }
 }
@@ -132,6 +144,8 @@ pub struct Counters {
     rows_already_stored: AtomicU64,
     write_failures: AtomicU64,
     events: AtomicU64,
+    rows_spooled: AtomicU64,
+    rows_quarantined: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -143,8 +157,13 @@ pub struct CounterSnapshot {
     pub polls_failed: u64,
     /// Sessions opened (the first poll of a router, and reconnects).
     pub connects: u64,
-    /// Check-ins handed to the writer and not yet stored.
+    /// Check-ins handed to the writer and neither stored nor kept on disk.
     pub rows_pending: u64,
+    /// Check-ins kept on disk while the shared database is down, waiting
+    /// for it.
+    pub rows_spooled: u64,
+    /// Check-ins the database refused, put aside in the quarantine file.
+    pub rows_quarantined: u64,
     pub rows_written: u64,
     pub rows_already_stored: u64,
     /// Store writes that failed and were retried.
@@ -157,13 +176,18 @@ impl Counters {
     pub fn snapshot(&self) -> CounterSnapshot {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let queued = get(&self.rows_queued);
-        let done = get(&self.rows_written) + get(&self.rows_already_stored);
+        let done = get(&self.rows_written)
+            + get(&self.rows_already_stored)
+            + get(&self.rows_spooled)
+            + get(&self.rows_quarantined);
         CounterSnapshot {
             polls: get(&self.polls),
             polls_ok: get(&self.polls_ok),
             polls_failed: get(&self.polls_failed),
             connects: get(&self.connects),
             rows_pending: queued.saturating_sub(done),
+            rows_spooled: get(&self.rows_spooled),
+            rows_quarantined: get(&self.rows_quarantined),
             rows_written: get(&self.rows_written),
             rows_already_stored: get(&self.rows_already_stored),
             write_failures: get(&self.write_failures),

@@ -101,6 +101,10 @@ impl MysqlStore {
             PoolConstraints::new(0, max_connections.max(1)).expect("0 <= max connections");
         let opts = crate::mysql_link::opts(url, &location)?
             .tcp_keepalive(Some(KEEPALIVE))
+            // Strict, whatever the server's default: a value that does not
+            // fit is refused (and quarantined by telemetry), never stored
+            // silently changed. Run again after each pool reset.
+            .setup(vec!["SET SESSION sql_mode = 'STRICT_ALL_TABLES'"])
             .pool_opts(PoolOpts::default().with_constraints(constraints));
         let pool = Pool::new(opts);
         let opening = async {

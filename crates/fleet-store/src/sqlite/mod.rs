@@ -52,12 +52,16 @@ fn configure(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
 }
 
 impl SqliteStore {
-    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+    pub async fn open(path: &Path, page_limit: Option<u64>) -> Result<Self, StoreError> {
         crate::files::prepare_folder(path)?;
         crate::files::secure_files(path)?;
         let owned = path.to_owned();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
-            open_connection(&owned).map_err(|e| damaged(&owned, e))
+            let conn = open_connection(&owned).map_err(|e| damaged(&owned, e))?;
+            if let Some(pages) = page_limit {
+                conn.pragma_update(None, "max_page_count", pages)?;
+            }
+            Ok(conn)
         })
         .await
         .map_err(|_| StoreError::Worker)??;
@@ -95,7 +99,11 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     // The WAL and shared-memory files exist now: narrow any left wider by
     // an earlier version.
     crate::files::secure_files(path)?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // FULL: a commit is on disk before it is acknowledged, so a power cut
+    // loses no check-in, push record or audit event the caller was told
+    // is stored (NORMAL may lose the last commits). Writes are batched, so
+    // this is one sync per batch.
+    conn.pragma_update(None, "synchronous", "FULL")?;
     configure(&conn, WRITER_CACHE_KIB)?;
     migrate(&mut conn)?;
     Ok(conn)

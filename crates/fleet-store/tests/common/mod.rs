@@ -10,7 +10,7 @@
 
 pub mod proxy;
 
-use fleet_store::FleetStore;
+use fleet_store::{Checkin, FleetStore};
 use mysql_async::prelude::*;
 
 pub fn mysql_base_url() -> String {
@@ -110,4 +110,27 @@ pub async fn rows(store: &FleetStore, table: &str) -> u64 {
         .find(|t| t.0 == table)
         .unwrap_or_else(|| panic!("no table {table}"))
         .1
+}
+
+/// A check-in as a healthy router reports it.
+pub fn checkin(device_id: &str, at: i64, cpu: i64) -> Checkin {
+    Checkin {
+        device_id: device_id.into(),
+        checked_in_at: at,
+        cpu_load: cpu,
+        cpu_count: 4,
+        free_memory: 600 << 20,
+        total_memory: 1 << 30,
+        free_hdd: 9 << 20,
+        total_hdd: 16 << 20,
+        uptime_secs: 3600,
+        version: "7.16.2 (stable)".into(),
+        board_name: "RB4011iGS+".into(),
+        identity: "core-rtr-1".into(),
+        serial: Some("HG1234".into()),
+        rx_bytes: 1_000_000,
+        tx_bytes: 420_000,
+        rx_bps: 8_000,
+        tx_bps: 2_000,
+    }
 }

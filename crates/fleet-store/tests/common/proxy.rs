@@ -1,12 +1,17 @@
 //! A loopback TCP proxy (to MariaDB in the tests) that can cut every
 //! connection once a byte budget from client to server is spent, and
 //! refuse new connections until restored: a database that goes away in the
-//! middle of a write. Shared by the fleet-store and fleet-core tests.
+//! middle of a write. It can also go silent (a black hole), slow every
+//! exchange down, or let a `COMMIT` through and lose its acknowledgement.
+//! Shared by the fleet-store and fleet-core tests.
 #![allow(dead_code)]
 
-use std::sync::{
-    atomic::{AtomicBool, AtomicI64, Ordering},
-    Arc,
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
 };
 
 use tokio::{
@@ -23,6 +28,19 @@ pub struct Proxy {
     refuse: Arc<AtomicBool>,
     silent: Arc<AtomicBool>,
     kill: broadcast::Sender<()>,
+    faults: Arc<Faults>,
+}
+
+/// Faults applied to every connection's traffic.
+#[derive(Default)]
+struct Faults {
+    /// Milliseconds each chunk waits before it is passed on, both ways.
+    delay_ms: AtomicU64,
+    /// The next `COMMIT` reaches the server; its answer is dropped and the
+    /// connection cut (one-shot).
+    lose_commit_ack: AtomicBool,
+    /// How many acknowledgements were lost so.
+    acks_lost: AtomicU64,
 }
 
 impl Proxy {
@@ -33,7 +51,9 @@ impl Proxy {
         let refuse = Arc::new(AtomicBool::new(false));
         let silent = Arc::new(AtomicBool::new(false));
         let (kill, _) = broadcast::channel(4);
+        let faults = Arc::new(Faults::default());
         let (b, r, s, k) = (budget.clone(), refuse.clone(), silent.clone(), kill.clone());
+        let f = faults.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
@@ -56,6 +76,7 @@ impl Proxy {
                     r.clone(),
                     s.clone(),
                     k.clone(),
+                    f.clone(),
                 ));
             }
         });
@@ -65,7 +86,27 @@ impl Proxy {
             refuse,
             silent,
             kill,
+            faults,
         }
+    }
+
+    /// Every chunk, each way, waits `delay` before it is passed on: a slow
+    /// database or a long, congested path.
+    pub fn slow(&self, delay: Duration) {
+        self.faults
+            .delay_ms
+            .store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// The next `COMMIT` reaches the server and is done there, but its
+    /// answer never reaches the client: the connection is cut instead.
+    pub fn lose_next_commit_ack(&self) {
+        self.faults.lose_commit_ack.store(true, Ordering::SeqCst);
+    }
+
+    /// Acknowledgements of a `COMMIT` lost so far.
+    pub fn acks_lost(&self) -> u64 {
+        self.faults.acks_lost.load(Ordering::SeqCst)
     }
 
     /// Cut everything after `bytes` more bytes towards the server.
@@ -90,6 +131,15 @@ impl Proxy {
         self.budget.store(i64::MAX, Ordering::SeqCst);
         self.refuse.store(false, Ordering::SeqCst);
         self.silent.store(false, Ordering::SeqCst);
+        self.faults.delay_ms.store(0, Ordering::SeqCst);
+        self.faults.lose_commit_ack.store(false, Ordering::SeqCst);
+    }
+}
+
+async fn delay(faults: &Faults) {
+    let ms = faults.delay_ms.load(Ordering::SeqCst);
+    if ms > 0 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
 }
 
@@ -110,8 +160,11 @@ async fn pump(
     refuse: Arc<AtomicBool>,
     silent: Arc<AtomicBool>,
     kill: broadcast::Sender<()>,
+    faults: Arc<Faults>,
 ) {
     let mut killed = kill.subscribe();
+    // This connection sent the `COMMIT` whose answer is to be lost.
+    let committing = AtomicBool::new(false);
     let (mut cr, mut cw) = client.into_split();
     let (mut sr, mut sw) = server.into_split();
     let up = async {
@@ -123,6 +176,12 @@ async fn pump(
             };
             if silent.load(Ordering::SeqCst) {
                 continue;
+            }
+            delay(&faults).await;
+            if buf[..n].windows(6).any(|w| w == b"COMMIT")
+                && faults.lose_commit_ack.swap(false, Ordering::SeqCst)
+            {
+                committing.store(true, Ordering::SeqCst);
             }
             let left = budget.fetch_sub(n as i64, Ordering::SeqCst) - n as i64;
             if left < 0 {
@@ -148,6 +207,13 @@ async fn pump(
             if silent.load(Ordering::SeqCst) {
                 continue;
             }
+            if committing.load(Ordering::SeqCst) {
+                // The server has committed and said so: the answer is
+                // dropped and the connection cut.
+                faults.acks_lost.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+            delay(&faults).await;
             if cw.write_all(&buf[..n]).await.is_err() {
                 return;
             }
