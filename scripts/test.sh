@@ -10,7 +10,7 @@ cd "$ROOT"
 started=$(date +%s)
 
 ensure_app_packages
-apt_install xvfb xauth webkit2gtk-driver python3 python3-venv
+apt_install xvfb xauth webkit2gtk-driver python3 python3-venv dbus-daemon
 ensure_toolchains
 command -v cargo-nextest >/dev/null || { log "Installing cargo-nextest"; cargo install cargo-nextest --locked; }
 

@@ -4,6 +4,7 @@
 /// Every `#[tauri::command]` of the app; keep in sync with `lib.rs`.
 const COMMANDS: &[&str] = &[
     "store_info",
+    "diagnostics",
     "list_devices",
     "add_device",
     "poll_device",

@@ -16,6 +16,7 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
     b.plugin(tauri_plugin_store::Builder::new().build())
         .invoke_handler(tauri::generate_handler![
             commands::store::store_info,
+            commands::store::diagnostics,
             commands::devices::list_devices,
             commands::devices::add_device,
             commands::devices::poll_device,
@@ -57,18 +58,47 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
 /// Opens the fleet (the embedded store unless `FLEETDECK_STORE` names
 /// another) and runs the window. A store that cannot be opened does not stop
 /// the app: every command then reports why, in the window.
+///
+/// One Fleetdeck per data folder: a second launch brings the first's window
+/// forward and ends (two would poll every router twice and take turns on
+/// the embedded store's writer).
 pub fn run() {
     #[cfg(target_os = "linux")]
     lean_linux_process();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let state = tauri::async_runtime::block_on(AppState::open_default());
-    let app = builder(Builder::default())
-        .manage(state)
-        .setup(|app| {
+    let data_dir = fleet_core::fleet_store::default_data_dir().ok();
+    let log_guard = std::sync::Mutex::new(init_logging(data_dir.as_deref()));
+    let mut single = tauri_plugin_single_instance::Builder::new().callback(|app, _argv, _cwd| {
+        tracing::info!("Fleetdeck was launched again: bringing this window forward");
+        if let Some(window) = app.get_webview_window("main") {
+            let _ = window.unminimize();
+            let _ = window.show();
+            let _ = window.set_focus();
+        }
+    });
+    if let Some(dir) = &data_dir {
+        single = single.dbus_id(instance_name(dir));
+    }
+    let app = builder(Builder::default().plugin(single.build()))
+        .setup(move |app| {
+            // Where the desktop has no session bus the plugin cannot see the
+            // first instance; the data folder's lock still can.
+            if let Some(dir) = &data_dir {
+                match instance_lock(dir) {
+                    Ok(lock) => {
+                        app.manage(InstanceLock(lock));
+                    }
+                    Err(why) => {
+                        tracing::error!("{why}");
+                        eprintln!("{why}");
+                        std::process::exit(0);
+                    }
+                }
+            }
+            app.manage(tauri::async_runtime::block_on(AppState::open_default()));
+            tracing::info!(
+                data = %data_dir.as_deref().map(|d| d.display().to_string()).unwrap_or_default(),
+                "Fleetdeck started"
+            );
             // Background polling starts with the window, not in the
             // command tests (which build the app without `run`).
             let handle = app.handle().clone();
@@ -82,15 +112,111 @@ pub fn run() {
         })
         .build(tauri::generate_context!())
         .expect("error while starting Fleetdeck");
-    app.run(|handle, event| {
+    app.run(move |handle, event| {
         // Closing the window or SIGTERM: the check-ins polled so far are
-        // stored before the process ends.
+        // stored before the process ends, then the log is flushed.
         if let tauri::RunEvent::Exit = event {
-            if let Ok(fleet) = handle.state::<AppState>().fleet() {
-                tauri::async_runtime::block_on(fleet.stop_polling());
+            if let Some(state) = handle.try_state::<AppState>() {
+                if let Ok(fleet) = state.fleet() {
+                    tauri::async_runtime::block_on(fleet.stop_polling());
+                }
+            }
+            tracing::info!("Fleetdeck closed");
+            if let Ok(mut guard) = log_guard.lock() {
+                guard.take();
             }
         }
     });
+}
+
+/// The session-bus name of the instance on `data_dir`: one Fleetdeck per
+/// data folder, so two on different folders (a second technician's
+/// account, a test run) do not take each other for the same.
+fn instance_name(data_dir: &std::path::Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    // Made first, so the first launch names it as every later one does.
+    let _ = std::fs::create_dir_all(data_dir);
+    std::fs::canonicalize(data_dir)
+        .unwrap_or_else(|_| data_dir.to_owned())
+        .hash(&mut h);
+    format!("net.fleetdeck.desktop.f{:016x}", h.finish())
+}
+
+/// Held for the life of the process: the OS lets go of it when the
+/// process ends, however it ends.
+struct InstanceLock(#[allow(dead_code)] std::fs::File);
+
+/// Locks `fleetdeck.lock` in the data folder, or says who holds it.
+fn instance_lock(data_dir: &std::path::Path) -> Result<std::fs::File, String> {
+    let path = data_dir.join("fleetdeck.lock");
+    let file = std::fs::create_dir_all(data_dir)
+        .and_then(|_| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+        })
+        .map_err(|e| {
+            format!(
+                "Fleetdeck cannot start: {} cannot be opened ({e})",
+                path.display()
+            )
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "Fleetdeck is already running with the data folder {}: use its window",
+            data_dir.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!(
+            "Fleetdeck cannot start: {} cannot be locked ({e})",
+            path.display()
+        )),
+    }
+}
+
+/// Logs to the terminal and to a daily file in the data folder's `logs`
+/// (seven days kept), which "Copy diagnostics" reads. Nothing is dropped
+/// when the file is slow (a lossless queue); the guard flushes it at exit.
+fn init_logging(
+    data_dir: Option<&std::path::Path>,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use fleet_core::diagnostics::{log_dir, LOG_FILES_KEPT, LOG_PREFIX, LOG_SUFFIX};
+    use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let file = data_dir.map(|d| {
+        tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix(LOG_PREFIX)
+            .filename_suffix(LOG_SUFFIX)
+            .max_log_files(LOG_FILES_KEPT)
+            .build(log_dir(d))
+    });
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer());
+    match file {
+        Some(Ok(appender)) => {
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .lossy(false)
+                .finish(appender);
+            registry
+                .with(fmt::layer().with_ansi(false).with_writer(writer))
+                .init();
+            Some(guard)
+        }
+        Some(Err(e)) => {
+            registry.init();
+            tracing::warn!("the log file cannot be written ({e}): logging to the terminal only");
+            None
+        }
+        None => {
+            registry.init();
+            None
+        }
+    }
 }
 
 /// SIGTERM (a logout, `systemctl`, `kill`) closes the app as its window's

@@ -548,3 +548,30 @@ fn a_shared_database_is_set_and_synced_with() {
     assert_eq!(shared.len(), 1, "the router reached the shared database");
     assert_eq!(shared[0].port, port);
 }
+
+/// "Copy diagnostics": what the store and polling are, and the end of the
+/// rolling log, with a secret that slipped into a log line taken out.
+#[test]
+fn diagnostics_tell_the_state_and_the_log_without_secrets() {
+    let h = harness();
+    let data = fleet_core::fleet_store::default_data_dir().unwrap();
+    let logs = fleet_core::diagnostics::log_dir(&data);
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(
+        logs.join("fleetdeck.2026-12-03.log"),
+        "INFO background polling started\nWARN sync failed: mysql://fleet:Sup3rS3cret@db.example/fleet refused\n",
+    )
+    .unwrap();
+    let text = invoke(&h, "diagnostics", json!({})).unwrap();
+    let text = text.as_str().unwrap();
+    for part in [
+        "Store: sqlite",
+        "Passwords:",
+        "Polling:",
+        "background polling started",
+        "mysql://fleet:***@db.example",
+    ] {
+        assert!(text.contains(part), "{part:?} in\n{text}");
+    }
+    assert!(!text.contains("Sup3rS3cret"), "{text}");
+}

@@ -354,6 +354,25 @@ async fn first_launch_then_demo_fleet_to_dashboard() {
     wait_text(&c, "[data-testid=outbox]", "records").await;
     screenshot(&c, "data-sync").await;
     click(&c, "[data-testid=open-settings]").await;
+    // Diagnostics for a support request, from the app's own state and log.
+    click(&c, "[data-testid=copy-diagnostics]").await;
+    wait_text(
+        &c,
+        "[data-testid=diagnostics-note]",
+        "Passwords and keys are taken out",
+    )
+    .await;
+    let diagnostics = css(&c, "[data-testid=diagnostics]")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        diagnostics.contains("Store: sqlite") && diagnostics.contains("Fleetdeck started"),
+        "the state and the log's end: {diagnostics}"
+    );
+    screenshot(&c, "settings-diagnostics").await;
     click(&c, "[data-testid=theme-dark]").await;
     click(&c, "[data-testid=settings-save]").await;
     click(&c, "[data-testid=nav-overview]").await;

@@ -30,3 +30,13 @@ pub async fn store_info(state: State<'_, AppState>) -> Result<StoreInfo, Command
         },
     })
 }
+
+/// The diagnostics text for a support request: versions, where the data
+/// is, how polling and the shared database are doing, the end of the log;
+/// secrets taken out (`fleet_core::diagnostics`).
+#[tauri::command]
+pub async fn diagnostics(state: State<'_, AppState>) -> Result<String, CommandError> {
+    let fleet = state.fleet()?;
+    let data_dir = fleet_core::fleet_store::default_data_dir()?;
+    Ok(fleet.diagnostics(&data_dir).await)
+}

@@ -12,6 +12,7 @@ pub mod chart;
 pub mod credentials;
 pub mod dashboard;
 pub mod demo;
+pub mod diagnostics;
 pub mod discover;
 mod error;
 mod fleet;

@@ -60,4 +60,18 @@ describe('DataSync', () => {
     await vi.waitFor(() => expect(screen.getByTestId('last-sync').textContent).toContain('Last sync:'));
     expect(screen.getByTestId('outbox').textContent).toContain('0 records');
   });
+
+  it('says when check-ins wait on disk for the database, and when it refused some', async () => {
+    fakeInvoke({
+      polling_status: () => ({
+        enabled: true, intervalSecs: 60, routers: 5, withoutPassword: 0, addressChanged: 0,
+        online: 5, degraded: 0, offline: 0, pollsOk: 40, pollsFailed: 0,
+        rowsPending: 0, rowsSpooled: 25, rowsQuarantined: 1,
+      }),
+      sync_status: () => ({ backend: 'mysql', location: 'mysql://fleet@db/fleet', outboxEntries: 0, outboxRecords: 0, sharedUrl: null, lastSync: null }),
+    });
+    render(DataSync, { props: { onerror: vi.fn() } });
+    await vi.waitFor(() => expect(screen.getByTestId('polling-kept').textContent).toContain('25 check-ins are kept'));
+    expect(screen.getByTestId('polling-kept').textContent?.replace(/\s+/g, ' ')).toContain('refused 1 check-ins');
+  });
 });

@@ -250,6 +250,11 @@ export function storeInfo(): Promise<StoreInfo> {
   return call<StoreInfo>('store_info');
 }
 
+/** The text for a support request, with every secret taken out. */
+export function diagnostics(): Promise<string> {
+  return call<string>('diagnostics');
+}
+
 /** Every router with its state judged against polls every `intervalSecs`. */
 export function listDevices(intervalSecs: number): Promise<Device[]> {
   return call<Device[]>('list_devices', { intervalSecs });

@@ -17,4 +17,12 @@ addressChanged: number, online: number, degraded: number, offline: number, polls
 /**
  * Check-ins waiting for the store.
  */
-rowsPending: number, };
+rowsPending: number, 
+/**
+ * Check-ins kept on disk while the shared database is down.
+ */
+rowsSpooled: number, 
+/**
+ * Check-ins the database refused, put aside (`quarantine.jsonl`).
+ */
+rowsQuarantined: number, };
