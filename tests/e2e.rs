@@ -372,6 +372,7 @@ async fn first_launch_then_demo_fleet_to_dashboard() {
         diagnostics.contains("Store: sqlite") && diagnostics.contains("Fleetdeck started"),
         "the state and the log's end: {diagnostics}"
     );
+    show(&c, "[data-testid=diagnostics]").await;
     screenshot(&c, "settings-diagnostics").await;
     click(&c, "[data-testid=theme-dark]").await;
     click(&c, "[data-testid=settings-save]").await;

@@ -468,3 +468,73 @@ async fn only_the_inventorys_history_is_copied_down() {
     );
     drop_mysql_db(&db).await;
 }
+
+/// The shared database goes silent in the middle of a sync (it accepts
+/// connections and never answers): the sync ends within the store's
+/// bound with words that say so, and what it did not deliver stays queued.
+/// Once the database answers, a sync delivers the rest, once.
+#[tokio::test]
+async fn a_sync_to_a_database_gone_silent_ends_within_the_bound_and_keeps_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_store(&dir, "site.db").await;
+    let db = create_db().await;
+    let proxy = Proxy::start(3306).await;
+    let via_proxy: StoreUrl = url_via(proxy.port, &db).parse().unwrap();
+    let bounded = StoreOptions {
+        timeout: std::time::Duration::from_secs(2),
+        ..Default::default()
+    };
+    let remote = FleetStore::open_with(&via_proxy, bounded).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            local
+                .add_device(&NewDevice {
+                    host: format!("10.0.1.{i}"),
+                    port: 8728,
+                    username: "admin".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    sync::deliver_outbox(&local, &remote).await.unwrap();
+    for b in 0..5i64 {
+        let batch: Vec<Checkin> = (0..500)
+            .map(|i| checkin(&ids[i % 5], T0 + (b * 100 + (i / 5) as i64) * 30_000, 7))
+            .collect();
+        local.record_checkins(&batch).await.unwrap();
+    }
+    proxy.go_silent();
+    let err = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        sync::deliver_outbox(&local, &remote),
+    )
+    .await
+    .expect("the sync ends while the database is silent")
+    .unwrap_err();
+    assert!(matches!(err, StoreError::TimedOut { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("did not answer within 2 s"),
+        "{err}"
+    );
+    let (entries, records) = local.outbox_size().await.unwrap();
+    assert!(
+        entries >= 1 && records >= 500,
+        "kept queued: {entries} {records}"
+    );
+    proxy.restore();
+    // A fresh link: the silent one's connections are mid-exchange.
+    let again = FleetStore::open_with(&via_proxy, bounded).await.unwrap();
+    sync::deliver_outbox(&local, &again).await.unwrap();
+    assert_eq!(local.outbox_size().await.unwrap(), (0, 0));
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM checkins").await,
+        2_500,
+        "everything once"
+    );
+    drop((remote, again));
+    drop_mysql_db(&db).await;
+}

@@ -1,11 +1,13 @@
-//! `kill -9` of a CLI bulk push at seeded points, against simulated routers
-//! that answer slowly enough that the kills land at every stage: before
-//! the batch exists, mid-backup, mid-step, mid-confirm, after the end.
+//! `kill -9` of a CLI bulk push, and of continuous polling, at seeded
+//! points. The push: against simulated routers that answer slowly enough
+//! that the kills land at every stage: before the batch exists,
+//! mid-backup, mid-step, mid-confirm, after the end.
 //! After each kill the technician resumes (or pushes again when nothing
 //! was recorded), and then every router must be on the new configuration
 //! with no safety net left armed, the batch finished and no push record
 //! left running. The kills are spread over the time one push takes left
-//! alone (counted by the simulated routers), in the same run.
+//! alone (counted by the simulated routers), in the same run. Polling: see
+//! [`polling_killed_at_seeded_points`].
 
 use std::{
     process::{Command, Output, Stdio},
@@ -263,4 +265,175 @@ async fn a_bulk_push_killed_at_seeded_points_always_ends_whole() {
         ));
     }
     eprintln!("kill points: {}", outcomes.join(" "));
+}
+
+/// Routers polled in the polling kill tests.
+const POLLED: usize = 5;
+
+/// `kill -9` of continuous polling (`fleetdeck-cli poll`, every second) at
+/// seeded points, spread over three sweeps' worth of the commands one
+/// sweep sends (counted by the simulator in the same run), each kill
+/// followed by a restart; then a clean run stopped with SIGTERM. After
+/// it: every router enrolled once, no check-in stored twice or made up,
+/// and the check-ins lost (polled by a router, not stored) at most those
+/// of the interval in flight at each kill. Returns (polled, stored).
+async fn polling_killed_at_seeded_points(url: &str, data: &std::path::Path) -> (u64, u64) {
+    let sim = SimFleet::start(SimConfig {
+        devices: POLLED,
+        password: "pw".into(),
+        faults: Faults {
+            latency: Duration::from_millis(5),
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let file = data.join("targets.txt");
+    let list: String = sim
+        .ports()
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}\n"))
+        .collect();
+    std::fs::write(&file, list).unwrap();
+    let poll = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "poll",
+            "--targets",
+            file.to_str().unwrap(),
+            "--user",
+            "admin",
+            "--password-env",
+            "RPW",
+            "--store",
+            url,
+            "--interval",
+            "1s",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let counters: Vec<_> = (0..POLLED).map(|i| sim.device(i).commands()).collect();
+    let sent = || counters.iter().map(|c| *c.borrow()).sum::<u64>();
+    let polled = || {
+        (0..POLLED)
+            .map(|i| sim.device(i).resource_reads())
+            .sum::<u64>()
+    };
+    // One sweep left alone (enrolling the routers): the commands it takes.
+    let before = sent();
+    let out = run(poll(&["--once"]), data.to_path_buf()).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sweep = sent() - before;
+    let mut points = Vec::new();
+    for seed in 0..KILLS {
+        let mut child = cli(&poll(&[]), data).spawn().unwrap();
+        let wait = 1 + kill_after(seed, 3 * sweep);
+        let from = sent();
+        routeros_sim::wait::until_some("the kill point", routeros_sim::wait::DEADLINE, || {
+            let reached = sent() >= from + wait || child.try_wait().unwrap().is_some();
+            async move { reached.then_some(()) }
+        })
+        .await;
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "seed {seed}: polling ended by itself"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        points.push(wait);
+    }
+    // A clean run, stopped as a service manager stops it.
+    let mut child = cli(&poll(&[]), data).spawn().unwrap();
+    let from = sent();
+    routeros_sim::wait::until_some("two sweeps", routeros_sim::wait::DEADLINE, || {
+        let reached = sent() >= from + 2 * sweep;
+        async move { reached.then_some(()) }
+    })
+    .await;
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(", 0 not stored"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = fleet_store::FleetStore::open(&url.parse().unwrap())
+        .await
+        .unwrap();
+    let devices = store.list_devices().await.unwrap();
+    assert_eq!(devices.len(), POLLED, "every router enrolled once");
+    let mut stored = 0;
+    for d in &devices {
+        let n = store.count_checkins(&d.id).await.unwrap();
+        let rows = store.checkins_of(&d.id, 0, i64::MAX).await.unwrap();
+        let mut times: Vec<i64> = rows.iter().map(|k| k.checked_in_at).collect();
+        times.dedup();
+        assert_eq!(times.len() as u64, n, "no check-in twice");
+        stored += n;
+    }
+    let polled = polled();
+    assert!(
+        stored <= polled,
+        "stored {stored} of {polled} polled: none made up"
+    );
+    let lost = polled - stored;
+    // The interval in flight at a kill: per router, the check-in waiting
+    // for the writer's next flush (1 s, the poll interval) and the poll
+    // under way. Three per router leaves room for a flush that came late.
+    let bound = KILLS * POLLED as u64 * 3;
+    eprintln!(
+        "polling kills after {points:?} commands ({sweep} a sweep): {polled} polled, {stored} stored, {lost} lost ({:.1} a kill, {:.2} a router a kill; bound {bound})",
+        lost as f64 / KILLS as f64,
+        lost as f64 / (KILLS as f64 * POLLED as f64)
+    );
+    assert!(lost <= bound, "{lost} check-ins lost in {KILLS} kills");
+    (polled, stored)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_killed_at_seeded_points_loses_at_most_the_interval_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fleet.db", dir.path().display());
+    let (polled, stored) = polling_killed_at_seeded_points(&url, dir.path()).await;
+    assert!(stored > 0 && polled > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_into_mariadb_killed_at_seeded_points_loses_at_most_the_interval_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("fleetdeck_kill_poll_{}", std::process::id());
+    let made = Command::new("mysql")
+        .args(["-h127.0.0.1", "-uroot", "-e"])
+        .arg(format!(
+            "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"
+        ))
+        .output()
+        .expect("mysql client (scripts/test.sh installs it)");
+    assert!(made.status.success());
+    let ca = std::env::var("FLEETDECK_TEST_MYSQL_CA")
+        .unwrap_or_else(|_| "/etc/mysql/fleetdeck-test-tls/ca.pem".into());
+    let url = format!("mysql://root@127.0.0.1:3306/{db}?ca={ca}");
+    let (polled, stored) = polling_killed_at_seeded_points(&url, dir.path()).await;
+    assert!(stored > 0 && polled > 0);
+    Command::new("mysql")
+        .args(["-h127.0.0.1", "-uroot", "-e"])
+        .arg(format!("DROP DATABASE IF EXISTS {db}"))
+        .output()
+        .unwrap();
 }

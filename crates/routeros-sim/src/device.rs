@@ -51,6 +51,8 @@ pub struct Device {
     pub(crate) schedules: Mutex<crate::scheduler::Schedules>,
     /// Commands handled in logged-in sessions, before each is run.
     pub(crate) commands: watch::Sender<u64>,
+    /// `/system resource print`s answered: the polls a router saw.
+    resource_reads: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug)]
@@ -85,6 +87,7 @@ impl Device {
             clock: Mutex::new(crate::scheduler::Clock::new()),
             schedules: Mutex::new(Default::default()),
             commands: watch::channel(0).0,
+            resource_reads: Default::default(),
         }
     }
 
@@ -290,7 +293,16 @@ impl Device {
         }
     }
 
+    /// How many times `/system resource` was read: each poll reads it
+    /// once, so a test counts the polls a router answered.
+    pub fn resource_reads(&self) -> u64 {
+        self.resource_reads
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn resource(&self) -> Item {
+        self.resource_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let (board, arch, cpus, total_mem) = self.board();
         let mut item = Item::new([
             ("uptime", format_duration(self.uptime_secs())),
