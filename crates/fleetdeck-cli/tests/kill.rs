@@ -351,7 +351,7 @@ async fn polling_killed_at_seeded_points(url: &str, data: &std::path::Path) -> (
         points.push(wait);
     }
     // A clean run, stopped as a service manager stops it.
-    let mut child = cli(&poll(&[]), data).spawn().unwrap();
+    let child = cli(&poll(&[]), data).spawn().unwrap();
     let from = sent();
     routeros_sim::wait::until_some("two sweeps", routeros_sim::wait::DEADLINE, || {
         let reached = sent() >= from + 2 * sweep;
