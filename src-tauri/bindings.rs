@@ -47,6 +47,7 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
         fleet_core::preview::TemplatePreview,
         fleet_core::provision::PushRequest,
         fleet_core::provision::PushEvent,
+        fleet_core::interrupted::InterruptedPush,
         fleet_core::provision::PushAction,
         fleet_core::bulk::BulkReport,
         fleet_core::push::Confirmation,

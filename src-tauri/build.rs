@@ -32,6 +32,8 @@ const COMMANDS: &[&str] = &[
     "check_template",
     "preview_push",
     "push_template",
+    "interrupted_pushes",
+    "resume_push",
     "control_push",
     "confirm_push",
     "list_templates",

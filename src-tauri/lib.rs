@@ -44,6 +44,8 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
             commands::provision::check_template,
             commands::provision::preview_push,
             commands::provision::push_template,
+            commands::provision::interrupted_pushes,
+            commands::provision::resume_push,
             commands::provision::control_push,
             commands::provision::confirm_push,
             commands::templates::list_templates,

@@ -7,6 +7,7 @@ use std::{collections::BTreeMap, time::Duration};
 use fleet_core::{
     bulk::BulkReport,
     discover,
+    interrupted::InterruptedPush,
     preview::{self, TemplatePreview},
     provision::{PushAction, PushEvent, PushRequest},
     push,
@@ -84,6 +85,31 @@ pub async fn push_template(
     Ok(state
         .fleet()?
         .push_template(&request, move |e| {
+            let _ = on_event.send(e);
+        })
+        .await?)
+}
+
+/// Bulk pushes cut short (the app closed or killed, the laptop died) that
+/// this laptop can resume by itself; the window offers them at start.
+#[tauri::command]
+pub async fn interrupted_pushes(
+    state: State<'_, AppState>,
+) -> Result<Vec<InterruptedPush>, CommandError> {
+    Ok(state.fleet()?.interrupted_pushes().await?)
+}
+
+/// Resumes interrupted bulk push `batch_id` with the push it recorded,
+/// reporting on `on_event` as [`push_template`] does.
+#[tauri::command]
+pub async fn resume_push(
+    state: State<'_, AppState>,
+    batch_id: String,
+    on_event: Channel<PushEvent>,
+) -> Result<BulkReport, CommandError> {
+    Ok(state
+        .fleet()?
+        .resume_push(&batch_id, move |e| {
             let _ = on_event.send(e);
         })
         .await?)

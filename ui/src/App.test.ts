@@ -63,6 +63,7 @@ function fakeBackend(overrides: Record<string, Handler>) {
     device_charts: () => charts(0),
     credential_status: () => ({ state: 'stored' }),
     latest_checkin: () => null,
+    interrupted_pushes: () => [],
     ...overrides,
   };
   return fakeInvoke(handlers);

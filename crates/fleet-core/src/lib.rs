@@ -17,6 +17,7 @@ pub mod discover;
 mod error;
 mod fleet;
 pub mod history;
+pub mod interrupted;
 pub mod live;
 pub mod monitoring;
 pub mod monitors;

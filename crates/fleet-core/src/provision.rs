@@ -19,8 +19,9 @@ use crate::{
     Fleet, FleetError,
 };
 
-/// What to push and how, whoever the routers are.
-#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
+/// What to push and how, whoever the routers are. Kept with the batch
+/// (secret values apart, in the keyring) so it can be resumed by itself.
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PushSpec {
     pub template: String,
@@ -234,6 +235,11 @@ impl Fleet {
             *slot = Some((job.clone(), control.clone()));
         }
         let _slot = JobSlot(&self.pushes);
+        if resume.is_none() {
+            let id = fleet_store::new_id();
+            opts.record = Some(self.keep_push(&id, spec));
+            opts.batch_id = Some(id);
+        }
         for b in bulk::recover_interrupted(&self.shared_store(), Duration::from_secs(60)).await? {
             tracing::warn!(batch = %b.id, "{}", b.summary);
         }
@@ -254,6 +260,7 @@ impl Fleet {
             }
             None => bulk::push_all(store, targets, source, opts, control, progress).await?,
         };
+        self.forget_push_if_finished(&report.batch_id).await;
         on_event(PushEvent::Finished {
             report: Box::new(report.clone()),
         });

@@ -28,6 +28,7 @@ import type { FleetOverview } from './bindings/FleetOverview';
 import type { FleetSummary } from './bindings/FleetSummary';
 import type { Found } from './bindings/Found';
 import type { ImportReport } from './bindings/ImportReport';
+import type { InterruptedPush } from './bindings/InterruptedPush';
 import type { ImportRequest } from './bindings/ImportRequest';
 import type { Interface } from './bindings/Interface';
 import type { LastSync } from './bindings/LastSync';
@@ -75,6 +76,7 @@ import type { Transport } from './bindings/Transport';
 
 export type {
   Confirmation,
+  InterruptedPush,
   Action,
   AddDevice,
   AuditAction,
@@ -383,6 +385,16 @@ export function previewPush(
 /** Starts a push; `onEvent` sees every step and router as it finishes. */
 export function pushTemplate(request: PushRequest, onEvent: (e: PushEvent) => void): Promise<BulkReport> {
   return call<BulkReport>('push_template', { request, onEvent: channel(onEvent) });
+}
+
+/** Bulk pushes cut short (the app closed or killed) that can be resumed. */
+export function interruptedPushes(): Promise<InterruptedPush[]> {
+  return call<InterruptedPush[]>('interrupted_pushes');
+}
+
+/** Resumes an interrupted bulk push with the push it recorded. */
+export function resumePush(batchId: string, onEvent: (e: PushEvent) => void): Promise<BulkReport> {
+  return call<BulkReport>('resume_push', { batchId, onEvent: channel(onEvent) });
 }
 
 /** Pauses, resumes or cancels push `job` (named by its `started` event). */

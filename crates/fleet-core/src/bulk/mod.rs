@@ -154,6 +154,13 @@ pub struct BulkOptions {
     pub heartbeat: Duration,
     /// Per-step progress, for a window that shows each step live.
     pub on_step: Option<StepHook>,
+    /// The id a new batch gets (`None`: a fresh one), so the caller can
+    /// keep things under it before the batch starts.
+    pub batch_id: Option<String>,
+    /// What the caller pushed, kept in the batch's options (`"spec"`) so
+    /// the batch can be resumed without its caller (the app at start).
+    /// Never holds a secret value.
+    pub record: Option<serde_json::Value>,
 }
 
 impl Default for BulkOptions {
@@ -165,6 +172,8 @@ impl Default for BulkOptions {
             push: PushOptions::default(),
             heartbeat: Duration::from_secs(5),
             on_step: None,
+            batch_id: None,
+            record: None,
         }
     }
 }
@@ -336,7 +345,7 @@ pub async fn push_all(
 ) -> Result<BulkReport, FleetError> {
     let now = poll::now_ms();
     let batch = PushBatch {
-        id: fleet_store::new_id(),
+        id: opts.batch_id.clone().unwrap_or_else(fleet_store::new_id),
         started_at: now,
         finished_at: None,
         status: BatchState::Running.into(),
@@ -371,6 +380,7 @@ fn options_json(opts: &BulkOptions, source: &PlanSource) -> String {
         "stopAfterFailures": opts.stop_after_failures,
         "confirmWithinSecs": opts.push.confirm_within.as_secs(),
         "dryRun": opts.push.dry_run,
+        "spec": opts.record,
     })
     .to_string()
 }
