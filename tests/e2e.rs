@@ -866,3 +866,97 @@ async fn the_deb_unpacks_and_its_binary_paints_the_first_screen() {
     screenshot(&c, "packaged").await;
     c.close().await.unwrap();
 }
+
+/// A bulk push cut short before the window opened (its process gone, as
+/// after a crash) is offered at start; Resume in the window finishes it
+/// with the push the batch kept, and every router holds the pushed
+/// configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_push_is_offered_at_start_and_resumed_in_the_window() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "the end-to-end test needs a display: run it under xvfb-run (scripts/test.sh does)"
+    );
+    let sim = SimFleet::start(SimConfig {
+        devices: 4,
+        faults: routeros_sim::Faults {
+            latency: Duration::from_millis(5),
+            ..Default::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    {
+        let fleet = std::sync::Arc::new(prepared_fleet("resume").await);
+        let specs = fleet_core::targets::parse_text(
+            &sim.ports()
+                .iter()
+                .map(|p| format!("127.0.0.1:{p}\n"))
+                .collect::<String>(),
+        )
+        .unwrap();
+        let empty = fleet_core::credentials::Sensitive::new(String::new());
+        let targets = fleet
+            .enroll(&specs, "admin", Some(&empty), Duration::from_secs(60))
+            .await
+            .unwrap();
+        for t in &targets {
+            fleet
+                .credentials()
+                .set_router(&t.device_id, &(&t.connect).into(), &empty)
+                .unwrap();
+        }
+        let spec = fleet_core::provision::PushSpec {
+            template: "/system identity set name={{ name: string }}\n".into(),
+            values: [("name".to_string(), "resumed-edge".to_string())].into(),
+            import: false,
+            waves: "100%".into(),
+            concurrency: 1,
+            stop_after: 0,
+            confirm_within_minutes: 10,
+            manual_confirm: false,
+            dry_run: false,
+        };
+        // Cut short after the first router: the push is dropped, its
+        // batch left running by a process that is gone.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let push = fleet.push_to(targets, &spec, None, move |e| {
+            if matches!(e, fleet_core::provision::PushEvent::Router { .. }) {
+                let _ = tx.send(());
+            }
+        });
+        tokio::select! {
+            r = push => panic!("the push ended before it was cut: {r:?}"),
+            _ = rx.recv() => {}
+        }
+    }
+    let (_driver, c) = launch_in("resume", false).await;
+    let offer = wait_text(&c, "[data-testid=interrupted-push]", "cut short").await;
+    let offer = offer.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(offer.contains("1 of 4 done"), "{offer}");
+    screenshot(&c, "interrupted-push").await;
+    click(&c, "[data-testid=resume-push]").await;
+    let done = wait_text(&c, "[data-testid=resumed-push]", "0 failed").await;
+    assert!(done.contains("1 already done before"), "{done}");
+    screenshot(&c, "resumed-push").await;
+    for port in sim.ports() {
+        let client = routeros::Client::connect(&routeros::ConnectOptions::new(
+            "127.0.0.1",
+            port,
+            "admin",
+            "",
+        ))
+        .await
+        .unwrap();
+        let name = client
+            .run(&routeros::Command::new("/system/identity/print"))
+            .await
+            .unwrap()
+            .rows[0]
+            .get("name")
+            .unwrap()
+            .into_owned();
+        assert_eq!(name, "resumed-edge", "router {port}");
+    }
+}
