@@ -619,3 +619,45 @@ async fn a_refused_check_in_is_quarantined_and_the_rest_flow() {
     drop(fleet);
     common::drop_mysql_db(&db).await;
 }
+
+/// Routers removed from polling while their pollers wait to hand over a
+/// check-in (the writer is behind: a slow database, a one-slot channel):
+/// the pollers are told to stop, not cut off, so every check-in polled is
+/// stored; none is dropped with an aborted task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_routers_mid_hand_over_loses_no_check_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::create_db().await;
+    let proxy = common::proxy::Proxy::start(3306).await;
+    let url: StoreUrl = common::url_via(proxy.port, &db).parse().unwrap();
+    let fleet = fleet_on(url, &dir).await;
+    let sim = sim(10).await;
+    let targets = targets(&fleet, &sim, Duration::from_millis(100)).await;
+    let cfg = TelemetryConfig {
+        channel_capacity: 1,
+        batch_rows: 1,
+        // What a loaded machine needs to hand everything over.
+        stop_within: Duration::from_secs(120),
+        ..fast()
+    };
+    proxy.slow(Duration::from_millis(15));
+    let mut telemetry = Telemetry::start(fleet.shared_store(), targets, cfg);
+    let t = &telemetry;
+    until(
+        "pollers waiting to hand over their check-ins",
+        DEADLINE,
+        move || async move {
+            let c = t.counters();
+            c.rows_written > 0 && c.polls_ok >= c.rows_written + c.rows_already_stored + 3
+        },
+    )
+    .await;
+    let changes = telemetry.retarget(Vec::new());
+    assert_eq!(changes.removed, 10);
+    let c = telemetry.stop().await;
+    proxy.restore();
+    assert_eq!(c.rows_pending, 0, "{c:?}");
+    assert_eq!(c.rows_written + c.rows_already_stored, c.polls_ok, "{c:?}");
+    drop(fleet);
+    common::drop_mysql_db(&db).await;
+}

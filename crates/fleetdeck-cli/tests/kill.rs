@@ -67,6 +67,47 @@ fn kill_after(seed: u64, whole: u64) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_push_killed_at_seeded_points_always_ends_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fleet.db", dir.path().display());
+    push_killed_at_seeded_points(&url, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_push_into_mariadb_killed_at_seeded_points_always_ends_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, db) = mariadb("push");
+    push_killed_at_seeded_points(&url, dir.path()).await;
+    drop_mariadb(&db);
+}
+
+/// A fresh MariaDB database for one test, reached as the shared database
+/// is by default (verified TLS, the test CA): its URL and name.
+fn mariadb(what: &str) -> (String, String) {
+    let db = format!("fleetdeck_kill_{what}_{}", std::process::id());
+    let made = Command::new("mysql")
+        .args(["-h127.0.0.1", "-uroot", "-e"])
+        .arg(format!(
+            "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"
+        ))
+        .output()
+        .expect("mysql client (scripts/test.sh installs it)");
+    assert!(made.status.success());
+    let ca = std::env::var("FLEETDECK_TEST_MYSQL_CA")
+        .unwrap_or_else(|_| "/etc/mysql/fleetdeck-test-tls/ca.pem".into());
+    (format!("mysql://root@127.0.0.1:3306/{db}?ca={ca}"), db)
+}
+
+fn drop_mariadb(db: &str) {
+    Command::new("mysql")
+        .args(["-h127.0.0.1", "-uroot", "-e"])
+        .arg(format!("DROP DATABASE IF EXISTS {db}"))
+        .output()
+        .unwrap();
+}
+
+async fn push_killed_at_seeded_points(url: &str, data: &std::path::Path) {
+    let url = url.to_owned();
+    let data = data.to_path_buf();
     let sim = SimFleet::start(SimConfig {
         devices: ROUTERS,
         password: "pw".into(),
@@ -79,9 +120,6 @@ async fn a_bulk_push_killed_at_seeded_points_always_ends_whole() {
     })
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_path_buf();
-    let url = format!("sqlite://{}/fleet.db", data.display());
     let tpl = data.join("t.rsc");
     std::fs::write(
         &tpl,
@@ -417,23 +455,8 @@ async fn polling_killed_at_seeded_points_loses_at_most_the_interval_in_flight() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_into_mariadb_killed_at_seeded_points_loses_at_most_the_interval_in_flight() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("fleetdeck_kill_poll_{}", std::process::id());
-    let made = Command::new("mysql")
-        .args(["-h127.0.0.1", "-uroot", "-e"])
-        .arg(format!(
-            "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"
-        ))
-        .output()
-        .expect("mysql client (scripts/test.sh installs it)");
-    assert!(made.status.success());
-    let ca = std::env::var("FLEETDECK_TEST_MYSQL_CA")
-        .unwrap_or_else(|_| "/etc/mysql/fleetdeck-test-tls/ca.pem".into());
-    let url = format!("mysql://root@127.0.0.1:3306/{db}?ca={ca}");
+    let (url, db) = mariadb("poll");
     let (polled, stored) = polling_killed_at_seeded_points(&url, dir.path()).await;
     assert!(stored > 0 && polled > 0);
-    Command::new("mysql")
-        .args(["-h127.0.0.1", "-uroot", "-e"])
-        .arg(format!("DROP DATABASE IF EXISTS {db}"))
-        .output()
-        .unwrap();
+    drop_mariadb(&db);
 }

@@ -92,7 +92,8 @@ pub struct TelemetryConfig {
     pub connect_concurrency: usize,
     /// Check-ins per store write.
     pub batch_rows: usize,
-    /// A partial batch is written after this long.
+    /// A partial batch is written after this long: the window a `kill -9`
+    /// can lose check-ins in.
     pub flush_every: Duration,
     /// Check-ins waiting for the writer before pollers wait.
     pub channel_capacity: usize,
@@ -119,7 +120,10 @@ impl Default for TelemetryConfig {
         Self {
             connect_concurrency: 256,
             batch_rows: 2_000,
-            flush_every: Duration::from_secs(1),
+            // Short: what is polled waits for the writer at most this long,
+            // which is what a crash can lose; batches still fill first at
+            // fleet scale.
+            flush_every: Duration::from_millis(250),
             channel_capacity: 20_000,
             backoff_min: Duration::from_secs(2),
             backoff_max: Duration::from_secs(300),
@@ -275,6 +279,9 @@ pub struct Telemetry {
     ctx: Option<Arc<Ctx>>,
     /// One poller per router, by device id.
     pollers: HashMap<String, Poller>,
+    /// Pollers of routers retargeted away, finishing the poll they had
+    /// under way (and handing over its check-in) before they end.
+    retired: Vec<JoinHandle<()>>,
     writer: JoinHandle<()>,
     health: Arc<std::sync::Mutex<HashMap<String, Health>>>,
     stop_within: Duration,
@@ -360,10 +367,12 @@ impl Telemetry {
                 report.kept += 1;
                 continue;
             }
-            // Aborted, not asked to stop: a poll in flight would otherwise
-            // still report health for a router that is gone.
+            // Told to stop, not aborted: a poller waiting to hand over a
+            // check-in (the writer behind) would lose it. It reports no
+            // health once told (see `spawn_poller`).
             if let Some(p) = self.pollers.remove(&id) {
-                p.task.abort();
+                let _ = p.stop.send(true);
+                self.retired.push(p.task);
             }
             if wanted.contains_key(&id) {
                 report.changed += 1;
@@ -374,6 +383,7 @@ impl Telemetry {
                 }
             }
         }
+        self.retired.retain(|t| !t.is_finished());
         report.added = wanted.len() - report.changed;
         for (id, target) in wanted {
             let poller = spawn_poller(ctx.clone(), target, self.health.clone());
@@ -436,6 +446,7 @@ impl Telemetry {
                 tx,
                 ctx: None,
                 pollers: HashMap::new(),
+                retired: Vec::new(),
                 writer,
                 health: Arc::default(),
                 stop_within,
@@ -470,7 +481,8 @@ impl Telemetry {
         for p in self.pollers.values() {
             let _ = p.stop.send(true);
         }
-        let pollers: Vec<JoinHandle<()>> = self.pollers.drain().map(|(_, p)| p.task).collect();
+        let mut pollers: Vec<JoinHandle<()>> = self.pollers.drain().map(|(_, p)| p.task).collect();
+        pollers.append(&mut self.retired);
         let mut aborts: Vec<tokio::task::AbortHandle> =
             pollers.iter().map(JoinHandle::abort_handle).collect();
         aborts.push(self.writer.abort_handle());
@@ -525,6 +537,11 @@ fn spawn_poller(
                 _ = stopped.changed() => break,
             }
             poll_once(&ctx, &target, &mut state).await;
+            if *stopped.borrow() {
+                // Retargeted away while polling: its health is no longer
+                // this engine's to report.
+                break;
+            }
             if let Ok(mut h) = health.lock() {
                 h.insert(target.device_id.clone(), state.health);
             }
