@@ -9,9 +9,13 @@
 //! - `set` (on a singleton menu, or on `[ find … ]` / a named item) reads
 //!   the current values first and writes only what differs.
 //! - `remove` removes what matches, and nothing when nothing does.
+//! - `set N` (an item by its position, as RouterOS's own export prints
+//!   items without a name: `/system logging set 0 action=disk`) is resolved
+//!   when the step runs, against the router's own listing, exactly as
+//!   `/import` resolves it; then it is a `set` on that item.
 //!
 //! What the compiler does not model (`:if`, loops, `:global`/`:local`,
-//! variables, `$[…]` substitutions, print positions, `find` with anything
+//! variables, `$[…]` substitutions, positions for anything but `set`, `find` with anything
 //! but equalities) is refused with the line and the construct: such a
 //! script must be pushed as an explicit upload-and-`/import` step instead.
 
@@ -58,6 +62,16 @@ pub enum Action {
         #[serde(serialize_with = "props_text")]
         #[ts(type = "Record<string, string>")]
         find: Props,
+        #[serde(serialize_with = "props_text")]
+        #[ts(type = "Record<string, string>")]
+        props: Props,
+    },
+    /// `set N`: the item at position `position` of the menu as the router
+    /// lists it when the step runs (what `/import` does with an export's
+    /// positional items).
+    SetPosition {
+        menu: String,
+        position: u32,
         #[serde(serialize_with = "props_text")]
         #[ts(type = "Record<string, string>")]
         props: Props,
@@ -226,7 +240,11 @@ fn selector(line: u32, m: &MenuCommand) -> Result<Option<Props>, PlanError> {
         Some(Selector::Number(n)) => {
             return Err(refuse(
                 line,
-                format!("item number {n} means a position in the router's own listing; use [ find name=… ]"),
+                format!(
+                    "/{} {} {n}: item number {n} means a position in the router's own listing, which the plan resolves only for set; name the item instead ([ find name=… ])",
+                    m.path.join("/"),
+                    m.verb
+                ),
             ))
         }
     })
@@ -255,6 +273,13 @@ fn identity_key(menu: &str, props: &Props) -> Props {
 fn menu_action(line: u32, m: &MenuCommand) -> Result<Action, PlanError> {
     let menu = format!("/{}", m.path.join("/"));
     let props = props(line, m)?;
+    if let (Some(Selector::Number(position)), "set") = (&m.selector, m.verb.as_str()) {
+        return Ok(Action::SetPosition {
+            menu,
+            position: *position,
+            props,
+        });
+    }
     let sel = selector(line, m)?;
     Ok(match (m.verb.as_str(), sel) {
         ("add", None) => Action::FindOrAdd {
@@ -419,6 +444,7 @@ impl MenuCache {
                 Action::FindOrAdd { menu, key, props } => (menu, vec![key, props]),
                 Action::SetSingleton { menu, props } => (menu, vec![props]),
                 Action::SetItems { menu, find, props } => (menu, vec![find, props]),
+                Action::SetPosition { menu, props, .. } => (menu, vec![props]),
                 Action::Remove { menu, find } => (menu, vec![find]),
                 Action::Run { .. } | Action::Import { .. } => continue,
             };
@@ -609,6 +635,46 @@ async fn run_step(
                 (items, false) => Outcome::Changed { items, properties },
             }
         }
+        Action::SetPosition {
+            menu,
+            position,
+            props,
+        } => {
+            let items = cache.menu(client, menu).await?;
+            let Some(item) = items.get_mut(*position as usize) else {
+                return Ok(Outcome::Failed {
+                    message: format!(
+                        "item {position} of {menu} is not there: this router lists {} item(s) in {menu} (a position counts from 0 in the router's own listing, as its export prints it)",
+                        items.len()
+                    ),
+                    lost: false,
+                });
+            };
+            let diff = differing(item, props);
+            if diff.is_empty() {
+                Outcome::Unchanged
+            } else {
+                if !dry_run {
+                    client
+                        .run(&with_props(
+                            Command::new(format!("{menu}/set")).attr(".id", id_of(item)),
+                            &diff,
+                        ))
+                        .await?;
+                }
+                item.extend(diff.iter().cloned());
+                if dry_run {
+                    Outcome::WouldChange {
+                        properties: names(&diff),
+                    }
+                } else {
+                    Outcome::Changed {
+                        items: 1,
+                        properties: names(&diff),
+                    }
+                }
+            }
+        }
         Action::Remove { menu, find } => {
             let items = cache.menu(client, menu).await?;
             let ids: Vec<String> = items
@@ -700,7 +766,21 @@ mod tests {
         assert!(e.message.contains(":if"), "{e}");
         let e = compile("/ip address add address=$addr interface=ether1\n").unwrap_err();
         assert!(e.message.contains("address= is computed"), "{e}");
-        let e = compile("/interface set 0 name=x\n").unwrap_err();
+        let e = compile("/interface remove 0\n").unwrap_err();
         assert!(e.message.contains("position"), "{e}");
+        assert!(e.message.contains("/interface remove 0"), "{e}");
+    }
+
+    #[test]
+    fn a_set_by_position_is_resolved_when_it_runs() {
+        let plan = compile("/system logging\nset 0 action=disk\n").unwrap();
+        assert_eq!(
+            plan.steps[0].action,
+            Action::SetPosition {
+                menu: "/system/logging".into(),
+                position: 0,
+                props: vec![("action".into(), b"disk".to_vec())],
+            }
+        );
     }
 }

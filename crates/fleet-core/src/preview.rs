@@ -377,6 +377,29 @@ fn apply_to_export(model: &mut Vec<MenuCommand>, action: &Action, outcome: &Outc
                 );
             }
         }
+        Action::SetPosition {
+            menu,
+            position,
+            props,
+        } => {
+            let at = |m: &MenuCommand| {
+                &menu_of(m) == menu
+                    && m.verb == "set"
+                    && matches!(m.selector, Some(Selector::Number(n)) if n == *position)
+            };
+            match model.iter_mut().find(|m| at(m)) {
+                Some(m) => merge(m, props, only),
+                None => insert_in_menu(
+                    model,
+                    new_command(
+                        menu,
+                        "set",
+                        Some(Selector::Number(*position)),
+                        named(&filter(props, only)),
+                    ),
+                ),
+            }
+        }
         Action::Remove { menu, find } => {
             model.retain(|m| !(&menu_of(m) == menu && add_matches(m, find)));
         }

@@ -198,3 +198,56 @@ fn a_bootstrap_with_logic_is_refused_at_its_line() {
     assert_eq!(e.line, 2, "{e}");
     assert!(e.message.contains("local"), "{e}");
 }
+
+/// `set N`, as RouterOS's export prints items without a name, is resolved
+/// against the router's own listing when it runs: a dry run says what
+/// would change and writes nothing, the push changes that item only, a
+/// rerun changes nothing, and a position the router does not list fails
+/// with how many it lists.
+#[tokio::test]
+async fn a_set_by_position_changes_the_item_the_router_lists_there() {
+    let (_sim, c) = router().await;
+    let listed = c.run(&Command::new("/interface/print")).await.unwrap();
+    assert!(listed.rows.len() >= 2);
+    let second = listed.rows[1].get("name").unwrap().into_owned();
+    let plan = plan::compile("/interface\nset 1 comment=uplink\n").unwrap();
+    let dry = plan::apply(&c, &plan, true).await;
+    assert!(
+        matches!(&dry[0].outcome, Outcome::WouldChange { properties } if properties == &["comment"]),
+        "{dry:?}"
+    );
+    let comment_of = |rows: &routeros::Response, name: &str| {
+        rows.rows
+            .iter()
+            .find(|r| r.get("name").as_deref() == Some(name))
+            .and_then(|r| r.get("comment").map(|c| c.into_owned()))
+    };
+    let after_dry = c.run(&Command::new("/interface/print")).await.unwrap();
+    assert_eq!(
+        comment_of(&after_dry, &second),
+        None,
+        "a dry run writes nothing"
+    );
+    let done = plan::apply(&c, &plan, false).await;
+    assert!(
+        matches!(done[0].outcome, Outcome::Changed { items: 1, .. }),
+        "{done:?}"
+    );
+    let after = c.run(&Command::new("/interface/print")).await.unwrap();
+    assert_eq!(comment_of(&after, &second).as_deref(), Some("uplink"));
+    let first = listed.rows[0].get("name").unwrap().into_owned();
+    assert_eq!(comment_of(&after, &first), None, "only that item");
+    let again = plan::apply(&c, &plan, false).await;
+    assert_eq!(again[0].outcome, Outcome::Unchanged);
+    let beyond = plan::compile("/interface set 99 comment=x\n").unwrap();
+    let r = plan::apply(&c, &beyond, false).await;
+    let Outcome::Failed { message, lost } = &r[0].outcome else {
+        panic!("{r:?}")
+    };
+    assert!(!lost);
+    assert!(
+        message.contains("item 99 of /interface is not there")
+            && message.contains(&format!("lists {} item", listed.rows.len())),
+        "{message}"
+    );
+}
