@@ -92,6 +92,14 @@ pub(crate) fn template(action: TemplateCmd) -> anyhow::Result<ExitCode> {
                 };
                 println!("{}: {}{filled}", p.name, p.r#type);
             }
+            if let Some(r) = check.plan_refusal {
+                eprintln!(
+                    "{}:{}: cannot be pushed step by step: {}; push it with --import (one upload-and-/import) instead",
+                    file.display(),
+                    r.line,
+                    r.message
+                );
+            }
         }
         TemplateCmd::Render {
             file,

@@ -24,6 +24,7 @@ const check = () => ({
     { name: 'router.serial', type: 'string', automatic: true },
   ],
   errors: [],
+  planRefusal: null,
 });
 
 describe('Provision', () => {

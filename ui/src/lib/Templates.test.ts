@@ -14,7 +14,7 @@ describe('Templates', () => {
       check_template: (a) =>
         (a?.text as string).includes('{{ x')
           ? { parameters: [], errors: [{ line: 1, column: 3, message: 'unclosed placeholder' }] }
-          : { parameters: [{ name: 'identity', type: 'name', automatic: false }], errors: [] },
+          : { parameters: [{ name: 'identity', type: 'name', automatic: false }], errors: [], planRefusal: null },
       test_render: (a) =>
         (a?.values as Record<string, string>).identity === 'bad name'
           ? { rendered: null, errors: [{ line: 1, column: 30, message: 'identity: letters, digits, - and _ only' }] }
@@ -42,5 +42,22 @@ describe('Templates', () => {
     await fireEvent.input(screen.getByTestId('template-body'), { target: { value: '/x set a={{ x' } });
     await vi.waitFor(() => expect(screen.getByTestId('template-body-errors').textContent).toContain('unclosed placeholder'));
     expect((screen.getByTestId('template-save') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('says as it is typed when a template can be pushed only as one /import', async () => {
+    fakeInvoke({
+      list_templates: () => [],
+      check_template: () => ({
+        parameters: [],
+        errors: [],
+        planRefusal: { line: 1, column: 1, message: ':local is script logic the plan does not model' },
+      }),
+    });
+    render(Templates, { props: { onerror: vi.fn() } });
+    await vi.waitFor(() =>
+      expect(screen.getByTestId('template-plan-refusal').textContent).toContain('Line 1: :local is script logic'),
+    );
+    // Not an error: such a template is saved and pushed with /import.
+    expect(screen.queryByTestId('template-body-errors')).toBeNull();
   });
 });

@@ -3,4 +3,4 @@
 /**
  * What one step does.
  */
-export type Action = { "kind": "findOrAdd", menu: string, key: Record<string, string>, props: Record<string, string>, } | { "kind": "setSingleton", menu: string, props: Record<string, string>, } | { "kind": "setItems", menu: string, find: Record<string, string>, props: Record<string, string>, } | { "kind": "remove", menu: string, find: Record<string, string>, } | { "kind": "run", path: string, props: Record<string, string>, } | { "kind": "import", file: string, script: string, };
+export type Action = { "kind": "findOrAdd", menu: string, key: Record<string, string>, props: Record<string, string>, } | { "kind": "setSingleton", menu: string, props: Record<string, string>, } | { "kind": "setItems", menu: string, find: Record<string, string>, props: Record<string, string>, } | { "kind": "setPosition", menu: string, position: number, props: Record<string, string>, } | { "kind": "remove", menu: string, find: Record<string, string>, } | { "kind": "run", path: string, props: Record<string, string>, } | { "kind": "import", file: string, script: string, };

@@ -5,4 +5,10 @@ import type { TemplateError } from "./TemplateError";
 /**
  * A template's parameters, or its errors with line and column.
  */
-export type TemplateCheck = { parameters: Array<Parameter>, errors: Array<TemplateError>, };
+export type TemplateCheck = { parameters: Array<Parameter>, errors: Array<TemplateError>, 
+/**
+ * Why the template, filled with sample values, cannot be pushed step
+ * by step (script logic, a construct the plan does not model): it can
+ * still be pushed as one upload-and-`/import`. `None`: it compiles.
+ */
+planRefusal: TemplateError | null, };
