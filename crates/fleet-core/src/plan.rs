@@ -28,14 +28,42 @@ use serde::Serialize;
 /// Properties as (name, literal bytes), in script order.
 type Props = Vec<(String, Vec<u8>)>;
 
+/// The value of a flag written bare (`passive`, `fib`, `blackhole`): sent
+/// with an empty value, as the API takes flags, and found on a router that
+/// reads it back as `true`, `yes` or empty. A NUL is never a RouterOS
+/// value, so the marker cannot be mistaken for one.
+pub const FLAG: &[u8] = b"\0flag";
+/// The value of a property written `!name` (an export's "not set"): sent
+/// as `unset value-name=name`, and already so where the router does not
+/// list it.
+pub const UNSET: &[u8] = b"\0unset";
+
+/// A value as shown: the markers in words.
+fn shown(v: &[u8]) -> std::borrow::Cow<'_, str> {
+    match v {
+        FLAG => "(flag)".into(),
+        UNSET => "(unset)".into(),
+        _ => String::from_utf8_lossy(v),
+    }
+}
+
 /// Shown as `{"name": "value"}` (bytes that are not UTF-8 as U+FFFD).
 fn props_text<S: serde::Serializer>(p: &Props, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut m = s.serialize_map(Some(p.len()))?;
     for (k, v) in p {
-        m.serialize_entry(k, &String::from_utf8_lossy(v))?;
+        m.serialize_entry(k, &shown(v))?;
     }
     m.end()
+}
+
+/// Whether the router's `actual` value is what the plan wants.
+fn same(actual: Option<&[u8]>, wanted: &[u8]) -> bool {
+    match wanted {
+        UNSET => actual.is_none_or(|a| a == UNSET),
+        FLAG => matches!(actual, Some(b"true" | b"yes" | b"" | FLAG)),
+        _ => actual == Some(wanted),
+    }
 }
 
 /// What one step does.
@@ -196,25 +224,48 @@ fn flatten(commands: &[ScriptCommand], steps: &mut Vec<Step>) -> Result<(), Plan
 
 fn props(line: u32, m: &MenuCommand) -> Result<Props, PlanError> {
     let command = format!("/{} {}", m.path.join("/"), m.verb);
+    let settable = matches!(m.verb.as_str(), "add" | "set");
     m.args
         .iter()
         .map(|a| match a {
             Arg::Named { name, value } => value.literal().map(|v| (name.clone(), v)).ok_or_else(|| {
                 refuse(
                     line,
-                    format!("{name}= is computed on the router (a variable or $[…]); the plan needs literal values"),
+                    format!("{command}: {name}= is computed on the router (a variable, $[…] or [ … ]); the plan needs the value itself: write it out, or push this script as one upload-and-/import"),
                 )
             }),
-            Arg::Positional(v) => Err(refuse(
-                line,
-                format!(
-                    "{command}: the unnamed argument {} has no API form; name the property (e.g. type=blackhole)",
-                    v.literal().map_or_else(|| "(computed)".into(), |b| format!("{:?}", String::from_utf8_lossy(&b)))
-                ),
-            )),
+            Arg::Positional(v) => match v.literal() {
+                // `!keepalive`: an export's "not set".
+                Some(b) if settable && b.len() > 1 && b[0] == b'!' && is_property(&b[1..]) => {
+                    Ok((String::from_utf8_lossy(&b[1..]).into_owned(), UNSET.to_vec()))
+                }
+                // `passive`: a flag written bare.
+                Some(b) if settable && is_property(&b) => {
+                    Ok((String::from_utf8_lossy(&b).into_owned(), FLAG.to_vec()))
+                }
+                Some(b) => Err(refuse(
+                    line,
+                    format!(
+                        "{command}: the unnamed argument {:?} has no API form; name the property (e.g. type=blackhole)",
+                        String::from_utf8_lossy(&b)
+                    ),
+                )),
+                None => Err(refuse(
+                    line,
+                    format!("{command}: an unnamed argument computed on the router ([ … ] or a variable) has no API form; write the value with its property name, or push this script as one upload-and-/import"),
+                )),
+            },
             Arg::Where(_) => Err(refuse(line, format!("{command}: a where filter outside find is not modelled"))),
         })
         .collect()
+}
+
+/// A property name as RouterOS writes them: lower-case letters, digits and
+/// `-`, starting with a letter.
+fn is_property(b: &[u8]) -> bool {
+    b.first().is_some_and(u8::is_ascii_lowercase)
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
 fn selector(line: u32, m: &MenuCommand) -> Result<Option<Props>, PlanError> {
@@ -366,11 +417,48 @@ pub struct StepReport {
     pub outcome: Outcome,
 }
 
+/// `cmd` with `props` as attributes: a flag with an empty value, an unset
+/// left out (see [`write`]).
 fn with_props(mut cmd: Command, props: &Props) -> Command {
     for (k, v) in props {
-        cmd = cmd.attr(k, v);
+        match v.as_slice() {
+            UNSET => {}
+            FLAG => cmd = cmd.attr(k, ""),
+            _ => cmd = cmd.attr(k, v),
+        }
     }
     cmd
+}
+
+/// Writes `diff` to the item `id` of `menu` (the menu itself for a
+/// singleton): one `set` with the values, then one `unset` per property
+/// to clear.
+async fn write(
+    client: &Client,
+    menu: &str,
+    id: Option<&str>,
+    diff: &Props,
+) -> Result<(), routeros::Error> {
+    let with_id = |cmd: Command| match id {
+        Some(id) => cmd.attr(".id", id),
+        None => cmd,
+    };
+    if diff.iter().any(|(_, v)| v.as_slice() != UNSET) {
+        client
+            .run(&with_props(
+                with_id(Command::new(format!("{menu}/set"))),
+                diff,
+            ))
+            .await?;
+    }
+    for (k, _) in diff.iter().filter(|(_, v)| v.as_slice() == UNSET) {
+        let cmd = match id {
+            Some(id) => Command::new(format!("{menu}/unset")).attr("numbers", id),
+            None => Command::new(format!("{menu}/unset")),
+        };
+        client.run(&cmd.attr("value-name", k)).await?;
+    }
+    Ok(())
 }
 
 /// Runs the plan step by step; stops at the first failure, which carries
@@ -490,14 +578,14 @@ impl MenuCache {
 
 fn matches(item: &Item, find: &Props) -> bool {
     find.iter()
-        .all(|(k, v)| item.get(k).map(Vec::as_slice) == Some(v.as_slice()))
+        .all(|(k, v)| same(item.get(k).map(Vec::as_slice), v))
 }
 
 /// The properties of `props` whose current value differs.
 fn differing(item: &Item, props: &Props) -> Props {
     props
         .iter()
-        .filter(|(k, v)| item.get(k).map(Vec::as_slice) != Some(v.as_slice()))
+        .filter(|(k, v)| !same(item.get(k).map(Vec::as_slice), v))
         .cloned()
         .collect()
 }
@@ -528,11 +616,7 @@ async fn run_step(
                             properties: names(&diff),
                         }
                     } else {
-                        let cmd = with_props(
-                            Command::new(format!("{menu}/set")).attr(".id", id_of(item)),
-                            &diff,
-                        );
-                        client.run(&cmd).await?;
+                        write(client, menu, Some(&id_of(item)), &diff).await?;
                         item.extend(diff.iter().cloned());
                         Outcome::Changed {
                             items: 1,
@@ -573,9 +657,7 @@ async fn run_step(
                 Outcome::Unchanged
             } else {
                 if !dry_run {
-                    client
-                        .run(&with_props(Command::new(format!("{menu}/set")), &diff))
-                        .await?;
+                    write(client, menu, None, &diff).await?;
                 }
                 match items.first_mut() {
                     Some(item) => item.extend(diff.iter().cloned()),
@@ -602,7 +684,7 @@ async fn run_step(
                     message: format!(
                         "no item in {menu} matches {}",
                         find.iter()
-                            .map(|(k, v)| format!("{k}={}", String::from_utf8_lossy(v)))
+                            .map(|(k, v)| format!("{k}={}", shown(v)))
                             .collect::<Vec<_>>()
                             .join(" ")
                     ),
@@ -619,12 +701,7 @@ async fn run_step(
                 changed += 1;
                 props_changed.extend(diff.iter().map(|(n, _)| (n.clone(), ())));
                 if !dry_run {
-                    client
-                        .run(&with_props(
-                            Command::new(format!("{menu}/set")).attr(".id", id_of(&items[i])),
-                            &diff,
-                        ))
-                        .await?;
+                    write(client, menu, Some(&id_of(&items[i])), &diff).await?;
                 }
                 items[i].extend(diff.iter().cloned());
             }
@@ -655,12 +732,7 @@ async fn run_step(
                 Outcome::Unchanged
             } else {
                 if !dry_run {
-                    client
-                        .run(&with_props(
-                            Command::new(format!("{menu}/set")).attr(".id", id_of(item)),
-                            &diff,
-                        ))
-                        .await?;
+                    write(client, menu, Some(&id_of(item)), &diff).await?;
                 }
                 item.extend(diff.iter().cloned());
                 if dry_run {
@@ -769,6 +841,47 @@ mod tests {
         let e = compile("/interface remove 0\n").unwrap_err();
         assert!(e.message.contains("position"), "{e}");
         assert!(e.message.contains("/interface remove 0"), "{e}");
+    }
+
+    #[test]
+    fn bare_flags_and_unset_properties_compile_as_an_export_writes_them() {
+        let plan = compile(
+            "/routing ospf interface-template add area=backbone interfaces=ether1 passive\n/interface ethernet set [ find default-name=ether1 ] !power-cycle-ping-address comment=wan\n",
+        )
+        .unwrap();
+        let Action::FindOrAdd { props, .. } = &plan.steps[0].action else {
+            panic!("{:?}", plan.steps[0])
+        };
+        assert_eq!(props[2], ("passive".into(), FLAG.to_vec()));
+        let Action::SetItems { props, .. } = &plan.steps[1].action else {
+            panic!("{:?}", plan.steps[1])
+        };
+        assert_eq!(
+            props[0],
+            ("power-cycle-ping-address".into(), UNSET.to_vec())
+        );
+        // Shown in words, never as the marker.
+        let shown = serde_json::to_string(&plan).unwrap();
+        assert!(shown.contains("\"passive\":\"(flag)\""), "{shown}");
+        assert!(
+            shown.contains("(unset)") && !shown.contains("\\u0000"),
+            "{shown}"
+        );
+        // A flag matches what a router reads back; an unset, its absence.
+        assert!(same(Some(b"true"), FLAG) && same(Some(b""), FLAG) && !same(None, FLAG));
+        assert!(same(None, UNSET) && !same(Some(b"10.0.0.1"), UNSET));
+        let plan =
+            compile("/interface wireless set [ find default-name=wlan1 ] basic-rates-a/g=6Mbps\n")
+                .unwrap();
+        let Action::SetItems { props, .. } = &plan.steps[0].action else {
+            panic!("{:?}", plan.steps[0])
+        };
+        assert_eq!(props[0], ("basic-rates-a/g".into(), b"6Mbps".to_vec()));
+        // Not a property name: still refused, with the word.
+        let e = compile("/ip route add Blackhole dst-address=10.0.0.0/8\n").unwrap_err();
+        assert!(e.message.contains("\"Blackhole\""), "{e}");
+        let e = compile("/system package uninstall [ find name=wireless ]\n").unwrap_err();
+        assert!(e.message.contains("write the value"), "{e}");
     }
 
     #[test]

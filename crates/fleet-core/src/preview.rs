@@ -265,27 +265,36 @@ fn merge(m: &mut MenuCommand, props: &Props, only: Option<&[String]>) {
         if only.is_some_and(|o| !o.contains(k)) {
             continue;
         }
-        let value = Value::text(v.clone());
-        match m
-            .args
-            .iter_mut()
-            .find(|a| matches!(a, Arg::Named { name, .. } if name == k))
-        {
-            Some(Arg::Named { value: old, .. }) => *old = value,
-            _ => m.args.push(Arg::Named {
-                name: k.clone(),
-                value,
-            }),
+        // What the line said of `k` (`k=…`, `k`, `!k`) is replaced in
+        // place; a new property goes at the end.
+        let unset = format!("!{k}");
+        let says_k = |a: &Arg| match a {
+            Arg::Named { name, .. } => name == k,
+            Arg::Positional(p) => p
+                .literal()
+                .is_some_and(|b| b == k.as_bytes() || b == unset.as_bytes()),
+            Arg::Where(_) => false,
+        };
+        let new = named(&vec![(k.clone(), v.clone())]).remove(0);
+        match m.args.iter().position(says_k) {
+            Some(i) => m.args[i] = new,
+            None => m.args.push(new),
         }
     }
 }
 
+/// `props` as script arguments, a flag bare and an unset as `!name`, as
+/// an export writes them.
 fn named(props: &Props) -> Vec<Arg> {
     props
         .iter()
-        .map(|(k, v)| Arg::Named {
-            name: k.clone(),
-            value: Value::text(v.clone()),
+        .map(|(k, v)| match v.as_slice() {
+            crate::plan::FLAG => Arg::Positional(Value::Bare(k.clone().into_bytes())),
+            crate::plan::UNSET => Arg::Positional(Value::Bare(format!("!{k}").into_bytes())),
+            _ => Arg::Named {
+                name: k.clone(),
+                value: Value::text(v.clone()),
+            },
         })
         .collect()
 }

@@ -251,3 +251,47 @@ async fn a_set_by_position_changes_the_item_the_router_lists_there() {
         "{message}"
     );
 }
+
+/// A flag written bare (`disabled`-style) and a property written `!name`
+/// (an export's "not set") are pushed the way the API takes them — the
+/// flag with an empty value, the other with `unset` — and a rerun
+/// changes nothing.
+#[tokio::test]
+async fn bare_flags_and_unsets_are_pushed_and_converge() {
+    let (_sim, c) = router().await;
+    // The router before: a bridge with a comment.
+    let before = plan::compile("/interface bridge add name=br-flag comment=was-set\n").unwrap();
+    plan::apply(&c, &before, false).await;
+    let plan = plan::compile("/interface bridge set [ find name=br-flag ] !comment fast-forward\n")
+        .unwrap();
+    let dry = plan::apply(&c, &plan, true).await;
+    assert!(
+        matches!(&dry[0].outcome, Outcome::WouldChange { properties } if properties == &["comment", "fast-forward"]),
+        "{dry:?}"
+    );
+    let first = plan::apply(&c, &plan, false).await;
+    assert!(
+        matches!(first[0].outcome, Outcome::Changed { items: 1, .. }),
+        "{first:?}"
+    );
+    let rows = c
+        .run(&Command::new("/interface/bridge/print"))
+        .await
+        .unwrap();
+    let bridge = rows
+        .rows
+        .iter()
+        .find(|r| r.get("name").as_deref() == Some("br-flag"))
+        .unwrap();
+    assert_eq!(bridge.get("comment"), None, "unset: no longer listed");
+    assert_eq!(
+        bridge.get("fast-forward").as_deref(),
+        Some(""),
+        "the flag sent with an empty value"
+    );
+    let again = plan::apply(&c, &plan, false).await;
+    assert!(
+        again.iter().all(|r| r.outcome == Outcome::Unchanged),
+        "{again:?}"
+    );
+}

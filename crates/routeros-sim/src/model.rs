@@ -209,6 +209,24 @@ pub fn set(
     Ok(())
 }
 
+/// `unset value-name=NAME`: the property is no longer set (print leaves it
+/// out), as an export's `!name` says.
+pub fn unset(menu: &mut Menu, ids: Option<&[u8]>, name: &str) -> Result<(), Failure> {
+    let targets = match menu.kind {
+        MenuKind::Singleton => vec![0],
+        MenuKind::Table => resolve(
+            menu,
+            ids.ok_or_else(|| Failure::new(Some(1), "no such item"))?,
+        )?,
+    };
+    for t in targets {
+        if let Some(item) = menu.items.get_mut(t) {
+            item.attrs.retain(|(k, _)| k != name);
+        }
+    }
+    Ok(())
+}
+
 pub fn remove(menu: &mut Menu, ids: &[u8]) -> Result<(), Failure> {
     if menu.kind == MenuKind::Singleton {
         return Err(Failure::new(Some(0), "no such command"));

@@ -617,6 +617,13 @@ impl Session {
                 self.mutate(menu, |m| model::set(m, args.ids(), args.data()))?;
                 Ok(Some(vec![done()]))
             }
+            "unset" => {
+                let name = args
+                    .text("value-name")
+                    .ok_or_else(|| Failure::new(Some(1), "expected value-name"))?;
+                self.mutate(menu, |m| model::unset(m, args.ids(), &name))?;
+                Ok(Some(vec![done()]))
+            }
             "remove" => {
                 let ids = args
                     .ids()

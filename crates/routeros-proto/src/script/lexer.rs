@@ -158,10 +158,13 @@ pub(super) fn is_command_word(w: &str) -> bool {
 
 /// A property name before `=`: `name`, `default-name`, `local.address`,
 /// `.role`, `numbers`.
+/// A `/` may follow the first byte: RouterOS names some properties so
+/// (`basic-rates-a/g`, `supported-rates-a/g` in `/interface wireless`).
 pub(crate) fn is_arg_name(w: &str) -> bool {
     let mut bytes = w.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'.')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && bytes
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' || b == b'/')
 }
 
 /// A variable name usable as `$name`.
