@@ -130,6 +130,34 @@ async fn prepared_fleet(name: &str) -> fleet_core::Fleet {
     )
 }
 
+/// The routers of `sim` in the inventory of run `name` (empty passwords,
+/// kept as the app keeps an entered one), before the app starts on it.
+async fn enrolled_fleet(
+    name: &str,
+    sim: &SimFleet,
+) -> (fleet_core::Fleet, Vec<fleet_core::telemetry::Target>) {
+    let fleet = prepared_fleet(name).await;
+    let specs = fleet_core::targets::parse_text(
+        &sim.ports()
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let empty = fleet_core::credentials::Sensitive::new(String::new());
+    let targets = fleet
+        .enroll(&specs, "admin", Some(&empty), Duration::from_secs(60))
+        .await
+        .unwrap();
+    for t in &targets {
+        fleet
+            .credentials()
+            .set_router(&t.device_id, &(&t.connect).into(), &empty)
+            .unwrap();
+    }
+    (fleet, targets)
+}
+
 /// Clicks the element `selector` names, once it is in the page.
 async fn click(c: &Client, selector: &str) {
     css(c, selector).await.click().await.unwrap();
@@ -681,27 +709,7 @@ async fn bulk_push_to_twenty_routers_reports_the_one_that_failed() {
         ..Default::default()
     });
     // The inventory as an import would leave it, before the app starts.
-    {
-        let fleet = prepared_fleet("bulk").await;
-        let specs = fleet_core::targets::parse_text(
-            &sim.ports()
-                .iter()
-                .map(|p| format!("127.0.0.1:{p}\n"))
-                .collect::<String>(),
-        )
-        .unwrap();
-        let empty = fleet_core::credentials::Sensitive::new(String::new());
-        let targets = fleet
-            .enroll(&specs, "admin", Some(&empty), Duration::from_secs(60))
-            .await
-            .unwrap();
-        for t in &targets {
-            fleet
-                .credentials()
-                .set_router(&t.device_id, &(&t.connect).into(), &empty)
-                .unwrap();
-        }
-    }
+    enrolled_fleet("bulk", &sim).await;
     let (_driver, c) = launch_in("bulk", false).await;
     wait_text(&c, "[data-testid=device-list]", "127.0.0.1").await;
     click(&c, "[data-testid=nav-provision]").await;
@@ -888,25 +896,7 @@ async fn an_interrupted_push_is_offered_at_start_and_resumed_in_the_window() {
     .await
     .unwrap();
     {
-        let fleet = std::sync::Arc::new(prepared_fleet("resume").await);
-        let specs = fleet_core::targets::parse_text(
-            &sim.ports()
-                .iter()
-                .map(|p| format!("127.0.0.1:{p}\n"))
-                .collect::<String>(),
-        )
-        .unwrap();
-        let empty = fleet_core::credentials::Sensitive::new(String::new());
-        let targets = fleet
-            .enroll(&specs, "admin", Some(&empty), Duration::from_secs(60))
-            .await
-            .unwrap();
-        for t in &targets {
-            fleet
-                .credentials()
-                .set_router(&t.device_id, &(&t.connect).into(), &empty)
-                .unwrap();
-        }
+        let (fleet, targets) = enrolled_fleet("resume", &sim).await;
         let spec = fleet_core::provision::PushSpec {
             template: "/system identity set name={{ name: string }}\n".into(),
             values: [("name".to_string(), "resumed-edge".to_string())].into(),

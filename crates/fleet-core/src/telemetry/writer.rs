@@ -113,6 +113,14 @@ struct Sink {
     /// spooled): a silent database never holds the writer for long.
     write_within: Duration,
     batch_rows: usize,
+    /// Records per delivery from the spool: halved each time a delivery
+    /// is not answered in time (a slow database still drains), back to
+    /// `batch_rows` once the spool is empty.
+    deliver_rows: usize,
+    /// Bytes of the spool delivered by this process: an interrupted
+    /// delivery goes on from there (a restart begins again at 0, which
+    /// stores nothing twice).
+    delivered: u64,
     /// The data folder: the spool and the quarantine are kept there.
     dir: Option<PathBuf>,
     spool: Option<Spool>,
@@ -132,6 +140,8 @@ impl Sink {
             counters,
             write_within: cfg.write_within,
             batch_rows: cfg.batch_rows.max(1),
+            deliver_rows: cfg.batch_rows.max(1),
+            delivered: 0,
             dir: cfg.spool_dir.clone(),
             spool: None,
             no_spool: None,
@@ -259,8 +269,9 @@ impl Sink {
     }
 
     /// Delivers the spool when the time to try has come: a batch at a
-    /// time, then empties it. Interrupted, it starts again from the
-    /// beginning next time; nothing is stored twice (stable keys).
+    /// time, then empties it. Interrupted, it goes on from where it got to
+    /// (from the beginning after a restart); nothing is stored twice
+    /// (stable keys).
     async fn deliver_spool(&mut self) {
         let Some(spool) = &self.spool else {
             return;
@@ -268,10 +279,10 @@ impl Sink {
         if spool.is_empty() || Instant::now() < self.next_try {
             return;
         }
-        let mut offset = 0;
+        let mut offset = self.delivered;
         loop {
             let spool = self.spool.as_ref().expect("checked above");
-            let (mut chunk, next) = match spool.read_from(offset, self.batch_rows) {
+            let (mut chunk, next) = match spool.read_from(offset, self.deliver_rows) {
                 Ok(read) => read,
                 Err(e) => {
                     tracing::error!(file = %spool.path().display(), "the spool cannot be read: {e}");
@@ -292,6 +303,9 @@ impl Sink {
             };
             if let Err(e) = result {
                 bump(&self.counters.write_failures);
+                if matches!(e, StoreError::TimedOut { .. }) {
+                    self.deliver_rows = (self.deliver_rows / 2).max(50);
+                }
                 self.down = true;
                 self.next_try = Instant::now() + self.pause;
                 self.pause = (self.pause * 2).min(MAX_PAUSE);
@@ -302,11 +316,14 @@ impl Sink {
                 .rows_spooled
                 .fetch_sub(checkins, Ordering::Relaxed);
             offset = next;
+            self.delivered = next;
         }
         let spool = self.spool.as_mut().expect("checked above");
         match spool.clear() {
             Ok(()) => {
                 tracing::info!("the check-ins kept on disk are all stored");
+                self.deliver_rows = self.batch_rows;
+                self.delivered = 0;
                 self.back_up();
             }
             Err(e) => {
