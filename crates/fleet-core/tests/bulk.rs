@@ -309,7 +309,10 @@ async fn a_bulk_push_cut_short_is_marked_interrupted_and_resumes() {
             .unwrap()
             .iter()
             .any(|ev| ev.action == "push.safety-net");
-        if armed {
+        // The net is recorded before it is added, so the router itself
+        // must show the push under way: its first step is in place.
+        let half_pushed = e.sim.device(2).export().contains("name=resumed");
+        if armed && half_pushed {
             break (b.id, done);
         }
         assert!(
@@ -646,6 +649,7 @@ async fn a_resume_settles_the_routers_its_batch_left_mid_push() {
         || {
             let (store, complete_id, half_id) =
                 (store.clone(), complete_id.clone(), half_id.clone());
+            let sim = &e.sim;
             async move {
                 let b = store.push_batches(None, 1).await.unwrap().pop()?;
                 let seen = |id: String, action: &'static str| {
@@ -659,7 +663,22 @@ async fn a_resume_settles_the_routers_its_batch_left_mid_push() {
                             .any(|ev| ev.action == action)
                     }
                 };
-                (seen(complete_id, "push.verified").await && seen(half_id, "push.safety-net").await)
+                // The router without faults done, and the half-pushed one
+                // showing its first step (its net is recorded before it
+                // is added, so the record alone is too early).
+                let free_done = store
+                    .batch_pushes(&b.id)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .filter(|p| p.status == "succeeded")
+                    .count()
+                    == 1;
+                let half_pushed = sim.device(2).export().contains("name=settled");
+                (free_done
+                    && half_pushed
+                    && seen(complete_id, "push.verified").await
+                    && seen(half_id, "push.safety-net").await)
                     .then_some(b.id)
             }
         },
