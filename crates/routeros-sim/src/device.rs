@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::{
     faults::Faults,
-    model::{Config, Item, Menu},
+    model::{Address, Config, Item, Menu, Shown},
     profile::Profile,
 };
 
@@ -404,13 +404,16 @@ pub(crate) fn check_references(
     };
     for r in refs {
         if let Some((_, v)) = attrs.iter().find(|(k, _)| k == r) {
-            let known = ["interface", "interface/bridge"].iter().any(|m| {
-                config.get(*m).is_some_and(|menu| {
+            // Every kind of interface: ports, bridges, and the VLANs,
+            // tunnels and bonds an import kept in generic menus.
+            let known = config
+                .iter()
+                .filter(|(path, _)| *path == "interface" || path.starts_with("interface/"))
+                .any(|(_, menu)| {
                     menu.items
                         .iter()
                         .any(|i| i.get("name") == Some(v.as_slice()))
-                })
-            });
+                });
             if !known {
                 return Err(crate::model::Failure::new(
                     Some(1),
@@ -426,10 +429,9 @@ pub(crate) fn check_references(
 /// useful: an identity per router and the `admin` user.
 fn initial_config(index: usize, profile: &Profile) -> Config {
     let mut c = Config::new();
-    c.insert(
-        "system/identity".into(),
-        Menu::singleton(Item::new([("name", format!("sim-router-{index:04}"))])),
-    );
+    let mut identity = Item::new([("name", format!("sim-router-{index:04}"))]);
+    identity.shown.push(Shown::Value("name".into()));
+    c.insert("system/identity".into(), Menu::singleton(identity));
     c.insert(
         "system/clock".into(),
         Menu::singleton(Item::new([
@@ -462,6 +464,12 @@ fn initial_config(index: usize, profile: &Profile) -> Config {
             ("running", profile.bool_word(n <= 3).into()),
             ("disabled", profile.bool_word(false).into()),
         ]));
+        if let Some(port) = iface.items.last_mut() {
+            port.by = Address::Find(vec![(
+                "default-name".into(),
+                format!("ether{n}").into_bytes(),
+            )]);
+        }
     }
     c.insert("interface".into(), iface);
     c.insert(
@@ -484,6 +492,9 @@ fn initial_config(index: usize, profile: &Profile) -> Config {
     ] {
         groups.push(Item::new([("name", name), ("policy", policy), ("skin", "default")]));
     }
+    for g in &mut groups.items {
+        g.by = Address::Name;
+    }
     c.insert("user/group".into(), groups);
     let mut users = Menu::table(&["name", "group"], &["name"], &[("disabled", "false")]);
     users.push(Item::new([
@@ -504,12 +515,16 @@ fn initial_config(index: usize, profile: &Profile) -> Config {
         ("winbox", 8291),
         ("api-ssl", 8729),
     ] {
+        // `www-ssl` is off until it has a certificate, as shipped.
         services.push(Item::new([
             ("name", name.to_owned()),
             ("port", port.to_string()),
             ("address", String::new()),
-            ("disabled", profile.bool_word(false).to_owned()),
+            ("disabled", profile.bool_word(name == "www-ssl").to_owned()),
         ]));
+    }
+    for s in &mut services.items {
+        s.by = Address::Name;
     }
     c.insert("ip/service".into(), services);
     c.insert(
@@ -551,7 +566,58 @@ fn initial_config(index: usize, profile: &Profile) -> Config {
             ("allow-remote-requests", profile.bool_word(false)),
         ])),
     );
+    c.order = crate::export::SECTIONS
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
     c
+}
+
+/// What a router of this kind holds before anyone configures it: the
+/// factory configuration with the identity RouterOS ships (`MikroTik`) and
+/// no export order of its own.
+fn blank_config(index: usize, profile: &Profile) -> Config {
+    let mut c = initial_config(index, profile);
+    if let Some(identity) = c.get_mut("system/identity") {
+        identity.items[0] = Item::new([("name", "MikroTik")]);
+    }
+    c.order.clear();
+    c
+}
+
+impl Device {
+    /// Makes this router's configuration the one `export` describes, as
+    /// if the export had been taken from it: every menu and item the text
+    /// names is kept (menus the simulator does not model as generic
+    /// tables and one-item menus), and `/export` prints it back in the
+    /// text's order and style. Returns how many commands it ran.
+    pub fn seed(&self, export: &[u8]) -> Result<usize, String> {
+        self.seed_as(export, crate::import::Mode::Seed)
+    }
+
+    /// Makes this router a factory-fresh one of the kind `export` was taken
+    /// from: the menus it names, and the items its selectors name (ports by
+    /// `default-name`, default profiles, positional items) with none of the
+    /// export's settings. Pushing the export onto it is a fresh install.
+    pub fn seed_factory(&self, export: &[u8]) -> Result<usize, String> {
+        self.seed_as(export, crate::import::Mode::Factory)
+    }
+
+    fn seed_as(&self, export: &[u8], mode: crate::import::Mode) -> Result<usize, String> {
+        let mut config = blank_config(self.index, &self.profile);
+        let report =
+            crate::import::run(&mut crate::import::Seeding::new(&mut config, mode), export)
+                .map_err(|f| f.message)?;
+        // Menus the export did not name, changed later, print after it.
+        for section in crate::export::SECTIONS {
+            if !config.order.iter().any(|s| s == section) {
+                config.order.push((*section).to_owned());
+            }
+        }
+        config.last = None;
+        self.with_config(|c| *c = config);
+        Ok(report.executed)
+    }
 }
 
 /// A cheap deterministic hash for noise.

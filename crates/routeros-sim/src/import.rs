@@ -8,18 +8,48 @@
 //! does not model, and scripting (`:global`, `:if`, `:log`, …), are
 //! accepted without effect and counted, so real exports import cleanly.
 
-use std::sync::Arc;
+use std::{collections::BTreeMap, sync::Arc};
 
 use routeros_proto::script::{self, Arg, CommandKind, MenuCommand, ScriptCommand, Selector};
 
 use crate::{
     device::{check_references, Device},
-    model::{self, Config, Failure, Menu, MenuKind},
+    model::{self, Address, Config, Failure, Item, Menu, MenuKind},
 };
 
 /// How deep `/system script run` may nest before the run is refused, as a
 /// script that runs itself would otherwise never end.
 const MAX_DEPTH: usize = 8;
+
+/// A configuration being seeded from an export (see [`Mode`]).
+pub(crate) struct Seeding<'a> {
+    config: &'a mut Config,
+    mode: Mode,
+    /// Per menu, how many items the export has named so far: they are
+    /// kept first, in the export's order.
+    placed: BTreeMap<String, usize>,
+}
+
+impl<'a> Seeding<'a> {
+    pub(crate) fn new(config: &'a mut Config, mode: Mode) -> Self {
+        Self {
+            config,
+            mode,
+            placed: BTreeMap::new(),
+        }
+    }
+}
+
+impl Target for Seeding<'_> {
+    fn command(&mut self, menu: &str, m: &MenuCommand) -> Result<bool, Failure> {
+        apply(self.config, menu, m, self.mode, Some(&mut self.placed))
+    }
+
+    fn script_source(&mut self, _name: &[u8]) -> Option<Vec<u8>> {
+        // An export runs nothing.
+        None
+    }
+}
 
 /// What a script runs on: a configuration alone (a dry run), or a router,
 /// where backups and reboots happen too.
@@ -32,10 +62,7 @@ pub(crate) trait Target {
 
 impl Target for Config {
     fn command(&mut self, menu: &str, m: &MenuCommand) -> Result<bool, Failure> {
-        if !self.contains_key(menu) {
-            return Ok(false);
-        }
-        apply(self, menu, m).map(|()| true)
+        apply(self, menu, m, Mode::Import, None)
     }
 
     fn script_source(&mut self, name: &[u8]) -> Option<Vec<u8>> {
@@ -77,15 +104,16 @@ impl Target for OnDevice<'_> {
             }
             _ => {
                 let listening = device.changes.receiver_count() > 0;
+                let base = menu_of(menu);
                 let before = if listening {
-                    device.with_config(|c| c.get(menu).map(|m| m.items.clone()))
+                    device.with_config(|c| c.get(base).map(|m| m.items.clone()))
                 } else {
                     None
                 };
                 let done = device.with_config(|c| c.command(menu, m))?;
                 if let Some(before) = before {
-                    let after = device.items(menu);
-                    device.notify_items(menu, &before, &after);
+                    let after = device.items(base);
+                    device.notify_items(base, &before, &after);
                 }
                 Ok(done)
             }
@@ -205,93 +233,389 @@ fn run_script(
     run_text(target, &source, depth + 1, report)
 }
 
-/// Named arguments with plain values; anything computed (`$var`, `[...]`)
-/// is beyond the model and refused, like a router refusing a bad value.
-fn attrs(m: &MenuCommand) -> Result<Vec<(String, Vec<u8>)>, Failure> {
-    m.args
-        .iter()
-        .filter_map(|a| match a {
-            Arg::Named { name, value } => Some((name, value)),
-            _ => None,
-        })
-        .map(|(name, value)| {
-            value.literal().map(|v| (name.clone(), v)).ok_or_else(|| {
-                Failure::new(
-                    Some(1),
-                    format!("value of {name} is computed; the simulator only imports plain values"),
-                )
-            })
-        })
-        .collect()
+/// How a script treats the menus and items it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// `/import`: modelled menus are checked as a router checks them;
+    /// menus the simulator does not model are kept as generic ones, and an
+    /// item a selector names there is made, as the router would have had
+    /// it.
+    Import,
+    /// The text is the router's configuration (an export it is seeded
+    /// from): every item it names is made, references are trusted.
+    Seed,
+    /// Only what the router was made with: the menus the text names and
+    /// the items its selectors name (ports, default profiles, positional
+    /// items), without the text's properties.
+    Factory,
 }
 
-/// The `.id`s a selector names in `menu`.
-fn resolve(menu: &Menu, selector: &Option<Selector>) -> Result<Option<Vec<u8>>, Failure> {
-    let ids: Vec<String> = match selector {
+/// One property a line gives.
+enum Given {
+    Value(String, Vec<u8>),
+    /// `fib`: a flag written bare.
+    Flag(String),
+    /// `!keepalive`: not set.
+    Unset(String),
+}
+
+/// What a line gives: named plain values, bare flags and `!unset`s;
+/// anything computed (`$var`, `[...]`) is beyond the model and refused,
+/// like a router refusing a bad value.
+fn given(m: &MenuCommand) -> Result<Vec<Given>, Failure> {
+    let mut out = Vec::new();
+    for a in &m.expanded_args() {
+        match a {
+            Arg::Named { name, value } => {
+                let v = value.literal().ok_or_else(|| {
+                    Failure::new(
+                        Some(1),
+                        format!(
+                            "value of {name} is computed; the simulator only imports plain values"
+                        ),
+                    )
+                })?;
+                out.push(Given::Value(name.clone(), v));
+            }
+            Arg::Positional(v) => match v.literal() {
+                Some(b) if b.len() > 1 && b[0] == b'!' => {
+                    out.push(Given::Unset(String::from_utf8_lossy(&b[1..]).into_owned()))
+                }
+                Some(b) if b.first().is_some_and(u8::is_ascii_lowercase) => {
+                    out.push(Given::Flag(String::from_utf8_lossy(&b).into_owned()))
+                }
+                _ => return Err(Failure::new(Some(1), "expected end of command")),
+            },
+            Arg::Where(_) => return Err(Failure::new(Some(1), "expected end of command")),
+        }
+    }
+    Ok(out)
+}
+
+/// The menu an export section's items live in: `/interface ethernet` is
+/// the simulator's `interface` menu (its ports).
+pub(crate) fn menu_of(section: &str) -> &str {
+    match section {
+        "interface/ethernet" => "interface",
+        other => other,
+    }
+}
+
+/// Runs one menu command of a script on a configuration.
+/// `Ok(false)`: a command that changes nothing the simulator keeps.
+pub(crate) fn apply(
+    config: &mut Config,
+    section: &str,
+    m: &MenuCommand,
+    mode: Mode,
+    mut placed: Option<&mut BTreeMap<String, usize>>,
+) -> Result<bool, Failure> {
+    let verb = m.verb.as_str();
+    if !matches!(verb, "add" | "set" | "remove" | "enable" | "disable") {
+        // print, export, find …: nothing to change.
+        return Ok(config.contains_key(menu_of(section)));
+    }
+    let menu_path = menu_of(section);
+    if !config.contains_key(menu_path) {
+        let kind = if verb == "set" && m.selector.is_none() && m.arg("numbers").is_none() {
+            MenuKind::Singleton
+        } else {
+            MenuKind::Table
+        };
+        config.insert(menu_path.to_owned(), Menu::generic(kind));
+        if mode == Mode::Import {
+            config.note_section(section);
+        }
+    }
+    let run = (mode != Mode::Import).then(|| config.note_run(section));
+    if mode == Mode::Import && config.order.iter().any(|s| s == section) {
+        config.last = Some(section.to_owned());
+    }
+    let mut given = given(m)?;
+    match verb {
+        "enable" => given.push(Given::Value("disabled".into(), b"no".to_vec())),
+        "disable" => given.push(Given::Value("disabled".into(), b"yes".to_vec())),
+        _ => {}
+    }
+    if mode == Mode::Import {
+        let values: Vec<(String, Vec<u8>)> = given
+            .iter()
+            .filter_map(|g| match g {
+                Given::Value(n, v) => Some((n.clone(), v.clone())),
+                _ => None,
+            })
+            .collect();
+        check_references(config, menu_path, &values)?;
+    }
+    if mode != Mode::Import {
+        make_ports(config, &given);
+    }
+    let menu = config.get_mut(menu_path).expect("made above");
+    for g in &given {
+        if let Given::Flag(name) = g {
+            if !menu.flags.contains(name) {
+                menu.flags.push(name.clone());
+            }
+        }
+    }
+    let lenient = mode != Mode::Import || menu.generic;
+    // Seeding keeps the items an export names first, in its order, each
+    // printed in the section run it was given in.
+    let mut place = |menu: &mut Menu, t: usize| -> usize {
+        let Some(placed) = placed
+            .as_deref_mut()
+            .map(|p| p.entry(menu_path.to_owned()).or_default())
+        else {
+            return t;
+        };
+        let at = if t >= *placed {
+            let item = menu.items.remove(t);
+            menu.items.insert(*placed, item);
+            *placed += 1;
+            *placed - 1
+        } else {
+            t
+        };
+        menu.items[at].run = run;
+        at
+    };
+    match verb {
+        "add" if mode == Mode::Factory => Ok(true),
+        "add" => {
+            let values = given
+                .iter()
+                .filter_map(|g| match g {
+                    Given::Value(n, v) => Some((n.clone(), v.clone())),
+                    _ => None,
+                })
+                .collect();
+            model::add_checked(menu, values, mode == Mode::Import)?;
+            let at = place(menu, menu.items.len() - 1);
+            let item = &mut menu.items[at];
+            item.shown.clear();
+            configure(item, &given);
+            Ok(true)
+        }
+        "remove" => {
+            match targets(menu, section, &m.selector, false)? {
+                Some(t) if !t.is_empty() => {
+                    for i in t.into_iter().rev() {
+                        menu.items.remove(i);
+                    }
+                }
+                _ if lenient => {}
+                _ => return Err(Failure::new(Some(1), "no such item")),
+            }
+            Ok(true)
+        }
+        _ => {
+            let mut targets = match menu.kind {
+                MenuKind::Singleton => vec![0],
+                MenuKind::Table => targets(menu, section, &m.selector, lenient)?
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| Failure::new(Some(1), "no such item"))?,
+            };
+            // Positional items keep their places: that is what names them.
+            if !matches!(m.selector, Some(Selector::Number(_))) {
+                for t in &mut targets {
+                    *t = place(menu, *t);
+                }
+            } else if let Some(run) = run {
+                for &t in &targets {
+                    menu.items[t].run = Some(run);
+                    if let Some(p) = placed.as_deref_mut() {
+                        let n = p.entry(menu_path.to_owned()).or_default();
+                        *n = (*n).max(t + 1);
+                    }
+                }
+            }
+            if mode == Mode::Factory {
+                return Ok(true);
+            }
+            let values: Vec<(String, Vec<u8>)> = given
+                .iter()
+                .filter_map(|g| match g {
+                    Given::Value(n, v) => Some((n.clone(), v.clone())),
+                    _ => None,
+                })
+                .collect();
+            if mode == Mode::Import {
+                for &t in &targets {
+                    model::check_unique(menu, &values, Some(t))?;
+                }
+            }
+            for t in targets {
+                configure(&mut menu.items[t], &given);
+            }
+            Ok(true)
+        }
+    }
+}
+
+/// The kind of a built-in port by its factory name (`ether7`,
+/// `sfp-sfpplus12`, `wlan1`, `lo`), or `None` for a name someone chose.
+fn builtin_port(name: &[u8]) -> Option<&'static str> {
+    if name == b"lo" {
+        return Some("loopback");
+    }
+    const KINDS: &[(&str, &str)] = &[
+        ("sfp-sfpplus", "ether"),
+        ("sfp28-", "ether"),
+        ("qsfp28-", "ether"),
+        ("qsfpplus", "ether"),
+        ("sfpplus", "ether"),
+        ("sfp", "ether"),
+        ("ether", "ether"),
+        ("combo", "ether"),
+        ("wlan", "wlan"),
+        ("wifi", "wifi"),
+        ("lte", "lte"),
+    ];
+    KINDS.iter().find_map(|(prefix, kind)| {
+        let rest = name.strip_prefix(prefix.as_bytes())?;
+        let numbered = !rest.is_empty()
+            && rest.first().is_some_and(u8::is_ascii_digit)
+            && rest.iter().all(|c| c.is_ascii_digit() || *c == b'-');
+        numbered.then_some(*kind)
+    })
+}
+
+/// A seeding export names the ports its router was made with (a bridge
+/// port on `ether7`, an address on `sfp-sfpplus12`) without listing them:
+/// they are made, unconfigured, so the text's references hold.
+fn make_ports(config: &mut Config, given: &[Given]) {
+    for g in given {
+        let Given::Value(name, value) = g else {
+            continue;
+        };
+        if !matches!(name.as_str(), "interface" | "slaves" | "master-port") {
+            continue;
+        }
+        for port in value.split(|b| *b == b',') {
+            let Some(kind) = builtin_port(port) else {
+                continue;
+            };
+            let known = config
+                .iter()
+                .filter(|(p, _)| *p == "interface" || p.starts_with("interface/"))
+                .any(|(_, m)| {
+                    m.items
+                        .iter()
+                        .any(|i| i.get("name") == Some(port) || i.get("default-name") == Some(port))
+                });
+            if known {
+                continue;
+            }
+            if let Some(ports) = config.get_mut("interface") {
+                let mut item = Item::new([
+                    ("name", port.to_vec()),
+                    ("default-name", port.to_vec()),
+                    ("type", kind.as_bytes().to_vec()),
+                ]);
+                item.by = Address::Find(vec![("default-name".into(), port.to_vec())]);
+                ports.push(item);
+            }
+        }
+    }
+}
+
+/// Gives an item what a line says, in the line's order.
+fn configure(item: &mut Item, given: &[Given]) {
+    for g in given {
+        match g {
+            Given::Value(n, v) => item.configure(n, v.clone()),
+            Given::Flag(n) => item.configure_flag(n, "true"),
+            Given::Unset(n) => item.unset(n),
+        }
+    }
+}
+
+/// The indexes of the items a selector names; with `make`, an item that
+/// is not there is made as the router would have had it (a port by its
+/// `default-name`, item N of a positional listing, a named built-in).
+fn targets(
+    menu: &mut Menu,
+    section: &str,
+    selector: &Option<Selector>,
+    make: bool,
+) -> Result<Option<Vec<usize>>, Failure> {
+    let found: Vec<usize> = match selector {
         None => return Ok(None),
-        Some(Selector::Id(id)) => vec![id.clone()],
-        Some(Selector::Number(n)) => menu
-            .items
-            .get(*n as usize)
-            .and_then(|i| i.id())
-            .into_iter()
-            .collect(),
+        Some(Selector::Id(id)) => menu.find(id).into_iter().collect(),
+        Some(Selector::Number(n)) => {
+            let n = *n as usize;
+            if make {
+                while menu.items.len() <= n {
+                    menu.push(Item {
+                        by: Address::Position,
+                        ..Item::default()
+                    });
+                }
+            }
+            (n < menu.items.len()).then_some(n).into_iter().collect()
+        }
         Some(Selector::Find(find)) => {
             let eqs = find.equalities().ok_or_else(|| {
                 Failure::new(Some(1), "find with an expression is beyond the simulator")
             })?;
-            menu.items
-                .iter()
-                .filter(|i| eqs.iter().all(|(k, v)| i.get(k) == Some(v.as_slice())))
-                .filter_map(|i| i.id())
+            (0..menu.items.len())
+                .filter(|&i| eqs.iter().all(|(k, v)| same_value(menu.items[i].get(k), v)))
                 .collect()
         }
         Some(Selector::Value(v)) => {
             let name = v
                 .literal()
                 .ok_or_else(|| Failure::new(Some(1), "no such item"))?;
-            menu.items
-                .iter()
-                .filter(|i| i.get("name") == Some(name.as_slice()))
-                .filter_map(|i| i.id())
+            (0..menu.items.len())
+                .filter(|&i| menu.items[i].get("name") == Some(name.as_slice()))
                 .collect()
         }
     };
-    if ids.is_empty() {
-        return Err(Failure::new(Some(1), "no such item"));
+    if !found.is_empty() || !make {
+        return Ok(Some(found));
     }
-    Ok(Some(ids.join(",").into_bytes()))
+    let mut item = Item::default();
+    match selector {
+        Some(Selector::Id(id)) => {
+            item.by = Address::Id;
+            menu.push_with_id(item, id);
+        }
+        Some(Selector::Find(find)) => {
+            let eqs = find.equalities().unwrap_or_default();
+            for (k, v) in &eqs {
+                item.set(k, v.clone());
+            }
+            // A port, radio or other built-in interface is named as it was
+            // made until someone renames it.
+            if section.starts_with("interface/") && item.get("name").is_none() {
+                if let Some(port) = item.get("default-name").map(<[u8]>::to_vec) {
+                    item.set("name", port);
+                }
+            }
+            if section == "interface/ethernet" {
+                item.set("type", "ether");
+            }
+            item.by = Address::Find(eqs);
+            menu.push(item);
+        }
+        Some(Selector::Value(v)) => {
+            item.set("name", v.literal().unwrap_or_default());
+            item.by = Address::Name;
+            menu.push(item);
+        }
+        _ => return Ok(Some(Vec::new())),
+    }
+    Ok(Some(vec![menu.items.len() - 1]))
 }
 
-fn apply(config: &mut Config, menu_path: &str, m: &MenuCommand) -> Result<(), Failure> {
-    let mut args = attrs(m)?;
-    check_references(config, menu_path, &args)?;
-    let menu = config.get_mut(menu_path).expect("checked by the caller");
-    match m.verb.as_str() {
-        "add" => model::add(menu, args).map(|_| ()),
-        "set" | "enable" | "disable" => {
-            if m.verb != "set" {
-                args.push((
-                    "disabled".into(),
-                    if m.verb == "disable" {
-                        b"yes".to_vec()
-                    } else {
-                        b"no".to_vec()
-                    },
-                ));
-            }
-            let ids = resolve(menu, &m.selector)?;
-            if ids.is_none() && menu.kind == MenuKind::Table {
-                return Err(Failure::new(Some(1), "no such item"));
-            }
-            model::set(menu, ids.as_deref(), args)
-        }
-        "remove" => {
-            let ids =
-                resolve(menu, &m.selector)?.ok_or_else(|| Failure::new(Some(1), "no such item"))?;
-            model::remove(menu, &ids)
-        }
-        // print, export, find …: nothing to change.
-        _ => Ok(()),
+/// `default=yes` finds an item the router lists as `true`, as RouterOS
+/// compares booleans by meaning, not by spelling.
+fn same_value(have: Option<&[u8]>, want: &[u8]) -> bool {
+    let truthy = |v: &[u8]| matches!(v, b"yes" | b"true");
+    let falsy = |v: &[u8]| matches!(v, b"no" | b"false");
+    match have {
+        Some(h) if h == want => true,
+        Some(h) => (truthy(h) && truthy(want)) || (falsy(h) && falsy(want)),
+        None => false,
     }
 }

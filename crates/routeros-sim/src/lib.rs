@@ -26,7 +26,7 @@ mod tls;
 pub mod wait;
 
 pub use device::{Change, Device};
-pub use export::quote;
+pub use export::{quote, ExportOptions};
 pub use faults::Faults;
 pub use mndp::announcement;
 pub use model::Item;

@@ -59,6 +59,10 @@ struct Args {
     /// (fault injection for soak tests), e.g. `10:90s`.
     #[arg(long, value_name = "PERCENT:PERIOD")]
     flap: Option<String>,
+    /// Seed the routers from RouterOS exports (`.rsc`, repeatable): router
+    /// i holds the i-th, cycling, and `/export` prints it back.
+    #[arg(long, value_name = "FILE")]
+    seed: Vec<std::path::PathBuf>,
 }
 
 /// Every `period`, a different `percent` of the routers is down.
@@ -133,6 +137,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tls: args.tls_port.is_some(),
         tls_base_port: args.tls_port.unwrap_or(0),
         tls_anonymous: args.tls_anonymous,
+        seeds: args
+            .seed
+            .iter()
+            .map(|p| std::fs::read(p).map_err(|e| anyhow::anyhow!("--seed {}: {e}", p.display())))
+            .collect::<anyhow::Result<_>>()?,
         ..SimConfig::default()
     })
     .await?;

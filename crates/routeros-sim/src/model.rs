@@ -3,12 +3,62 @@
 //! singleton menus (`/system/identity`) hold exactly one item. The generic
 //! `print`/`add`/`set`/`remove` of the API and of `/import` work on them.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    ops::{Deref, DerefMut},
+};
 
 /// One item: attributes in the order RouterOS prints them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Item {
     pub attrs: Vec<(String, Vec<u8>)>,
+    /// What `/export` prints of the item, in order: the properties that
+    /// were configured (by `add`, `set`, an import or a seed), bare flags
+    /// and unset properties. Factory values and defaults are not in it,
+    /// which is what makes an export compact.
+    pub(crate) shown: Vec<Shown>,
+    /// How an export names the item.
+    pub(crate) by: Address,
+    /// The export section run ([`Config::order`]) it is printed in: an
+    /// export may come back to a section (`/queue interface` after each
+    /// interface kind), so items are printed where they were given.
+    /// `None`: the section's first run.
+    pub(crate) run: Option<usize>,
+}
+
+/// One entry of what an export prints of an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Shown {
+    /// `name=value`, with the item's current value.
+    Value(String),
+    /// `name`, a flag written bare (`fib`, `passive`).
+    Flag(String),
+    /// `!name`: explicitly not set.
+    Unset(String),
+}
+
+impl Shown {
+    fn name(&self) -> &str {
+        match self {
+            Shown::Value(n) | Shown::Flag(n) | Shown::Unset(n) => n,
+        }
+    }
+}
+
+/// How an export addresses an item: items the router was made with are
+/// `set` through a selector, items a configuration made are `add`ed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum Address {
+    #[default]
+    Added,
+    /// `set [ find default-name=ether1 ]`, `set [ find default=yes ]`.
+    Find(Vec<(String, Vec<u8>)>),
+    /// `set 0`: its place in the menu's listing.
+    Position,
+    /// `set telnet`: its name.
+    Name,
+    /// `set *0`: its internal id.
+    Id,
 }
 
 impl Item {
@@ -23,6 +73,7 @@ impl Item {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            ..Self::default()
         }
     }
 
@@ -49,6 +100,42 @@ impl Item {
     pub fn id(&self) -> Option<String> {
         self.get_str(".id")
     }
+
+    /// Sets a property as configuration: an export prints it.
+    pub(crate) fn configure(&mut self, name: &str, value: impl Into<Vec<u8>>) {
+        self.set(name, value);
+        self.show(Shown::Value(name.to_owned()));
+    }
+
+    /// A bare flag (`fib`): true, and printed bare.
+    pub(crate) fn configure_flag(&mut self, name: &str, value: &str) {
+        self.set(name, value);
+        self.show(Shown::Flag(name.to_owned()));
+    }
+
+    /// `!name`: the property is no longer set, and an export says so.
+    pub(crate) fn unset(&mut self, name: &str) {
+        self.attrs.retain(|(k, _)| k != name);
+        self.show(Shown::Unset(name.to_owned()));
+    }
+
+    /// Records `entry` in what an export prints, in place of an earlier
+    /// entry for the same property (a flag set again with a value stays a
+    /// flag when the value is empty, as the API sends flags).
+    fn show(&mut self, entry: Shown) {
+        match self.shown.iter_mut().find(|s| s.name() == entry.name()) {
+            Some(slot) => {
+                let keep_flag = matches!((&*slot, &entry), (Shown::Flag(_), Shown::Value(_)))
+                    && self.attrs.iter().any(|(k, v)| {
+                        k == entry.name() && (v.is_empty() || v == b"true" || v == b"yes")
+                    });
+                if !keep_flag {
+                    *slot = entry;
+                }
+            }
+            None => self.shown.push(entry),
+        }
+    }
 }
 
 /// How a menu behaves.
@@ -72,6 +159,13 @@ pub struct Menu {
     pub unique: &'static [&'static str],
     /// Default values filled in by `add`, in print order.
     pub defaults: &'static [(&'static str, &'static str)],
+    /// A menu the simulator does not model, kept as it was given (by an
+    /// import or a seed): no checks, and an item a selector names is made
+    /// as the router would have had it.
+    pub generic: bool,
+    /// Properties known to be flags (an export wrote them bare, `fib`):
+    /// the API sets one with an empty value, and an export prints it bare.
+    pub(crate) flags: Vec<String>,
     next_id: u32,
 }
 
@@ -87,6 +181,8 @@ impl Menu {
             required,
             unique,
             defaults,
+            generic: false,
+            flags: Vec::new(),
             next_id: 1,
         }
     }
@@ -98,8 +194,21 @@ impl Menu {
             required: &[],
             unique: &[],
             defaults: &[],
+            generic: false,
+            flags: Vec::new(),
             next_id: 1,
         }
+    }
+
+    /// A menu the simulator does not model: a table, or a one-item menu
+    /// when the script `set`s it without naming an item.
+    pub fn generic(kind: MenuKind) -> Self {
+        let mut menu = match kind {
+            MenuKind::Table => Self::table(&[], &[], &[]),
+            MenuKind::Singleton => Self::singleton(Item::default()),
+        };
+        menu.generic = true;
+        menu
     }
 
     /// Adds an item, giving it the next `*N` id. Returns the id.
@@ -113,6 +222,14 @@ impl Menu {
         id
     }
 
+    /// Adds an item with the internal id the router gave it (`*0`, an
+    /// export's `set *0`).
+    pub(crate) fn push_with_id(&mut self, mut item: Item, id: &str) {
+        item.attrs.retain(|(k, _)| k != ".id");
+        item.attrs.insert(0, (".id".into(), id.as_bytes().to_vec()));
+        self.items.push(item);
+    }
+
     pub fn find(&self, id: &str) -> Option<usize> {
         self.items
             .iter()
@@ -120,8 +237,75 @@ impl Menu {
     }
 }
 
-/// The configuration of one router: menu path (`ip/address`) to menu.
-pub type Config = BTreeMap<String, Menu>;
+/// The configuration of one router: menu path (`ip/address`) to menu, and
+/// the order an export prints its sections in.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    menus: BTreeMap<String, Menu>,
+    /// Export section runs (`interface/ethernet`, `ip/address`, …, a
+    /// section again where an export comes back to it), in the order
+    /// RouterOS prints them: learned from the export a router was seeded
+    /// from, else the simulator's own; menus that appear later go at the
+    /// end.
+    pub(crate) order: Vec<String>,
+    /// The section the last imported command was in: a section an import
+    /// brings goes right after it, as the script had it.
+    pub(crate) last: Option<String>,
+}
+
+impl Config {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Puts `section` in the export order if it is not there yet: after
+    /// the section the import was last in, else at the end.
+    pub(crate) fn note_section(&mut self, section: &str) {
+        if !self.order.iter().any(|s| s == section) {
+            let after = self
+                .last
+                .as_ref()
+                .and_then(|l| self.order.iter().rposition(|s| s == l));
+            match after {
+                Some(i) => {
+                    self.order.insert(i + 1, section.to_owned());
+                    // Items printed in later runs move along with them.
+                    for menu in self.menus.values_mut() {
+                        for item in &mut menu.items {
+                            if let Some(r) = item.run.as_mut().filter(|r| **r > i) {
+                                *r += 1;
+                            }
+                        }
+                    }
+                }
+                None => self.order.push(section.to_owned()),
+            }
+        }
+        self.last = Some(section.to_owned());
+    }
+
+    /// The run a seeding export is in at `section`: a new one when the
+    /// text moved to it from another section.
+    pub(crate) fn note_run(&mut self, section: &str) -> usize {
+        if self.order.last().map(String::as_str) != Some(section) {
+            self.order.push(section.to_owned());
+        }
+        self.order.len() - 1
+    }
+}
+
+impl Deref for Config {
+    type Target = BTreeMap<String, Menu>;
+    fn deref(&self) -> &Self::Target {
+        &self.menus
+    }
+}
+
+impl DerefMut for Config {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.menus
+    }
+}
 
 /// Why an operation on the configuration failed, as RouterOS words it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,26 +325,40 @@ impl Failure {
 
 /// `add`: checks required and unique properties like RouterOS does.
 pub fn add(menu: &mut Menu, attrs: Vec<(String, Vec<u8>)>) -> Result<String, Failure> {
+    add_checked(menu, attrs, true)
+}
+
+/// `add`, checking required and unique properties only when `check`: a
+/// seeding export is the router's state, taken as it is.
+pub(crate) fn add_checked(
+    menu: &mut Menu,
+    attrs: Vec<(String, Vec<u8>)>,
+    check: bool,
+) -> Result<String, Failure> {
     if menu.kind == MenuKind::Singleton {
         return Err(Failure::new(Some(0), "no such command"));
     }
-    for r in menu.required {
-        if !attrs.iter().any(|(k, _)| k == r) {
-            return Err(Failure::new(Some(1), format!("failure: {r} not specified")));
+    if check {
+        for r in menu.required {
+            if !attrs.iter().any(|(k, _)| k == r) {
+                return Err(Failure::new(Some(1), format!("failure: {r} not specified")));
+            }
         }
+        check_unique(menu, &attrs, None)?;
     }
-    check_unique(menu, &attrs, None)?;
     let mut item = Item::default();
-    for (k, v) in menu.defaults {
-        item.set(k, v.as_bytes());
-    }
     for (k, v) in attrs {
-        item.set(&k, v);
+        configure(&mut item, &menu.flags, &k, v);
+    }
+    for (k, v) in menu.defaults {
+        if item.get(k).is_none() {
+            item.set(k, v.as_bytes());
+        }
     }
     Ok(menu.push(item))
 }
 
-fn check_unique(
+pub(crate) fn check_unique(
     menu: &Menu,
     attrs: &[(String, Vec<u8>)],
     except: Option<usize>,
@@ -203,10 +401,20 @@ pub fn set(
     for t in targets {
         check_unique(menu, &attrs, Some(t))?;
         for (k, v) in &attrs {
-            menu.items[t].set(k, v.clone());
+            configure(&mut menu.items[t], &menu.flags, k, v.clone());
         }
     }
     Ok(())
+}
+
+/// Sets a property given over the API: an empty value of a flag sets the
+/// flag.
+fn configure(item: &mut Item, flags: &[String], name: &str, value: Vec<u8>) {
+    if value.is_empty() && flags.iter().any(|f| f == name) {
+        item.configure_flag(name, "true");
+    } else {
+        item.configure(name, value);
+    }
 }
 
 /// `unset value-name=NAME`: the property is no longer set (print leaves it
@@ -221,7 +429,7 @@ pub fn unset(menu: &mut Menu, ids: Option<&[u8]>, name: &str) -> Result<(), Fail
     };
     for t in targets {
         if let Some(item) = menu.items.get_mut(t) {
-            item.attrs.retain(|(k, _)| k != name);
+            item.unset(name);
         }
     }
     Ok(())

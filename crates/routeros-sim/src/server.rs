@@ -40,6 +40,9 @@ pub struct SimConfig {
     /// only anonymous Diffie-Hellman suites (OpenSSL, `ADH:@SECLEVEL=0`,
     /// TLS 1.2 at most) and [`SimFleet::fingerprint`] is `None`.
     pub tls_anonymous: bool,
+    /// Exports to seed the routers from (see [`Device::seed`]): router `i`
+    /// holds `seeds[i % len]`; none: every router is factory-fresh.
+    pub seeds: Vec<Vec<u8>>,
 }
 
 impl Default for SimConfig {
@@ -55,6 +58,7 @@ impl Default for SimConfig {
             tls: false,
             tls_base_port: 0,
             tls_anonymous: false,
+            seeds: Vec::new(),
         }
     }
 }
@@ -106,6 +110,14 @@ impl SimFleet {
             let mut device = Device::new(i, &versions[i % versions.len()]);
             device.reboot_delay = cfg.reboot_delay;
             device.set_faults(cfg.faults.clone());
+            if !cfg.seeds.is_empty() {
+                device.seed(&cfg.seeds[i % cfg.seeds.len()]).map_err(|e| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("router {i} cannot be seeded from its export: {e}"),
+                    )
+                })?;
+            }
             let device = Arc::new(device);
             tasks.spawn(accept_loop(listener, device.clone(), creds.clone(), None));
             if cfg.tls {

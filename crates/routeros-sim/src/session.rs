@@ -13,7 +13,7 @@ use tokio_util::codec::FramedRead;
 
 use crate::{
     device::Device,
-    export::export_text,
+    export::{export_text, ExportOptions},
     model::{self, Failure, Item},
     profile::LoginStyle,
 };
@@ -473,6 +473,8 @@ impl Session {
     ) -> Result<Option<Vec<Sentence>>, Failure> {
         let path = command.trim_start_matches('/');
         let (menu, verb) = path.rsplit_once('/').unwrap_or(("", path));
+        // `/interface/ethernet` lists the ports the `interface` menu holds.
+        let menu = crate::import::menu_of(menu);
         let device = self.device.clone();
         match (menu, verb) {
             ("system", "reboot") => {
@@ -659,7 +661,12 @@ impl Session {
             } else {
                 format!("{file}.rsc")
             };
-            let text = export_text(&self.device).into_bytes();
+            let options = ExportOptions::from_words(
+                ["terse", "verbose", "show-sensitive", "hide-sensitive"]
+                    .into_iter()
+                    .filter(|w| args.has(w)),
+            );
+            let text = export_text(&self.device, options).into_bytes();
             self.mutate("file", |m| {
                 m.items.retain(|i| i.get("name") != Some(name.as_bytes()));
                 model::add(
@@ -729,7 +736,10 @@ impl Session {
                 return Err(Failure::new(Some(1), "unknown parameter as-string"));
             }
             let out = if script.trim_start().starts_with("/export") {
-                export_text(&self.device)
+                export_text(
+                    &self.device,
+                    ExportOptions::from_words(script.split_whitespace()),
+                )
             } else {
                 format!("syntax error (line 1 column 1)\n{script}")
             };

@@ -145,7 +145,7 @@ impl Applier {
         let outcome = match run_step(client, &mut self.cache, &step.action, dry_run).await {
             Ok(o) => o,
             Err(e) => Outcome::Failed {
-                message: e.to_string(),
+                message: with_id_hint(e.to_string(), &step.action),
                 lost: e.leaves_outcome_unknown(),
             },
         };
@@ -153,6 +153,33 @@ impl Applier {
             line: step.line,
             outcome,
         }
+    }
+}
+
+/// A refused step that names something by an internal id (`interface=*E`,
+/// which an export prints for an interface since removed, or a dynamic
+/// one) is explained: such an id belongs to the router the export was
+/// taken from.
+fn with_id_hint(message: String, action: &Action) -> String {
+    let props: Vec<&Props> = match action {
+        Action::FindOrAdd { props, .. }
+        | Action::SetSingleton { props, .. }
+        | Action::SetItems { props, .. }
+        | Action::SetPosition { props, .. }
+        | Action::Run { props, .. } => vec![props],
+        _ => Vec::new(),
+    };
+    let is_id = |v: &[u8]| v.len() > 1 && v[0] == b'*' && v[1..].iter().all(u8::is_ascii_hexdigit);
+    match props
+        .into_iter()
+        .flatten()
+        .find(|(k, v)| k != ".id" && is_id(v))
+    {
+        Some((k, v)) => format!(
+            "{message} ({k}={} is an internal id from the router the text was exported from, an item since removed or a dynamic one; it names nothing on another router: write the item's name, or leave the line out)",
+            String::from_utf8_lossy(v)
+        ),
+        None => message,
     }
 }
 
@@ -164,6 +191,11 @@ struct MenuCache {
     /// Properties the plan reads or writes, per menu.
     wanted: BTreeMap<String, Vec<String>>,
     items: BTreeMap<String, Vec<Item>>,
+    /// Per menu, the ids of items an `add` of this run already stands
+    /// for: two identical lines (two `add topics=info` in
+    /// `/system logging`) are two items, and a key that also fits an item
+    /// an earlier line made does not find that one.
+    claimed: BTreeMap<String, Vec<String>>,
 }
 
 impl MenuCache {
@@ -188,6 +220,7 @@ impl MenuCache {
         Self {
             wanted,
             items: BTreeMap::new(),
+            claimed: BTreeMap::new(),
         }
     }
 
@@ -215,6 +248,10 @@ impl MenuCache {
     /// A command with effects the plan does not model: read again.
     fn forget(&mut self) {
         self.items.clear();
+    }
+
+    fn claim(&mut self, menu: &str, id: String) {
+        self.claimed.entry(menu.to_owned()).or_default().push(id);
     }
 }
 
@@ -246,11 +283,17 @@ async fn run_step(
 ) -> Result<Outcome, routeros::Error> {
     Ok(match action {
         Action::FindOrAdd { menu, key, props } => {
+            let claimed = cache.claimed.get(menu).cloned().unwrap_or_default();
             let items = cache.menu(client, menu).await?;
-            match items.iter_mut().find(|i| matches(i, key)) {
-                Some(item) => {
+            let found = items
+                .iter()
+                .position(|i| matches(i, key) && !claimed.contains(&id_of(i)));
+            match found {
+                Some(at) => {
+                    let item = &mut items[at];
+                    let id = id_of(item);
                     let diff = differing(item, props);
-                    if diff.is_empty() {
+                    let outcome = if diff.is_empty() {
                         Outcome::Unchanged
                     } else if dry_run {
                         item.extend(diff.iter().cloned());
@@ -258,20 +301,24 @@ async fn run_step(
                             properties: names(&diff),
                         }
                     } else {
-                        write(client, menu, Some(&id_of(item)), &diff).await?;
+                        write(client, menu, Some(&id), &diff).await?;
                         item.extend(diff.iter().cloned());
                         Outcome::Changed {
                             items: 1,
                             properties: names(&diff),
                         }
-                    }
+                    };
+                    cache.claim(menu, id);
+                    outcome
                 }
                 None if dry_run => {
                     // Kept in the copy so later steps see it, as they will
                     // on the router.
+                    let id = format!("(new {})", items.len());
                     let mut item: Item = props.iter().cloned().collect();
-                    item.insert(".id".into(), b"(new)".to_vec());
+                    item.insert(".id".into(), id.clone().into_bytes());
                     items.push(item);
+                    cache.claim(menu, id);
                     Outcome::WouldAdd
                 }
                 None => {
@@ -286,6 +333,7 @@ async fn run_step(
                     let mut item: Item = props.iter().cloned().collect();
                     item.insert(".id".into(), id.clone().into_bytes());
                     cache.menu(client, menu).await?.push(item);
+                    cache.claim(menu, id.clone());
                     Outcome::Added { id }
                 }
             }

@@ -58,12 +58,17 @@ fn props_text<S: serde::Serializer>(p: &Props, s: S) -> Result<S::Ok, S::Error> 
     m.end()
 }
 
-/// Whether the router's `actual` value is what the plan wants.
+/// Whether the router's `actual` value is what the plan wants. Booleans
+/// compare by meaning: an export's `default=yes` is the API's
+/// `default=true` on RouterOS 6.x and later.
 fn same(actual: Option<&[u8]>, wanted: &[u8]) -> bool {
-    match wanted {
-        UNSET => actual.is_none_or(|a| a == UNSET),
-        FLAG => matches!(actual, Some(b"true" | b"yes" | b"" | FLAG)),
-        _ => actual == Some(wanted),
+    let truthy = |v: &[u8]| matches!(v, b"true" | b"yes");
+    let falsy = |v: &[u8]| matches!(v, b"false" | b"no");
+    match (wanted, actual) {
+        (UNSET, _) => actual.is_none_or(|a| a == UNSET),
+        (FLAG, _) => matches!(actual, Some(b"true" | b"yes" | b"" | FLAG)),
+        (_, Some(a)) => a == wanted || (truthy(a) && truthy(wanted)) || (falsy(a) && falsy(wanted)),
+        (_, None) => false,
     }
 }
 
@@ -226,7 +231,7 @@ fn flatten(commands: &[ScriptCommand], steps: &mut Vec<Step>) -> Result<(), Plan
 fn props(line: u32, m: &MenuCommand) -> Result<Props, PlanError> {
     let command = format!("/{} {}", m.path.join("/"), m.verb);
     let settable = matches!(m.verb.as_str(), "add" | "set");
-    m.args
+    m.expanded_args()
         .iter()
         .map(|a| match a {
             Arg::Named { name, value } => value.literal().map(|v| (name.clone(), v)).ok_or_else(|| {
@@ -404,6 +409,20 @@ mod tests {
         let e = compile("/interface remove 0\n").unwrap_err();
         assert!(e.message.contains("position"), "{e}");
         assert!(e.message.contains("/interface remove 0"), "{e}");
+    }
+
+    #[test]
+    fn booleans_match_by_meaning_and_other_values_exactly() {
+        // `[ find default=yes ]` finds the item a router lists as `true`.
+        assert!(same(Some(b"true"), b"yes"));
+        assert!(same(Some(b"no"), b"false"));
+        assert!(!same(Some(b"true"), b"no"));
+        assert!(!same(Some(b"yes "), b"yes"));
+        assert!(same(Some(b"ether1"), b"ether1"));
+        assert!(!same(Some(b"ether1"), b"ether2"));
+        assert!(!same(None, b"yes"));
+        assert!(same(None, UNSET));
+        assert!(same(Some(b""), FLAG));
     }
 
     #[test]

@@ -73,6 +73,7 @@
 //! and reads back as a [`Value::Str`] with the same bytes.
 
 mod lexer;
+mod normal;
 mod parser;
 mod print;
 #[cfg(test)]
@@ -80,6 +81,7 @@ mod tests;
 
 use thiserror::Error;
 
+pub use normal::{export_commands, normalise_export};
 pub use print::{escape_value, quote_value};
 
 /// Parses RouterOS script or `/export` text (bytes, since exports need not be
@@ -354,6 +356,34 @@ impl MenuCommand {
         s.push('/');
         s.push_str(&self.verb);
         s
+    }
+
+    /// The arguments with RouterOS 7's shorthand for grouped properties
+    /// written out: an export prints `local.address=X .role=Y` for
+    /// `local.address=X local.role=Y` (and `configuration.mode=ap .ssid=x`),
+    /// a name starting with `.` taking the group of the property before it.
+    pub fn expanded_args(&self) -> Vec<Arg> {
+        let mut group: Option<String> = None;
+        self.args
+            .iter()
+            .map(|a| match a {
+                Arg::Named { name, value } => {
+                    let full = match (name.strip_prefix('.'), &group) {
+                        (Some(rest), Some(g)) if !rest.is_empty() => format!("{g}.{rest}"),
+                        _ => name.clone(),
+                    };
+                    group = full
+                        .rsplit_once('.')
+                        .map(|(g, _)| g.to_owned())
+                        .filter(|g| !g.is_empty());
+                    Arg::Named {
+                        name: full,
+                        value: value.clone(),
+                    }
+                }
+                other => other.clone(),
+            })
+            .collect()
     }
 
     /// The value of the named argument `name`, if given.
