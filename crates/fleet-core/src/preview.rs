@@ -474,6 +474,7 @@ mod tests {
         .map(|(outcome, s)| StepReport {
             line: s.line,
             outcome,
+            item: None,
         })
         .collect::<Vec<_>>();
         let (before, after) = export_before_after(EXPORT.as_bytes(), &plan, &steps).unwrap();

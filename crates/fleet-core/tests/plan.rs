@@ -210,10 +210,17 @@ async fn a_set_by_position_changes_the_item_the_router_lists_there() {
     let listed = c.run(&Command::new("/interface/print")).await.unwrap();
     assert!(listed.rows.len() >= 2);
     let second = listed.rows[1].get("name").unwrap().into_owned();
+    let second_id = listed.rows[1].get(".id").unwrap().into_owned();
     let plan = plan::compile("/interface\nset 1 comment=uplink\n").unwrap();
     let dry = plan::apply(&c, &plan, true).await;
     assert!(
         matches!(&dry[0].outcome, Outcome::WouldChange { properties } if properties == &["comment"]),
+        "{dry:?}"
+    );
+    // The dry run names the item the position is on this router.
+    assert_eq!(
+        dry[0].item.as_deref(),
+        Some(format!("item 1 of /interface: {second_id} (name={second})").as_str()),
         "{dry:?}"
     );
     let comment_of = |rows: &routeros::Response, name: &str| {

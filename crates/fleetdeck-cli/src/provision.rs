@@ -287,6 +287,9 @@ pub(crate) async fn preview(
         println!("\n# plan on this router");
         for s in &p.steps {
             println!("line {:>4}: {}", s.line, serde_json::to_string(&s.outcome)?);
+            if let Some(item) = &s.item {
+                println!("           {item}");
+            }
         }
         println!("\n# diff against the router's export");
         if p.diff.is_empty() {

@@ -91,7 +91,10 @@ describe('Provision', () => {
         preview: {
           rendered: '/system identity set name=shop-9',
           plan: { steps: [] },
-          steps: [{ line: 1, outcome: { outcome: 'wouldChange', properties: ['name'] } }],
+          steps: [
+            { line: 1, outcome: { outcome: 'wouldChange', properties: ['name'] } },
+            { line: 2, outcome: { outcome: 'unchanged' }, item: 'item 0 of /system/logging: *1 (topics=info)' },
+          ],
           changes: 1,
           before: '',
           after: '',
@@ -112,7 +115,10 @@ describe('Provision', () => {
     const input = await vi.waitFor(() => screen.getByTestId('value-identity'));
     await fireEvent.input(input, { target: { value: 'shop-9' } });
     await fireEvent.click(screen.getByTestId('preview'));
-    await vi.waitFor(() => expect(screen.getByTestId('preview-summary').textContent).toContain('1 of 1 steps would change shop-1'));
+    await vi.waitFor(() => expect(screen.getByTestId('preview-summary').textContent).toContain('1 of 2 steps would change shop-1'));
+    // A step that named its item by position says which item that is here.
+    const stepsText = screen.getByTestId('preview-steps').textContent ?? '';
+    expect(stepsText, stepsText).toContain('(item 0 of /system/logging: *1 (topics=info))');
     const diff = screen.getByTestId('preview-diff');
     expect(diff.querySelector('.add')!.textContent).toContain('+/system identity set name=shop-9');
     expect(diff.querySelector('.del')!.textContent).toContain('-/system identity set name=MikroTik');

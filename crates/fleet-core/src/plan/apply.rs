@@ -61,6 +61,12 @@ pub enum Outcome {
 pub struct StepReport {
     pub line: u32,
     pub outcome: Outcome,
+    /// The item a step that named it by position (`set 0`) resolved to on
+    /// this router, e.g. `item 0 of /system/logging: *1 (topics=info)`:
+    /// what the preview shows before anything is written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub item: Option<String>,
 }
 
 /// `cmd` with `props` as attributes: a flag with an empty value, an unset
@@ -152,6 +158,7 @@ impl Applier {
         StepReport {
             line: step.line,
             outcome,
+            item: self.cache.resolved.take(),
         }
     }
 }
@@ -196,6 +203,8 @@ struct MenuCache {
     /// `/system logging`) are two items, and a key that also fits an item
     /// an earlier line made does not find that one.
     claimed: BTreeMap<String, Vec<String>>,
+    /// What the last positional step resolved to, for its report.
+    resolved: Option<String>,
 }
 
 impl MenuCache {
@@ -206,7 +215,15 @@ impl MenuCache {
                 Action::FindOrAdd { menu, key, props } => (menu, vec![key, props]),
                 Action::SetSingleton { menu, props } => (menu, vec![props]),
                 Action::SetItems { menu, find, props } => (menu, vec![find, props]),
-                Action::SetPosition { menu, props, .. } => (menu, vec![props]),
+                Action::SetPosition { menu, props, .. } => {
+                    // Its name, where items have one, tells which item a
+                    // position is.
+                    let w = wanted.entry(menu.to_owned()).or_default();
+                    if !w.iter().any(|n| n == "name") {
+                        w.push("name".into());
+                    }
+                    (menu, vec![props])
+                }
                 Action::Remove { menu, find } => (menu, vec![find]),
                 Action::Run { .. } | Action::Import { .. } => continue,
             };
@@ -221,6 +238,7 @@ impl MenuCache {
             wanted,
             items: BTreeMap::new(),
             claimed: BTreeMap::new(),
+            resolved: None,
         }
     }
 
@@ -267,6 +285,28 @@ fn differing(item: &Item, props: &Props) -> Props {
         .filter(|(k, v)| !same(item.get(k).map(Vec::as_slice), v))
         .cloned()
         .collect()
+}
+
+/// An item as the router lists it: its id and the values it has now of
+/// the properties a step sets (what tells a technician which one it is).
+fn describe(item: &Item, props: &Props) -> String {
+    let now: Vec<String> = std::iter::once("name")
+        .chain(
+            props
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .filter(|k| *k != "name"),
+        )
+        .filter_map(|k| {
+            item.get(k)
+                .map(|v| format!("{k}={}", String::from_utf8_lossy(v)))
+        })
+        .collect();
+    if now.is_empty() {
+        id_of(item)
+    } else {
+        format!("{} ({})", id_of(item), now.join(" "))
+    }
 }
 
 fn id_of(item: &Item) -> String {
@@ -417,7 +457,11 @@ async fn run_step(
                     lost: false,
                 });
             };
+            let described = describe(item, props);
             let diff = differing(item, props);
+            cache.resolved = Some(format!("item {position} of {menu}: {described}"));
+            let items = cache.menu(client, menu).await?;
+            let item = &mut items[*position as usize];
             if diff.is_empty() {
                 Outcome::Unchanged
             } else {

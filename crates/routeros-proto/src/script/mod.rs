@@ -72,8 +72,8 @@
 //! output is ASCII, so an unquoted word holding bytes ≥ 0x80 is printed quoted
 //! and reads back as a [`Value::Str`] with the same bytes.
 
+mod compare;
 mod lexer;
-mod normal;
 mod parser;
 mod print;
 #[cfg(test)]
@@ -81,7 +81,7 @@ mod tests;
 
 use thiserror::Error;
 
-pub use normal::{export_commands, normalise_export};
+pub use compare::export_commands;
 pub use print::{escape_value, quote_value};
 
 /// Parses RouterOS script or `/export` text (bytes, since exports need not be

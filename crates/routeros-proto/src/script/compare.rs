@@ -1,38 +1,9 @@
 //! Exports compared by what they say, not how they were printed
-//! (ROUTEROS.md §4.4): the text a diff shows, and the commands two exports
-//! hold.
+//! (ROUTEROS.md §4.4). For showing an export as a diff, fleet-core's
+//! preview prints it one command per line as written; this is for deciding
+//! whether two exports hold the same configuration.
 
 use super::{quote_value, Arg, MenuCommand, ScriptError, Selector, Value};
-
-/// An export's text with the noise a diff should not show removed: the
-/// BOM, CR line ends, the header's timestamp line, line continuations
-/// (` \` + newline + indentation, also inside strings, where a `\_` at
-/// the cut is kept as the escape it is) and trailing blanks.
-pub fn normalise_export(text: &[u8]) -> String {
-    let text = String::from_utf8_lossy(text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text));
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let mut joined = String::with_capacity(text.len());
-    let mut lines = text.split('\n').peekable();
-    while let Some(line) = lines.next() {
-        let mut line = line.trim_end().to_owned();
-        while line.ends_with('\\') && !line.ends_with("\\\\") {
-            line.pop();
-            match lines.next() {
-                Some(next) => line.push_str(next.trim_start().trim_end()),
-                None => break,
-            }
-        }
-        let is_timestamp = line.starts_with("# ") && line.contains(" by RouterOS ");
-        if !is_timestamp {
-            joined.push_str(&line);
-            joined.push('\n');
-        }
-    }
-    while joined.ends_with("\n\n") {
-        joined.pop();
-    }
-    joined
-}
 
 /// The commands an export holds, one line each: full menu path, verb,
 /// selector and properties with every value quoted one way. Two exports
@@ -89,14 +60,6 @@ fn command_line(m: &MenuCommand) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normalising_drops_the_timestamp_and_joins_continuations() {
-        let a = b"# 2025-01-20 11:12:13 by RouterOS 7.16.2\r\n# software id = X\r\n/ip address\r\nadd address=10.0.0.1/24 \\\r\n    interface=ether1 comment=\"a lo\\\r\n    ng one\"   \r\n";
-        let b = b"# jan/02/2024 10:00:00 by RouterOS 7.16.2\n# software id = X\n/ip address\nadd address=10.0.0.1/24 interface=ether1 comment=\"a long one\"\n";
-        assert_eq!(normalise_export(a), normalise_export(b));
-        assert!(!normalise_export(a).contains("by RouterOS"));
-    }
 
     #[test]
     fn the_same_commands_however_printed_compare_equal() {
