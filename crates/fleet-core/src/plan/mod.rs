@@ -411,6 +411,50 @@ mod tests {
         assert!(e.message.contains("/interface remove 0"), "{e}");
     }
 
+    /// Each kind of selector real exports use, and the ones refused with
+    /// the reason.
+    #[test]
+    fn every_selector_class_compiles_or_is_refused_with_the_way_out() {
+        let plan = compile(
+            "/interface wireless security-profiles\nset [ find default=yes ] supplicant-identity=MikroTik\n/interface ethernet\nset [ find default-name=ether1 ] name=wan\n/ppp profile\nset *0 only-one=yes\n/ip service\nset telnet disabled=yes\n/system logging\nset 0 action=remote\n/routing bgp connection\nadd local.address=10.0.0.1 .role=ebgp name=pe\n",
+        )
+        .unwrap();
+        let find = |i: usize| match &plan.steps[i].action {
+            Action::SetItems { find, .. } => find.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(find(0), vec![("default".to_owned(), b"yes".to_vec())]);
+        assert_eq!(
+            find(1),
+            vec![("default-name".to_owned(), b"ether1".to_vec())]
+        );
+        assert_eq!(find(2), vec![(".id".to_owned(), b"*0".to_vec())]);
+        assert_eq!(find(3), vec![("name".to_owned(), b"telnet".to_vec())]);
+        assert!(matches!(
+            &plan.steps[4].action,
+            Action::SetPosition { position: 0, .. }
+        ));
+        let Action::FindOrAdd { props, .. } = &plan.steps[5].action else {
+            panic!("{:?}", plan.steps[5]);
+        };
+        assert!(
+            props.contains(&("local.role".to_owned(), b"ebgp".to_vec())),
+            "{props:?}"
+        );
+        // A pattern or negation is evaluated on the router: refused, saying so.
+        let e = compile("/ip firewall filter\nset [ find comment~\"old\" ] disabled=yes\n")
+            .unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(
+            e.message
+                .contains("not a list of property=value equalities"),
+            "{e}"
+        );
+        // An item named by something computed on the router.
+        let e = compile("/interface set $port comment=x\n").unwrap_err();
+        assert!(e.message.contains("named by something computed"), "{e}");
+    }
+
     #[test]
     fn booleans_match_by_meaning_and_other_values_exactly() {
         // `[ find default=yes ]` finds the item a router lists as `true`.
