@@ -204,13 +204,18 @@ pub fn export_before_after(
 
 /// A unified diff with two lines of context; empty when equal.
 pub fn unified_diff(before: &str, after: &str) -> String {
+    labeled_diff(before, after, "router export", "after the push")
+}
+
+/// [`unified_diff`] with the two sides named.
+pub fn labeled_diff(before: &str, after: &str, before_label: &str, after_label: &str) -> String {
     if before == after {
         return String::new();
     }
     similar::TextDiff::from_lines(before, after)
         .unified_diff()
         .context_radius(2)
-        .header("router export", "after the push")
+        .header(before_label, after_label)
         .to_string()
 }
 

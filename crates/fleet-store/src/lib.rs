@@ -98,6 +98,9 @@ macro_rules! dispatch {
     };
 }
 
+// Uses `dispatch!`, so declared after it.
+mod configs;
+
 impl FleetStore {
     /// Opens the store and brings its schema up to date.
     pub async fn open(url: &StoreUrl) -> Result<FleetStore, StoreError> {

@@ -204,6 +204,45 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
+/// One version of a router's configuration: when it was taken and from
+/// what, and the hash of its normalised text, which is stored once however
+/// many versions (of however many routers) share it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigVersion {
+    pub id: String,
+    pub device_id: String,
+    pub taken_at: i64,
+    /// When a backup last found the router still holding this version: a
+    /// change found later happened after it.
+    pub checked_at: i64,
+    /// SHA-256 of the normalised text ([`config_hash`]).
+    pub hash: String,
+    pub routeros_version: Option<String>,
+    pub board: Option<String>,
+    pub serial: Option<String>,
+    /// The Fleetdeck push that made this change, if one did.
+    pub push_id: Option<String>,
+    /// Changed outside Fleetdeck since the version before.
+    pub drift: bool,
+    /// Commands in the text.
+    pub line_count: u32,
+}
+
+/// A version and its text, as the outbox carries it to the shared
+/// database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigVersionRecord {
+    pub version: ConfigVersion,
+    pub text: String,
+}
+
+/// The content address of a normalised configuration text.
+pub fn config_hash(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
 /// One push of a template to one router, updated as it progresses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]

@@ -80,6 +80,10 @@ names! {
         AlertMemoryLow = "alert.memory-low",
         AlertStorageLow = "alert.storage-low",
         AlertFirmwareBehind = "alert.firmware-behind",
+        /// The configuration changed outside Fleetdeck.
+        AlertConfigDrift = "alert.config-drift",
+        /// A configuration backup could not be taken.
+        ConfigBackupFailed = "config.backup-failed",
     }
 }
 

@@ -108,6 +108,25 @@ pub(crate) fn template(r: &mut impl Columns) -> Result<Template, StoreError> {
 
 pub(crate) const AUDIT_COLUMNS: &str = "id, at, device_id, actor, action, detail";
 
+pub(crate) const CONFIG_COLUMNS: &str =
+    "id, device_id, taken_at, hash, routeros_version, board, serial, push_id, drift, line_count, checked_at";
+
+pub(crate) fn config_version(r: &mut impl Columns) -> Result<ConfigVersion, StoreError> {
+    Ok(ConfigVersion {
+        id: r.col(0)?,
+        device_id: r.col(1)?,
+        taken_at: r.col(2)?,
+        hash: r.col(3)?,
+        routeros_version: r.col(4)?,
+        board: r.col(5)?,
+        serial: r.col(6)?,
+        push_id: r.col(7)?,
+        drift: r.col::<i64>(8)? != 0,
+        line_count: r.col::<i64>(9)? as u32,
+        checked_at: r.col(10)?,
+    })
+}
+
 pub(crate) fn audit_event(r: &mut impl Columns) -> Result<AuditEvent, StoreError> {
     Ok(AuditEvent {
         id: r.col(0)?,

@@ -53,6 +53,8 @@ pub const TABLES: &[&str] = &[
     "audit_events",
     "push_records",
     "push_batches",
+    "config_texts",
+    "config_versions",
     "outbox",
 ];
 
@@ -217,6 +219,32 @@ const SQLITE: &[Migration] = &[
         )",
         ],
     ),
+    (
+        3,
+        &[
+            // Configuration history: each distinct normalised text once
+            // (zstd-compressed), and a row per version pointing at it.
+            "CREATE TABLE config_texts (
+            hash TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            body BLOB NOT NULL
+        )",
+            "CREATE TABLE config_versions (
+            id TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            taken_at INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            routeros_version TEXT,
+            board TEXT,
+            serial TEXT,
+            push_id TEXT,
+            drift INTEGER NOT NULL DEFAULT 0,
+            line_count INTEGER NOT NULL,
+            checked_at INTEGER NOT NULL
+        )",
+            "CREATE INDEX config_versions_device ON config_versions (device_id, taken_at)",
+        ],
+    ),
 ];
 
 // Ids are ASCII with binary collation: joins and keys on 10,000 routers
@@ -358,6 +386,29 @@ const MYSQL: &[Migration] = &[(
             summary MEDIUMTEXT NOT NULL,
             updated_at BIGINT NOT NULL,
             KEY push_batches_started (started_at)
+        ) DEFAULT CHARSET = utf8mb4",
+    ],
+), (
+    3,
+    &[
+        "CREATE TABLE config_texts (
+            hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+            size INT NOT NULL,
+            body LONGBLOB NOT NULL
+        )",
+        "CREATE TABLE config_versions (
+            id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+            device_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+            taken_at BIGINT NOT NULL,
+            hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+            routeros_version VARCHAR(64) NULL,
+            board VARCHAR(255) NULL,
+            serial VARCHAR(64) NULL,
+            push_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NULL,
+            drift TINYINT NOT NULL DEFAULT 0,
+            line_count INT NOT NULL,
+            checked_at BIGINT NOT NULL,
+            KEY config_versions_device (device_id, taken_at)
         ) DEFAULT CHARSET = utf8mb4",
     ],
 )];
@@ -516,6 +567,34 @@ const SINGLESTORE: &[Migration] = &[
             PRIMARY KEY (id),
             SHARD KEY (id),
             KEY push_batches_started (started_at)
+        )",
+        ],
+    ),
+    (
+        3,
+        &[
+            "CREATE ROWSTORE TABLE config_texts (
+            hash CHAR(64) NOT NULL,
+            size INT NOT NULL,
+            body LONGBLOB NOT NULL,
+            PRIMARY KEY (hash),
+            SHARD KEY (hash)
+        )",
+            "CREATE ROWSTORE TABLE config_versions (
+            id CHAR(36) NOT NULL,
+            device_id CHAR(36) NOT NULL,
+            taken_at BIGINT NOT NULL,
+            hash CHAR(64) NOT NULL,
+            routeros_version VARCHAR(64) NULL,
+            board VARCHAR(255) NULL,
+            serial VARCHAR(64) NULL,
+            push_id CHAR(36) NULL,
+            drift TINYINT NOT NULL DEFAULT 0,
+            line_count INT NOT NULL,
+            checked_at BIGINT NOT NULL,
+            PRIMARY KEY (id),
+            SHARD KEY (id),
+            KEY config_versions_device (device_id, taken_at)
         )",
         ],
     ),

@@ -25,7 +25,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    model::{hour_of, AuditEvent, Checkin, DeviceRecord, PushRecord, Site, Template},
+    model::{
+        hour_of, AuditEvent, Checkin, ConfigVersionRecord, DeviceRecord, PushRecord, Site, Template,
+    },
     FleetStore, OutboxEntry, StoreError,
 };
 
@@ -43,6 +45,8 @@ pub struct SyncReport {
     pub devices: u64,
     pub latest: u64,
     pub rollups: u64,
+    /// Configuration versions copied down.
+    pub config_versions: u64,
     pub checkins: u64,
     pub audit_events: u64,
     pub pushes: u64,
@@ -88,6 +92,7 @@ async fn apply(to: &FleetStore, e: &OutboxEntry) -> Result<u64, StoreError> {
         "template" => u64::from(to.save_template_unqueued(&decode::<Template>(e)?).await?),
         "audit" => to.record_audit_unqueued(decode(e)?).await?,
         "push" => to.save_pushes_unqueued(decode(e)?).await?,
+        "config" => u64::from(to.save_config_version_unqueued(decode(e)?).await?),
         other => {
             return Err(StoreError::Payload(format!(
                 "outbox entry {} has unknown kind {other:?}; a newer Fleetdeck queued it",
@@ -166,6 +171,27 @@ pub async fn snapshot(
         .filter(|p| known.contains(p.device_id.as_str()))
         .collect();
     report.pushes = to.save_pushes_unqueued(pushes).await?;
+
+    // Configuration history, whole, for offline review: only the versions
+    // this copy does not have yet are fetched, each with its text.
+    let have: std::collections::HashSet<String> = to
+        .config_versions(None, u32::MAX)
+        .await?
+        .into_iter()
+        .map(|v| v.id)
+        .collect();
+    for version in from.config_versions(None, u32::MAX).await? {
+        if have.contains(&version.id) || !known.contains(version.device_id.as_str()) {
+            continue;
+        }
+        let Some(text) = from.config_text(&version.hash).await? else {
+            continue;
+        };
+        report.config_versions += u64::from(
+            to.save_config_version_unqueued(ConfigVersionRecord { version, text })
+                .await?,
+        );
+    }
     Ok(report)
 }
 

@@ -538,3 +538,74 @@ async fn a_sync_to_a_database_gone_silent_ends_within_the_bound_and_keeps_the_ou
     drop((remote, again));
     drop_mysql_db(&db).await;
 }
+
+/// Configuration versions made on site travel through the outbox with
+/// their text: the shared database holds the same versions and texts, a
+/// text two versions share is stored there once, and a second sync adds
+/// nothing.
+#[tokio::test]
+async fn configuration_versions_sync_with_their_text_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_store(&dir, "laptop.db").await;
+    let (remote, db) = mysql_store().await;
+    let text_a = "/interface bridge add name=lan\n/system identity set name=shop-1\n";
+    let text_b = "/interface bridge add name=lan\n/system identity set name=shop-2\n";
+    let version = |device: &str, at: i64, text: &str| ConfigVersion {
+        id: new_id(),
+        device_id: device.to_owned(),
+        taken_at: at,
+        checked_at: at,
+        hash: config_hash(text),
+        routeros_version: Some("7.16.2".into()),
+        board: Some("RB5009UG+S+".into()),
+        serial: Some("HG0001".into()),
+        push_id: None,
+        drift: at > 1,
+        line_count: text.lines().count() as u32,
+    };
+    let made = [
+        (version("dev-a", 1, text_a), text_a),
+        (version("dev-a", 2, text_b), text_b),
+        (version("dev-b", 1, text_a), text_a),
+    ];
+    for (v, t) in &made {
+        assert!(local.save_config_version(v, t).await.unwrap());
+        // The same version again is not a second one.
+        assert!(!local.save_config_version(v, t).await.unwrap());
+    }
+    // A version whose hash is not its text's is refused.
+    let mut wrong = version("dev-a", 3, text_a);
+    wrong.hash = config_hash(text_b);
+    assert!(local.save_config_version(&wrong, text_a).await.is_err());
+    assert_eq!(local.config_storage().await.unwrap().0, 2);
+
+    let report = sync::deliver_outbox(&local, &remote).await.unwrap();
+    assert_eq!(report.records_delivered, 3, "{report:?}");
+    let there = remote.config_versions(None, 10).await.unwrap();
+    assert_eq!(there.len(), 3);
+    for (v, t) in &made {
+        assert!(there.contains(v), "{v:?} not in {there:?}");
+        assert_eq!(
+            remote.config_text(&v.hash).await.unwrap().as_deref(),
+            Some(*t)
+        );
+    }
+    assert_eq!(
+        remote.config_storage().await.unwrap().0,
+        2,
+        "each text once"
+    );
+    let latest = remote.latest_config_versions().await.unwrap();
+    assert_eq!(latest.len(), 2);
+    assert_eq!(
+        latest
+            .iter()
+            .find(|v| v.device_id == "dev-a")
+            .unwrap()
+            .taken_at,
+        2
+    );
+    let again = sync::deliver_outbox(&local, &remote).await.unwrap();
+    assert_eq!(again.records_delivered, 0);
+    drop_mysql_db(&db).await;
+}

@@ -242,6 +242,45 @@ pub(crate) enum Cmd {
         #[command(subcommand)]
         action: TemplateCmd,
     },
+    /// Add routers to the inventory (what the app's Import does): FILE has
+    /// one host[:port] a line, or is an inventory CSV with a header
+    /// (host,port,username,site,tags). With --password-env, that password
+    /// is kept in the credential store for every router added.
+    Import {
+        file: std::path::PathBuf,
+        /// API user for rows that name none.
+        #[arg(long, default_value = "admin")]
+        user: String,
+        /// The environment variable holding the routers' password.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
+        store: Option<String>,
+    },
+    /// Back up routers' configurations: each router's export, kept as a
+    /// new version when it changed (attributed to the Fleetdeck push that
+    /// changed it, or flagged as drift). Exits 1 when a router failed.
+    Backup {
+        /// Only this router (inventory id; repeatable); default: every router.
+        #[arg(long = "device", value_name = "ID")]
+        devices: Vec<String>,
+        /// sqlite://PATH or mysql://USER@HOST:PORT/DB; default: the embedded store.
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
+        store: Option<String>,
+        /// Routers backed up at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// How long one router may take.
+        #[arg(long, default_value = "120s")]
+        deadline: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A router's configuration history: versions, their text, diffs.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCmd,
+    },
     /// Live traffic of one interface (/interface/monitor-traffic), until
     /// --duration or Ctrl-C; the command is cancelled on the router.
     Watch {
@@ -251,6 +290,44 @@ pub(crate) enum Cmd {
         interface: String,
         #[arg(long)]
         duration: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ConfigCmd {
+    /// The router's versions, newest first.
+    Log {
+        #[arg(long)]
+        device: String,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
+        store: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A version's normalised text (the newest without --version).
+    Show {
+        #[arg(long)]
+        device: String,
+        /// A version id (or its first 8 characters or more).
+        #[arg(long)]
+        version: Option<String>,
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
+        store: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// FROM against TO, or against the router's live export without TO.
+    Diff {
+        #[arg(long)]
+        device: String,
+        from: String,
+        to: Option<String>,
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
+        store: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
 }
 

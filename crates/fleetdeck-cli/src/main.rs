@@ -2,6 +2,7 @@
 //! benchmarks and technicians without the desktop app.
 
 mod args;
+mod configs;
 mod poll;
 mod provision;
 mod ros;
@@ -175,5 +176,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
         }
         Cmd::Settings { json } => store::settings(json),
+        Cmd::Backup {
+            devices,
+            store,
+            concurrency,
+            deadline,
+            json,
+        } => configs::backup(devices, store.as_deref(), concurrency, &deadline, json).await,
+        Cmd::Config { action } => configs::config(action).await,
+        Cmd::Import {
+            file,
+            user,
+            password_env,
+            store,
+        } => configs::import(&file, &user, password_env.as_deref(), store.as_deref()).await,
     }
 }

@@ -6,7 +6,7 @@ use fleet_store::{FleetStore, StoreUrl};
 use routeros_sim::{SimConfig, SimFleet};
 
 mod common;
-use common::push_args;
+use common::{cli, push_args, s};
 
 async fn sim() -> SimFleet {
     SimFleet::start(SimConfig {
@@ -18,29 +18,12 @@ async fn sim() -> SimFleet {
     .unwrap()
 }
 
-async fn cli(args: Vec<String>, envs: Vec<(&'static str, String)>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_fleetdeck-cli"))
-            .args(args)
-            .envs(envs)
-            .env("FLEETDECK_CREDENTIALS", "file")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
 /// Each stdout line of `ros` as JSON.
 fn json_lines(out: &Output) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
-}
-
-fn s(v: &[&str]) -> Vec<String> {
-    v.iter().map(|x| x.to_string()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

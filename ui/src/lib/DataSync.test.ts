@@ -37,7 +37,7 @@ describe('DataSync', () => {
       },
       sync_now: () => {
         status = { ...status, outboxEntries: 0, outboxRecords: 0, lastSync: { at: Date.UTC(2026, 10, 29, 18), report: {} as never } };
-        return { entriesDelivered: 3, recordsDelivered: 120, alreadyThere: 0, sites: 1, templates: 0, devices: 42, latest: 42, rollups: 10, checkins: 500, auditEvents: 7, pushes: 2 };
+        return { entriesDelivered: 3, recordsDelivered: 120, alreadyThere: 0, sites: 1, templates: 0, devices: 42, latest: 42, rollups: 10, configVersions: 0, checkins: 500, auditEvents: 7, pushes: 2 };
       },
     });
     render(DataSync, { props: { onerror: vi.fn() } });

@@ -4,6 +4,7 @@
 //! fixed size whatever the fleet size.
 
 mod checkins;
+mod configs;
 mod dashboards;
 mod history;
 mod inventory;

@@ -2,6 +2,7 @@
 //! and a small pool of readers (WAL lets readers run beside the writer).
 
 mod checkins;
+mod configs;
 mod dashboards;
 mod history;
 mod inventory;

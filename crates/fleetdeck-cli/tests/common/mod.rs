@@ -1,4 +1,25 @@
 //! Helpers the CLI test files share.
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+/// The CLI binary with `args` and `envs`, credentials in a file.
+pub async fn cli(args: Vec<String>, envs: Vec<(&'static str, String)>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_fleetdeck-cli"))
+            .args(args)
+            .envs(envs)
+            .env("FLEETDECK_CREDENTIALS", "file")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+pub fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
 
 /// `push` of `tpl` with `values` to `targets` (password in `RPW`) into the
 /// store at `url`, JSON lines out, then `extra`.

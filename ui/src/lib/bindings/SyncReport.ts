@@ -11,4 +11,8 @@ entriesDelivered: number, recordsDelivered: number,
 /**
  * Delivered records the destination already had.
  */
-alreadyThere: number, sites: number, templates: number, devices: number, latest: number, rollups: number, checkins: number, auditEvents: number, pushes: number, };
+alreadyThere: number, sites: number, templates: number, devices: number, latest: number, rollups: number, 
+/**
+ * Configuration versions copied down.
+ */
+configVersions: number, checkins: number, auditEvents: number, pushes: number, };

@@ -1,0 +1,160 @@
+//! Configuration history benchmarks (issue 19). Prints figures; asserts
+//! nothing.
+//!
+//! - Storage: `FLEETDECK_BENCH_ROUTERS` (default 1,000) routers, each with
+//!   a synthetic export of about 40 KB (a firewall-heavy configuration,
+//!   different per router), backed up daily for `FLEETDECK_BENCH_DAYS`
+//!   (default 365) days with 1 % of routers changing one line a day, into
+//!   the embedded store: versions stored, compressed bytes, file size, and
+//!   the ratio against keeping every daily export as it is (the naive
+//!   baseline) and against keeping each version uncompressed.
+//! - Diff: two 70 KB exports three lines apart, p50 and p95 of the unified
+//!   diff, as a ratio against splitting both into lines (the floor of any
+//!   line diff).
+
+use std::time::{Duration, Instant};
+
+use fleet_core::preview::labeled_diff;
+use fleet_store::{config_hash, new_id, ConfigVersion, FleetStore, StoreUrl};
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// About `rules` × 100 bytes of normalised export, one router's own.
+fn export(router: usize, rules: usize) -> Vec<String> {
+    let mut lines = vec![
+        format!("/system identity set name=site-{router:05}"),
+        "/interface bridge add name=bridge1 vlan-filtering=yes".to_owned(),
+    ];
+    for r in 0..rules {
+        lines.push(format!(
+            "/ip firewall filter add action=accept chain=forward comment=\"site {router} rule {r}\" dst-address=10.{}.{}.0/24 protocol=tcp dst-port={}",
+            router % 250,
+            r % 250,
+            1000 + (r * 7 + router) % 60000
+        ));
+    }
+    lines
+}
+
+fn text(lines: &[String]) -> String {
+    let mut s = lines.join("\n");
+    s.push('\n');
+    s
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn storage(rt: &tokio::runtime::Runtime) {
+    let routers = env_num("FLEETDECK_BENCH_ROUTERS", 1000);
+    let days = env_num("FLEETDECK_BENCH_DAYS", 365);
+    let dir = tempfile::tempdir().unwrap();
+    let store = rt
+        .block_on(FleetStore::open(&StoreUrl::Sqlite(
+            dir.path().join("configs.db"),
+        )))
+        .unwrap();
+    let mut configs: Vec<Vec<String>> = (0..routers).map(|r| export(r, 400)).collect();
+    let mut versions = 0u64;
+    let mut plain = 0u64;
+    let mut naive = 0u64;
+    let started = Instant::now();
+    let save = |store: &FleetStore, router: usize, day: usize, t: &str| {
+        let v = ConfigVersion {
+            id: new_id(),
+            device_id: format!("router-{router:05}"),
+            taken_at: day as i64 * 86_400_000,
+            checked_at: day as i64 * 86_400_000,
+            hash: config_hash(t),
+            routeros_version: Some("7.16.2".into()),
+            board: Some("RB5009UG+S+".into()),
+            serial: None,
+            push_id: None,
+            drift: day > 0,
+            line_count: t.lines().count() as u32,
+        };
+        rt.block_on(store.save_config_version(&v, t)).unwrap();
+    };
+    for (r, c) in configs.iter().enumerate() {
+        let t = text(c);
+        plain += t.len() as u64;
+        versions += 1;
+        save(&store, r, 0, &t);
+    }
+    let size = plain / routers as u64;
+    naive += plain;
+    let changed_per_day = (routers / 100).max(1);
+    for day in 1..days {
+        naive += plain;
+        for k in 0..changed_per_day {
+            let r = (day * 37 + k * 101) % routers;
+            let line = 2 + (day * 13 + k) % 400;
+            configs[r][line] = format!("{} log=yes log-prefix=day{day}", configs[r][line]);
+            let t = text(&configs[r]);
+            plain += t.len() as u64;
+            versions += 1;
+            save(&store, r, day, &t);
+        }
+    }
+    let took = started.elapsed();
+    let (texts, bytes) = rt.block_on(store.config_storage()).unwrap();
+    let on_disk = store.size_on_disk().unwrap_or(0);
+    println!(
+        "storage: {routers} routers × {days} days, {} B per export, 1 % changed a day: {versions} versions, {texts} texts, {:.1} MB compressed, {:.1} MB file; naive daily copies {:.0} MB ({:.0}× more), uncompressed versions {:.1} MB ({:.1}× more); stored in {:.1} s",
+        size,
+        bytes as f64 / 1e6,
+        on_disk as f64 / 1e6,
+        naive as f64 / 1e6,
+        naive as f64 / bytes.max(1) as f64,
+        plain as f64 / 1e6,
+        plain as f64 / bytes.max(1) as f64,
+        took.as_secs_f64()
+    );
+}
+
+fn diff() {
+    let a_lines = export(1, 700);
+    let mut b_lines = a_lines.clone();
+    for i in [10, 350, 690] {
+        b_lines[i] = format!("{} disabled=yes", b_lines[i]);
+    }
+    let (a, b) = (text(&a_lines), text(&b_lines));
+    let mut diffs = Vec::new();
+    let mut floors = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        let d = labeled_diff(&a, &b, "a", "b");
+        diffs.push(t.elapsed());
+        assert!(!d.is_empty());
+        let t = Instant::now();
+        let n = a.lines().count() + b.lines().count();
+        floors.push(t.elapsed());
+        assert!(n > 0);
+    }
+    diffs.sort();
+    floors.sort();
+    let p50 = pct(&diffs, 0.5);
+    println!(
+        "diff: two {:.0} KB exports, 3 lines apart: p50 {:.2} ms, p95 {:.2} ms; {:.0}× splitting both into lines ({:.3} ms)",
+        a.len() as f64 / 1000.0,
+        p50.as_secs_f64() * 1e3,
+        pct(&diffs, 0.95).as_secs_f64() * 1e3,
+        p50.as_secs_f64() / pct(&floors, 0.5).as_secs_f64().max(1e-9),
+        pct(&floors, 0.5).as_secs_f64() * 1e3
+    );
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    diff();
+    storage(&rt);
+}

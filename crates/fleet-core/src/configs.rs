@@ -1,0 +1,393 @@
+//! Configuration history: every router's export backed up, kept as a new
+//! version only when its normalised text changed, each change attributed
+//! to the Fleetdeck push that made it or flagged as drift (made outside
+//! Fleetdeck), which raises an alert.
+
+use std::time::{Duration, Instant};
+
+use fleet_store::{config_hash, AuditAction, AuditEvent, ConfigVersion, PushState};
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::{poll, preview, Fleet, FleetError};
+
+const ACTOR: &str = "fleetdeck";
+
+/// How a backup run goes.
+#[derive(Debug, Clone)]
+pub struct BackupOptions {
+    /// Routers backed up at once.
+    pub concurrency: usize,
+    /// How long one router may take (connect, export, read back).
+    pub deadline: Duration,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            deadline: Duration::from_secs(120),
+        }
+    }
+}
+
+/// What a backup of one router found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "outcome"
+)]
+pub enum BackupOutcome {
+    /// The configuration is as last stored: no new version.
+    Unchanged { version_id: String },
+    /// A new version: the first, one a Fleetdeck push made (`push_id`),
+    /// or drift.
+    Changed {
+        version_id: String,
+        push_id: Option<String>,
+        drift: bool,
+    },
+    /// No backup: the router's words, or why it could not be asked.
+    Failed { message: String },
+}
+
+/// One router's backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RouterBackup {
+    pub device_id: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub outcome: BackupOutcome,
+}
+
+/// A backup run over several routers.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupReport {
+    pub routers: Vec<RouterBackup>,
+    pub new_versions: usize,
+    pub unchanged: usize,
+    pub drift: usize,
+    pub failed: usize,
+    pub seconds: f64,
+}
+
+/// Two versions (or a version and the router now) side by side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigDiff {
+    pub from: String,
+    pub to: String,
+    /// Unified diff of the normalised texts; empty when they are equal.
+    pub diff: String,
+}
+
+impl Fleet {
+    /// Backs up `device_ids` (every router in the inventory when `None`),
+    /// at most `opts.concurrency` at once, each within `opts.deadline`. A
+    /// router that fails is reported with the router's words (and an audit
+    /// event), and is tried again next run.
+    pub async fn backup(
+        &self,
+        device_ids: Option<Vec<String>>,
+        opts: &BackupOptions,
+    ) -> Result<BackupReport, FleetError> {
+        let started = Instant::now();
+        let devices = self.store().list_devices().await?;
+        let chosen: Vec<(String, String)> = devices
+            .iter()
+            .filter(|d| device_ids.as_ref().is_none_or(|ids| ids.contains(&d.id)))
+            .map(|d| {
+                let name = d
+                    .identity
+                    .clone()
+                    .unwrap_or_else(|| format!("{}:{}", d.host, d.port));
+                (d.id.clone(), name)
+            })
+            .collect();
+        if let Some(ids) = &device_ids {
+            if let Some(missing) = ids.iter().find(|id| !chosen.iter().any(|(c, _)| c == *id)) {
+                return Err(FleetError::InvalidInput(format!(
+                    "no router {missing} in the inventory"
+                )));
+            }
+        }
+        let routers: Vec<RouterBackup> = futures::stream::iter(chosen)
+            .map(|(id, name)| async move {
+                let outcome = match self.backup_router(&id, opts.deadline).await {
+                    Ok(o) => o,
+                    Err(e) => BackupOutcome::Failed {
+                        message: e.as_sentence(),
+                    },
+                };
+                if let BackupOutcome::Failed { message } = &outcome {
+                    self.audit(&id, AuditAction::ConfigBackupFailed, message.clone())
+                        .await;
+                }
+                RouterBackup {
+                    device_id: id,
+                    name,
+                    outcome,
+                }
+            })
+            .buffer_unordered(opts.concurrency.max(1))
+            .collect()
+            .await;
+        let count =
+            |f: fn(&BackupOutcome) -> bool| routers.iter().filter(|r| f(&r.outcome)).count();
+        Ok(BackupReport {
+            new_versions: count(|o| matches!(o, BackupOutcome::Changed { .. })),
+            unchanged: count(|o| matches!(o, BackupOutcome::Unchanged { .. })),
+            drift: count(|o| matches!(o, BackupOutcome::Changed { drift: true, .. })),
+            failed: count(|o| matches!(o, BackupOutcome::Failed { .. })),
+            seconds: started.elapsed().as_secs_f64(),
+            routers,
+        })
+    }
+
+    /// One router's backup: its export now (within `deadline`),
+    /// normalised, compared with the last stored version.
+    async fn backup_router(
+        &self,
+        device_id: &str,
+        deadline: Duration,
+    ) -> Result<BackupOutcome, FleetError> {
+        let fetch = async {
+            let client = self.connect(device_id).await?;
+            let export = client
+                .export_text(routeros::ExportMethod::Auto)
+                .await
+                .map_err(FleetError::Router)?;
+            let who = identify(&client).await;
+            Ok::<_, FleetError>((export, who))
+        };
+        let (export, (routeros_version, board, serial)) =
+            tokio::time::timeout(deadline, fetch).await.map_err(|_| {
+                FleetError::InvalidInput(format!(
+                    "the router did not give its export within {} s",
+                    deadline.as_secs()
+                ))
+            })??;
+        let text = preview::normalise_export(&export)?;
+        let hash = config_hash(&text);
+        let latest = self
+            .store()
+            .config_versions(Some(device_id), 1)
+            .await?
+            .pop();
+        let now = poll::now_ms();
+        if let Some(l) = latest.as_ref().filter(|l| l.hash == hash) {
+            // Seen as it was: a later change is judged from now on.
+            self.store().touch_config_version(&l.id, now).await?;
+            return Ok(BackupOutcome::Unchanged {
+                version_id: l.id.clone(),
+            });
+        }
+        let push_id = match &latest {
+            Some(l) => self.push_since(device_id, l).await?,
+            None => None,
+        };
+        let drift = latest.is_some() && push_id.is_none();
+        let version = ConfigVersion {
+            id: fleet_store::new_id(),
+            device_id: device_id.to_owned(),
+            taken_at: now,
+            checked_at: now,
+            hash,
+            routeros_version,
+            board,
+            serial,
+            push_id: push_id.clone(),
+            drift,
+            line_count: text.lines().count() as u32,
+        };
+        self.store().save_config_version(&version, &text).await?;
+        if drift {
+            let previous = latest.map(|l| l.id).unwrap_or_default();
+            self.audit(
+                device_id,
+                AuditAction::AlertConfigDrift,
+                format!(
+                    "the configuration changed outside Fleetdeck: version {} differs from {previous}",
+                    version.id
+                ),
+            )
+            .await;
+        }
+        Ok(BackupOutcome::Changed {
+            version_id: version.id,
+            push_id,
+            drift,
+        })
+    }
+
+    /// The newest push that may have made the change since `latest`: one
+    /// started after the router was last seen as `latest` held it, and not
+    /// the push `latest` is already credited to.
+    async fn push_since(
+        &self,
+        device_id: &str,
+        latest: &ConfigVersion,
+    ) -> Result<Option<String>, FleetError> {
+        let pushes = self.store().push_records(Some(device_id), 50).await?;
+        Ok(pushes
+            .into_iter()
+            .filter(|p| p.started_at >= latest.checked_at)
+            .filter(|p| latest.push_id.as_deref() != Some(p.id.as_str()))
+            .filter(|p| {
+                matches!(
+                    p.status.known(),
+                    Some(
+                        PushState::Succeeded | PushState::AwaitingConfirmation | PushState::Running
+                    )
+                )
+            })
+            .max_by_key(|p| p.started_at)
+            .map(|p| p.id))
+    }
+
+    /// Records an audit event; one that cannot be written is logged, and
+    /// the backup it reports on stands.
+    async fn audit(&self, device_id: &str, action: AuditAction, detail: String) {
+        let event = AuditEvent {
+            id: fleet_store::new_id(),
+            at: poll::now_ms(),
+            device_id: Some(device_id.to_owned()),
+            actor: ACTOR.into(),
+            action: action.into(),
+            detail,
+        };
+        if let Err(e) = self.store().record_audit(&[event]).await {
+            tracing::warn!(device = %device_id, action = action.as_str(), error = %e, "audit event not written");
+        }
+    }
+
+    /// A router's versions, newest first.
+    pub async fn config_log(
+        &self,
+        device_id: &str,
+        limit: u32,
+    ) -> Result<Vec<ConfigVersion>, FleetError> {
+        self.store().get_device(device_id).await?;
+        Ok(self.store().config_versions(Some(device_id), limit).await?)
+    }
+
+    /// A version's text (the router's newest when `version_id` is `None`).
+    pub async fn config_show(
+        &self,
+        device_id: &str,
+        version_id: Option<&str>,
+    ) -> Result<(ConfigVersion, String), FleetError> {
+        let version = self.version_of(device_id, version_id).await?;
+        let text = self.text_of(&version).await?;
+        Ok((version, text))
+    }
+
+    /// Two versions side by side; `to: None` is the router's live export
+    /// now.
+    pub async fn config_diff(
+        &self,
+        device_id: &str,
+        from: &str,
+        to: Option<&str>,
+    ) -> Result<ConfigDiff, FleetError> {
+        let a = self.version_of(device_id, Some(from)).await?;
+        let before = self.text_of(&a).await?;
+        let (to_label, after) = match to {
+            Some(id) => {
+                let b = self.version_of(device_id, Some(id)).await?;
+                (label(&b), self.text_of(&b).await?)
+            }
+            None => {
+                let client = self.connect(device_id).await?;
+                let export = client
+                    .export_text(routeros::ExportMethod::Auto)
+                    .await
+                    .map_err(FleetError::Router)?;
+                (
+                    "the router now".to_owned(),
+                    preview::normalise_export(&export)?,
+                )
+            }
+        };
+        let from_label = label(&a);
+        Ok(ConfigDiff {
+            diff: preview::labeled_diff(&before, &after, &from_label, &to_label),
+            from: from_label,
+            to: to_label,
+        })
+    }
+
+    async fn version_of(
+        &self,
+        device_id: &str,
+        version_id: Option<&str>,
+    ) -> Result<ConfigVersion, FleetError> {
+        let versions = self.config_log(device_id, u32::MAX).await?;
+        match version_id {
+            None => versions.into_iter().next().ok_or_else(|| {
+                FleetError::InvalidInput("this router has no configuration backup yet".into())
+            }),
+            Some(id) => {
+                if let Some(v) = versions.iter().find(|v| v.id == id) {
+                    return Ok(v.clone());
+                }
+                let matching: Vec<&ConfigVersion> = versions
+                    .iter()
+                    .filter(|v| id.len() >= 8 && v.id.starts_with(id))
+                    .collect();
+                match matching.as_slice() {
+                    [one] => Ok((*one).clone()),
+                    [] => Err(FleetError::InvalidInput(format!(
+                        "this router has no configuration version {id}"
+                    ))),
+                    many => Err(FleetError::InvalidInput(format!(
+                        "{id} is the start of {} versions of this router: give more of the id",
+                        many.len()
+                    ))),
+                }
+            }
+        }
+    }
+
+    async fn text_of(&self, v: &ConfigVersion) -> Result<String, FleetError> {
+        self.store().config_text(&v.hash).await?.ok_or_else(|| {
+            FleetError::InvalidInput(format!(
+                "the text of configuration version {} is not in this store (a partial copy?)",
+                v.id
+            ))
+        })
+    }
+}
+
+/// A version as a diff header names it.
+fn label(v: &ConfigVersion) -> String {
+    format!("{} ({})", v.id, crate::chart::iso_hour(v.taken_at))
+}
+
+/// RouterOS version, board and serial number, as well as the router says
+/// them (a CHR has no RouterBOARD, so no serial).
+async fn identify(client: &routeros::Client) -> (Option<String>, Option<String>, Option<String>) {
+    let mut out = (None, None, None);
+    if let Ok(r) = client
+        .run(&routeros::Command::new("/system/resource/print").proplist(["version", "board-name"]))
+        .await
+    {
+        if let Some(row) = r.rows.first() {
+            out.0 = row.get("version").map(|v| v.into_owned());
+            out.1 = row.get("board-name").map(|v| v.into_owned());
+        }
+    }
+    if let Ok(r) = client
+        .run(&routeros::Command::new("/system/routerboard/print").proplist(["serial-number"]))
+        .await
+    {
+        out.2 = r
+            .rows
+            .first()
+            .and_then(|row| row.get("serial-number").map(|v| v.into_owned()));
+    }
+    out
+}

@@ -1,0 +1,262 @@
+//! Configuration history on simulated routers seeded from real-shaped
+//! exports, on both stores: a backup run stores one version per router, a
+//! second run with nothing changed stores none, a change made through the
+//! plain API outside Fleetdeck is one new version flagged as drift (and
+//! an alert), a push is one new version attributed to it, a router that
+//! refuses is reported with its words and backed up on the next run.
+
+#[path = "../../fleet-store/tests/common/mod.rs"]
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use fleet_core::{
+    configs::{BackupOptions, BackupOutcome, BackupReport},
+    credentials::{CredentialStore, Sensitive},
+    provision::PushSpec,
+    Fleet,
+};
+use fleet_store::{FleetStore, StoreUrl};
+use routeros::{Client, Command, ConnectOptions};
+use routeros_sim::{Faults, SimConfig, SimFleet};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/rsc")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn outcome_of<'a>(r: &'a BackupReport, device: &str) -> &'a BackupOutcome {
+    &r.routers
+        .iter()
+        .find(|b| b.device_id == device)
+        .unwrap_or_else(|| panic!("{device} not in {r:?}"))
+        .outcome
+}
+
+async fn history_on(store: FleetStore, dir: &std::path::Path) {
+    let fleet = Arc::new(Fleet::new(store, CredentialStore::file(dir.join("c.json"))));
+    let sim = SimFleet::start(SimConfig {
+        devices: 2,
+        password: "pw".into(),
+        versions: vec!["7.16.2".into(), "6.49.7".into()],
+        seeds: vec![
+            fixture("v7-vlan-switch.rsc"),
+            fixture("v6-home-router-crlf.rsc"),
+        ],
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let text: String = sim
+        .ports()
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}\n"))
+        .collect();
+    // As a technician adds them: the inventory with its password kept.
+    fleet
+        .import_inventory(&text, "admin", Some(&Sensitive::new("pw".to_owned())))
+        .await
+        .unwrap();
+    let targets = fleet
+        .enroll(
+            &fleet_core::targets::parse_text(&text).unwrap(),
+            "admin",
+            Some(&Sensitive::new("pw".to_owned())),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<String> = targets.iter().map(|t| t.device_id.clone()).collect();
+    let opts = BackupOptions::default();
+
+    // First run: a version per router, none of them drift.
+    let first = fleet.backup(None, &opts).await.unwrap();
+    assert_eq!(
+        (first.new_versions, first.drift, first.failed),
+        (2, 0, 0),
+        "{first:?}"
+    );
+    let (v0, text0) = fleet.config_show(&ids[0], None).await.unwrap();
+    assert!(text0.contains("vlan-id=99"), "{text0}");
+    assert!(
+        !text0.contains("by RouterOS"),
+        "the header's timestamp is not kept"
+    );
+    assert!(
+        v0.routeros_version
+            .as_deref()
+            .unwrap()
+            .starts_with("7.16.2"),
+        "{v0:?}"
+    );
+    assert!(v0.board.is_some() && v0.serial.is_some(), "{v0:?}");
+    let (_, text1) = fleet.config_show(&ids[1], None).await.unwrap();
+    assert!(text1.contains("name=home-gw"), "{text1}");
+
+    // Nothing changed: no new version.
+    let second = fleet.backup(None, &opts).await.unwrap();
+    assert_eq!(
+        (second.new_versions, second.unchanged),
+        (0, 2),
+        "{second:?}"
+    );
+
+    // A change through the plain API, outside Fleetdeck: drift.
+    let c = Client::connect(&ConnectOptions::new(
+        "127.0.0.1",
+        sim.port(0),
+        "admin",
+        "pw",
+    ))
+    .await
+    .unwrap();
+    c.run(&Command::new("/interface/bridge/add").attr("name", "rogue"))
+        .await
+        .unwrap();
+    let third = fleet.backup(None, &opts).await.unwrap();
+    assert_eq!((third.new_versions, third.drift), (1, 1), "{third:?}");
+    let BackupOutcome::Changed {
+        version_id: drifted,
+        push_id: None,
+        drift: true,
+    } = outcome_of(&third, &ids[0]).clone()
+    else {
+        panic!("{third:?}")
+    };
+    let alerts = fleet
+        .store()
+        .audit_events(Some(&ids[0]), 0, 50)
+        .await
+        .unwrap();
+    assert!(
+        alerts
+            .iter()
+            .any(|e| e.action.as_str() == "alert.config-drift" && e.detail.contains(&drifted)),
+        "{alerts:?}"
+    );
+    let d = fleet
+        .config_diff(&ids[0], &v0.id, Some(&drifted))
+        .await
+        .unwrap();
+    let added: Vec<&str> = d
+        .diff
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
+    assert_eq!(added.len(), 1, "{}", d.diff);
+    assert!(added[0].contains("name=rogue"), "{}", d.diff);
+    // Against the router now: the same as the newest version.
+    let live = fleet.config_diff(&ids[0], &drifted, None).await.unwrap();
+    assert!(live.diff.is_empty(), "{}", live.diff);
+    let log = fleet.config_log(&ids[0], 10).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].id, drifted, "newest first");
+
+    // A push: one new version, attributed to it.
+    fleet
+        .push_to(
+            vec![targets[1].clone()],
+            &PushSpec {
+                template: "/interface bridge add name=pushed comment={{ c: string }}\n".into(),
+                values: [("c".to_string(), "from-fleetdeck".to_string())].into(),
+                import: false,
+                waves: "100%".into(),
+                concurrency: 1,
+                stop_after: 0,
+                confirm_within_minutes: 5,
+                manual_confirm: false,
+                dry_run: false,
+            },
+            None,
+            |_| {},
+        )
+        .await
+        .unwrap();
+    let push = fleet
+        .store()
+        .push_records(Some(&ids[1]), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let fourth = fleet.backup(None, &opts).await.unwrap();
+    assert_eq!((fourth.new_versions, fourth.drift), (1, 0), "{fourth:?}");
+    assert!(
+        matches!(outcome_of(&fourth, &ids[1]), BackupOutcome::Changed { push_id: Some(p), drift: false, .. } if *p == push.id),
+        "{fourth:?} {push:?}"
+    );
+
+    // A router that refuses is reported in its words, and backed up on the
+    // next run.
+    sim.device(0).set_faults(Faults {
+        reject_login: true,
+        ..Faults::default()
+    });
+    let c1 = Client::connect(&ConnectOptions::new(
+        "127.0.0.1",
+        sim.port(0),
+        "admin",
+        "pw",
+    ))
+    .await;
+    assert!(c1.is_err());
+    let fifth = fleet
+        .backup(Some(vec![ids[0].clone()]), &opts)
+        .await
+        .unwrap();
+    let BackupOutcome::Failed { message } = outcome_of(&fifth, &ids[0]) else {
+        panic!("{fifth:?}")
+    };
+    assert!(message.contains("password"), "{message}");
+    assert_eq!(fifth.routers.len(), 1);
+    sim.device(0).set_faults(Faults::default());
+    c.run(&Command::new("/interface/bridge/add").attr("name", "rogue-2"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sixth = fleet
+        .backup(Some(vec![ids[0].clone()]), &opts)
+        .await
+        .unwrap();
+    assert_eq!((sixth.new_versions, sixth.failed), (1, 0), "{sixth:?}");
+
+    // Five versions, five texts, each kept once and compressed.
+    let versions = fleet.store().config_versions(None, 100).await.unwrap();
+    assert_eq!(versions.len(), 5);
+    let (texts, bytes) = fleet.store().config_storage().await.unwrap();
+    assert_eq!(texts, 5);
+    let plain: usize = {
+        let mut n = 0;
+        for v in &versions {
+            n += fleet
+                .store()
+                .config_text(&v.hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .len();
+        }
+        n
+    };
+    assert!(
+        bytes < plain as u64,
+        "{bytes} compressed bytes for {plain} of text"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_history_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FleetStore::open(&StoreUrl::Sqlite(dir.path().join("f.db")))
+        .await
+        .unwrap();
+    history_on(store, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_history_on_the_shared_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, db) = common::mysql_store().await;
+    history_on(store, dir.path()).await;
+    common::drop_mysql_db(&db).await;
+}

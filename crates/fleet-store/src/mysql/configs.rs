@@ -1,0 +1,127 @@
+//! Configuration history: texts stored once by hash, versions per router.
+
+use super::*;
+use crate::rows::{self, CONFIG_COLUMNS};
+
+impl MysqlStore {
+    /// Stores a version, and its text if no version had it yet, in one
+    /// transaction.
+    pub async fn save_config_version(
+        &self,
+        record: ConfigVersionRecord,
+        body: Vec<u8>,
+        _queue: bool,
+    ) -> Result<bool, StoreError> {
+        let v = record.version;
+        let mut c = self.conn().await?;
+        let mut tx = c.start_transaction(TxOpts::default()).await?;
+        tx.exec_drop(
+            "INSERT IGNORE INTO config_texts (hash, size, body) VALUES (?, ?, ?)",
+            (&v.hash, record.text.len() as i64, body),
+        )
+        .await?;
+        tx.exec_drop(
+            format!(
+                "INSERT IGNORE INTO config_versions ({CONFIG_COLUMNS})
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+            Params::Positional(vec![
+                Value::from(&v.id),
+                Value::from(&v.device_id),
+                v.taken_at.into(),
+                Value::from(&v.hash),
+                v.routeros_version.clone().into(),
+                v.board.clone().into(),
+                v.serial.clone().into(),
+                v.push_id.clone().into(),
+                i64::from(v.drift).into(),
+                i64::from(v.line_count).into(),
+                v.checked_at.into(),
+            ]),
+        )
+        .await?;
+        let fresh = tx.affected_rows() == 1;
+        tx.commit().await?;
+        Ok(fresh)
+    }
+
+    /// Newest first; `device_id` narrows to one router.
+    pub async fn config_versions(
+        &self,
+        device_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ConfigVersion>, StoreError> {
+        let rows: Vec<Row> = self
+            .conn()
+            .await?
+            .exec(
+                format!(
+                    "SELECT {CONFIG_COLUMNS} FROM config_versions
+                     WHERE (? IS NULL OR device_id = ?)
+                     ORDER BY taken_at DESC, id DESC LIMIT ?"
+                ),
+                (device_id, device_id, limit),
+            )
+            .await?;
+        rows.into_iter()
+            .map(|mut r| rows::config_version(&mut r))
+            .collect()
+    }
+
+    /// A backup found the router still holding version `id` at `at`.
+    pub async fn touch_config_version(&self, id: String, at: i64) -> Result<(), StoreError> {
+        self.conn()
+            .await?
+            .exec_drop(
+                "UPDATE config_versions SET checked_at = GREATEST(checked_at, ?) WHERE id = ?",
+                (at, id),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Each router's newest version.
+    pub async fn latest_config_versions(&self) -> Result<Vec<ConfigVersion>, StoreError> {
+        let rows: Vec<Row> = self
+            .conn()
+            .await?
+            .query(format!(
+                "SELECT {CONFIG_COLUMNS} FROM config_versions v
+                 JOIN (SELECT device_id AS d, MAX(taken_at) AS t FROM config_versions
+                       GROUP BY device_id) m ON v.device_id = m.d AND v.taken_at = m.t
+                 ORDER BY v.device_id, v.id DESC"
+            ))
+            .await?;
+        let mut out: Vec<ConfigVersion> = Vec::new();
+        for mut r in rows {
+            let v = rows::config_version(&mut r)?;
+            // Two versions taken in the same millisecond: the later id.
+            if out.last().is_none_or(|l| l.device_id != v.device_id) {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The compressed text with this hash.
+    pub async fn config_body(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn()
+            .await?
+            .exec_first("SELECT body FROM config_texts WHERE hash = ?", (hash,))
+            .await?)
+    }
+
+    /// Distinct texts kept and their compressed bytes.
+    pub async fn config_storage(&self) -> Result<(u64, u64), StoreError> {
+        let row: Option<(i64, Option<i64>)> = self
+            .conn()
+            .await?
+            .query_first(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(LENGTH(body)), 0) AS SIGNED) FROM config_texts",
+            )
+            .await?;
+        let (n, bytes) = row.unwrap_or((0, None));
+        Ok((n as u64, bytes.unwrap_or(0) as u64))
+    }
+}

@@ -1,0 +1,163 @@
+//! `import`, `backup` and `config log|show|diff`: the inventory and
+//! configuration history use cases of `fleet_core`, printed.
+
+use std::process::ExitCode;
+
+use fleet_core::configs::{BackupOptions, BackupOutcome};
+
+use crate::{
+    args::ConfigCmd,
+    util::{duration_arg, open_fleet_at},
+};
+
+/// `import`: the inventory use case, with the password from the
+/// environment.
+pub(crate) async fn import(
+    file: &std::path::Path,
+    user: &str,
+    password_env: Option<&str>,
+    store: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(file).with_context(|| format!("{}", file.display()))?;
+    let password = password_env
+        .map(|var| {
+            std::env::var(var)
+                .map(fleet_core::credentials::Sensitive::new)
+                .with_context(|| format!("--password-env {var}: the variable is not set"))
+        })
+        .transpose()?;
+    let fleet = open_fleet_at(store).await?;
+    let r = fleet
+        .import_inventory(&text, user, password.as_ref())
+        .await?;
+    println!(
+        "{} rows: {} routers added, {} already known, {} sites added{}",
+        r.rows,
+        r.added,
+        r.already_known,
+        r.sites_added,
+        if r.password_stored {
+            "; password kept in the credential store"
+        } else {
+            ""
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn backup(
+    devices: Vec<String>,
+    store: Option<&str>,
+    concurrency: usize,
+    deadline: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let fleet = open_fleet_at(store).await?;
+    let opts = BackupOptions {
+        concurrency,
+        deadline: duration_arg("--deadline", deadline)?,
+    };
+    let report = fleet
+        .backup((!devices.is_empty()).then_some(devices), &opts)
+        .await?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        for r in &report.routers {
+            let what = match &r.outcome {
+                BackupOutcome::Unchanged { .. } => "unchanged".to_owned(),
+                BackupOutcome::Changed {
+                    version_id,
+                    push_id: Some(p),
+                    ..
+                } => format!("new version {version_id}, made by push {p}"),
+                BackupOutcome::Changed {
+                    version_id,
+                    drift: true,
+                    ..
+                } => format!("new version {version_id}: CHANGED OUTSIDE FLEETDECK"),
+                BackupOutcome::Changed { version_id, .. } => format!("new version {version_id}"),
+                BackupOutcome::Failed { message } => format!("FAILED: {message}"),
+            };
+            println!("{:<24} {what}", r.name);
+        }
+        println!(
+            "{} routers in {:.1} s: {} new versions ({} drift), {} unchanged, {} failed",
+            report.routers.len(),
+            report.seconds,
+            report.new_versions,
+            report.drift,
+            report.unchanged,
+            report.failed
+        );
+    }
+    Ok(if report.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub(crate) async fn config(action: ConfigCmd) -> anyhow::Result<ExitCode> {
+    match action {
+        ConfigCmd::Log {
+            device,
+            limit,
+            store,
+            json,
+        } => {
+            let fleet = open_fleet_at(store.as_deref()).await?;
+            for v in fleet.config_log(&device, limit).await? {
+                if json {
+                    println!("{}", serde_json::to_string(&v)?);
+                } else {
+                    let why = match (&v.push_id, v.drift) {
+                        (Some(p), _) => format!("push {p}"),
+                        (None, true) => "changed outside Fleetdeck".into(),
+                        (None, false) => String::new(),
+                    };
+                    println!(
+                        "{} {} {:>5} lines  RouterOS {}  {why}",
+                        v.id,
+                        fleet_core::chart::iso_hour(v.taken_at),
+                        v.line_count,
+                        v.routeros_version.as_deref().unwrap_or("?"),
+                    );
+                }
+            }
+        }
+        ConfigCmd::Show {
+            device,
+            version,
+            store,
+            json,
+        } => {
+            let fleet = open_fleet_at(store.as_deref()).await?;
+            let (v, text) = fleet.config_show(&device, version.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::json!({ "version": v, "text": text }));
+            } else {
+                print!("{text}");
+            }
+        }
+        ConfigCmd::Diff {
+            device,
+            from,
+            to,
+            store,
+            json,
+        } => {
+            let fleet = open_fleet_at(store.as_deref()).await?;
+            let d = fleet.config_diff(&device, &from, to.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string(&d)?);
+            } else if d.diff.is_empty() {
+                println!("no difference between {} and {}", d.from, d.to);
+            } else {
+                print!("{}", d.diff);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

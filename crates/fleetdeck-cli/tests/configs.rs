@@ -1,0 +1,179 @@
+//! `import`, `backup` and `config log|show|diff` as a technician runs them
+//! against simulated routers seeded from a real-shaped export.
+
+use routeros::{Client, Command, ConnectOptions};
+use routeros_sim::{SimConfig, SimFleet};
+
+mod common;
+use common::{cli, s};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/rsc")
+        .join(name);
+    std::fs::read(&path).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_and_history_from_the_command_line() {
+    let sim = SimFleet::start(SimConfig {
+        devices: 2,
+        password: "s3cret".into(),
+        seeds: vec![fixture("v7-vlan-switch.rsc")],
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_owned();
+    let store = format!("sqlite://{}/fleet.db", data);
+    let list = dir.path().join("routers.txt");
+    std::fs::write(
+        &list,
+        sim.ports()
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let env = || {
+        vec![
+            ("RPW", "s3cret".to_owned()),
+            ("FLEETDECK_DATA_DIR", data.clone()),
+        ]
+    };
+
+    let out = cli(
+        s(&[
+            "import",
+            list.to_str().unwrap(),
+            "--password-env",
+            "RPW",
+            "--store",
+            &store,
+        ]),
+        env(),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 routers added"));
+
+    let backup = |extra: &'static [&'static str]| {
+        let mut a = s(&["backup", "--store", &store, "--json"]);
+        a.extend(extra.iter().map(|x| x.to_string()));
+        cli(a, env())
+    };
+    let out = backup(&[]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(first["newVersions"], 2, "{first}");
+    let device = first["routers"][0]["deviceId"].as_str().unwrap().to_owned();
+    let port = first["routers"][0]["name"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let v1 = first["routers"][0]["versionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Someone changes the router outside Fleetdeck.
+    let c = Client::connect(&ConnectOptions::new(
+        "127.0.0.1",
+        port.parse().unwrap(),
+        "admin",
+        "s3cret",
+    ))
+    .await
+    .unwrap();
+    c.run(
+        &Command::new("/ip/address/add")
+            .attr("address", "192.0.2.9/24")
+            .attr("interface", "br-trunk"),
+    )
+    .await
+    .unwrap();
+    let out = backup(&[]).await;
+    let second: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (second["newVersions"].as_u64(), second["drift"].as_u64()),
+        (Some(1), Some(1)),
+        "{second}"
+    );
+
+    let out = cli(
+        s(&[
+            "config", "log", "--device", &device, "--store", &store, "--json",
+        ]),
+        env(),
+    )
+    .await;
+    let log: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0]["drift"], true);
+    assert_eq!(log[1]["id"].as_str(), Some(v1.as_str()));
+
+    let out = cli(
+        s(&[
+            "config",
+            "show",
+            "--device",
+            &device,
+            "--version",
+            &v1,
+            "--store",
+            &store,
+        ]),
+        env(),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("vlan-id=99") && !text.contains("192.0.2.9"),
+        "{text}"
+    );
+
+    let out = cli(
+        s(&[
+            "config", "diff", "--device", &device, &v1, "--store", &store,
+        ]),
+        env(),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        diff.contains("+/ip address add address=192.0.2.9/24"),
+        "{diff}"
+    );
+    assert!(diff.contains("the router now"), "{diff}");
+
+    // A router that cannot be reached fails the run, in words.
+    drop(sim);
+    let out = backup(&[]).await;
+    assert!(!out.status.success());
+    let third: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(third["failed"], 2, "{third}");
+    assert!(
+        third["routers"][0]["message"].as_str().unwrap().len() > 10,
+        "{third}"
+    );
+}
