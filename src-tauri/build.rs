@@ -42,6 +42,11 @@ const COMMANDS: &[&str] = &[
     "sync_status",
     "set_shared_store",
     "sync_now",
+    "backup_routers",
+    "backup_status",
+    "config_log",
+    "config_show",
+    "config_diff",
 ];
 
 fn main() {

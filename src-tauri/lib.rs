@@ -54,6 +54,11 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
             commands::sync::sync_status,
             commands::sync::set_shared_store,
             commands::sync::sync_now,
+            commands::configs::backup_routers,
+            commands::configs::backup_status,
+            commands::configs::config_log,
+            commands::configs::config_show,
+            commands::configs::config_diff,
         ])
 }
 

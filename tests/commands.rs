@@ -575,3 +575,67 @@ fn diagnostics_tell_the_state_and_the_log_without_secrets() {
     }
     assert!(!text.contains("Sup3rS3cret"), "{text}");
 }
+
+/// Configuration history through IPC: back up, the fleet's standing, a
+/// router's versions, a version's text, a diff against the router now.
+#[test]
+fn configuration_backups_through_ipc() {
+    let h = harness();
+    let dev = invoke(
+        &h,
+        "add_device",
+        json!({"input": {"host": "127.0.0.1", "port": h.sim.port(0), "username": "admin", "password": "pw"}}),
+    )
+    .unwrap();
+    let id = dev["id"].as_str().unwrap().to_owned();
+    let report = invoke(&h, "backup_routers", json!({"deviceIds": null})).unwrap();
+    assert_eq!(report["newVersions"], 1, "{report}");
+    assert_eq!(report["routers"][0]["outcome"], "changed", "{report}");
+    let version = report["routers"][0]["versionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let status = invoke(&h, "backup_status", json!({})).unwrap();
+    assert_eq!(status[0]["latest"]["id"], version.as_str(), "{status}");
+    assert_eq!(status[0]["lastFailure"], Value::Null);
+    let log = invoke(&h, "config_log", json!({"deviceId": id})).unwrap();
+    assert_eq!(log.as_array().unwrap().len(), 1);
+    let shown = invoke(
+        &h,
+        "config_show",
+        json!({"deviceId": id, "versionId": version}),
+    )
+    .unwrap();
+    assert!(
+        shown["text"].as_str().unwrap().contains("sim-router-0000"),
+        "{shown}"
+    );
+    h.sim.device(0).set_identity("renamed-by-hand");
+    let diff = invoke(
+        &h,
+        "config_diff",
+        json!({"deviceId": id, "from": version, "to": null}),
+    )
+    .unwrap();
+    let d = diff["diff"].as_str().unwrap();
+    assert!(
+        d.contains("+/system identity set name=renamed-by-hand"),
+        "{d}"
+    );
+    assert_eq!(diff["to"], "the router now");
+    // A router that refuses shows in the standing with its words.
+    h.sim.device(0).set_faults(routeros_sim::Faults {
+        reject_login: true,
+        ..Default::default()
+    });
+    let report = invoke(&h, "backup_routers", json!({"deviceIds": [id]})).unwrap();
+    assert_eq!(report["failed"], 1, "{report}");
+    let status = invoke(&h, "backup_status", json!({})).unwrap();
+    assert!(
+        status[0]["lastFailure"]
+            .as_str()
+            .unwrap()
+            .contains("password"),
+        "{status}"
+    );
+}

@@ -950,3 +950,90 @@ async fn an_interrupted_push_is_offered_at_start_and_resumed_in_the_window() {
         assert_eq!(name, "resumed-edge", "router {port}");
     }
 }
+
+/// Backups in the real window: two routers seeded from real-shaped exports
+/// are backed up from the Backups view, one is changed outside Fleetdeck,
+/// the next backup flags it, and its Configuration card shows the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_flag_a_change_made_outside_fleetdeck_and_show_its_diff() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "the end-to-end test needs a display: run it under xvfb-run (scripts/test.sh does)"
+    );
+    let fixture = |name: &str| {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/rsc")
+                .join(name),
+        )
+        .unwrap()
+    };
+    let sim = SimFleet::start(SimConfig {
+        devices: 2,
+        seeds: vec![
+            fixture("v7-vlan-switch.rsc"),
+            fixture("v6-home-router-crlf.rsc"),
+        ],
+        versions: vec!["7.16.2".into(), "6.49.7".into()],
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    drop(enrolled_fleet("backups", &sim).await);
+    let (_driver, c) = launch_in("backups", false).await;
+    click(&c, "[data-testid=nav-backups]").await;
+    wait_text(&c, "[data-testid=backup-counts]", "2 never backed up").await;
+    click(&c, "[data-testid=backup-now]").await;
+    let summary = wait_text(&c, "[data-testid=backup-summary]", "2 new versions").await;
+    assert!(summary.contains("0 failed"), "{summary}");
+
+    // Someone adds an address by hand.
+    let client = routeros::Client::connect(&routeros::ConnectOptions::new(
+        "127.0.0.1",
+        sim.port(0),
+        "admin",
+        "",
+    ))
+    .await
+    .unwrap();
+    client
+        .run(
+            &routeros::Command::new("/ip/address/add")
+                .attr("address", "198.51.100.7/24")
+                .attr("interface", "br-trunk"),
+        )
+        .await
+        .unwrap();
+    click(&c, "[data-testid=backup-now]").await;
+    wait_text(
+        &c,
+        "[data-testid=backup-summary]",
+        "1 new version (1 changed",
+    )
+    .await;
+    wait_text(
+        &c,
+        "[data-testid=backup-counts]",
+        "1 changed outside Fleetdeck",
+    )
+    .await;
+    screenshot(&c, "backups").await;
+
+    // Its Configuration card: the last change, by default.
+    click(&c, "tr.drift .link").await;
+    wait_text(
+        &c,
+        "[data-testid=device-config]",
+        "changed outside Fleetdeck",
+    )
+    .await;
+    click(&c, "[data-testid=config-compare]").await;
+    let diff = wait_text(&c, "[data-testid=config-diff]", "198.51.100.7").await;
+    assert!(
+        diff.lines()
+            .any(|l| l.starts_with("+/ip address add address=198.51.100.7/24")),
+        "{diff}"
+    );
+    show(&c, "[data-testid=config-diff]").await;
+    screenshot(&c, "config-diff").await;
+}

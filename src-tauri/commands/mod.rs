@@ -1,5 +1,6 @@
 //! One module per domain; each command delegates to `fleet-core`.
 
+pub mod configs;
 pub mod dashboard;
 pub mod demo;
 pub mod devices;

@@ -56,6 +56,7 @@ function fakeBackend(overrides: Record<string, Handler>) {
       codepage: 'windows-1252',
     }),
     device_history: () => ({ pushes: [], events: [], alerts: [], backups: [] }),
+    config_log: () => [],
     list_templates: () => [],
     sync_status: () => ({ backend: 'sqlite', location: '/tmp/f.db', outboxEntries: 0, outboxRecords: 0, sharedUrl: null, lastSync: null }),
     list_sites: () => [],

@@ -74,6 +74,27 @@ pub struct BackupReport {
     pub seconds: f64,
 }
 
+/// Where one router's backups stand: its newest version, and the last
+/// failure since a backup last reached it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RouterBackupStatus {
+    pub device_id: String,
+    pub name: String,
+    pub latest: Option<ConfigVersion>,
+    /// The router's words, when the last backup of it failed.
+    pub last_failure: Option<String>,
+    pub last_failure_at: Option<i64>,
+}
+
+/// A version and its normalised text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigText {
+    pub version: ConfigVersion,
+    pub text: String,
+}
+
 /// Two versions (or a version and the router now) side by side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
@@ -262,6 +283,45 @@ impl Fleet {
         if let Err(e) = self.store().record_audit(&[event]).await {
             tracing::warn!(device = %device_id, action = action.as_str(), error = %e, "audit event not written");
         }
+    }
+
+    /// Every router's backup standing: for the Backups view.
+    pub async fn backup_status(&self) -> Result<Vec<RouterBackupStatus>, FleetError> {
+        let store = self.store();
+        let latest = store.latest_config_versions().await?;
+        let failures: Vec<AuditEvent> = store
+            .audit_events(None, 0, 10_000)
+            .await?
+            .into_iter()
+            .filter(|e| e.action.known() == Some(AuditAction::ConfigBackupFailed))
+            .collect();
+        let mut out: Vec<RouterBackupStatus> = store
+            .list_devices()
+            .await?
+            .into_iter()
+            .map(|d| {
+                let latest = latest.iter().find(|v| v.device_id == d.id).cloned();
+                let seen = latest.as_ref().map_or(i64::MIN, |v| v.checked_at);
+                // Newest first: the first failure of this router, if no
+                // backup reached it since.
+                let failure = failures
+                    .iter()
+                    .find(|e| e.device_id.as_deref() == Some(d.id.as_str()))
+                    .filter(|e| e.at > seen);
+                RouterBackupStatus {
+                    name: d
+                        .identity
+                        .clone()
+                        .unwrap_or_else(|| format!("{}:{}", d.host, d.port)),
+                    device_id: d.id,
+                    latest,
+                    last_failure: failure.map(|e| e.detail.clone()),
+                    last_failure_at: failure.map(|e| e.at),
+                }
+            })
+            .collect();
+        out.sort_by_key(|r| r.name.to_lowercase());
+        Ok(out)
     }
 
     /// A router's versions, newest first.

@@ -229,8 +229,8 @@ pub struct ConfigVersion {
     pub line_count: u32,
 }
 
-/// A version and its text, as the outbox carries it to the shared
-/// database.
+/// A version and its text, as they are copied from one store to another
+/// (the outbox queues the version; its text is read when delivered).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigVersionRecord {
     pub version: ConfigVersion,

@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     model::{
-        hour_of, AuditEvent, Checkin, ConfigVersionRecord, DeviceRecord, PushRecord, Site, Template,
+        hour_of, AuditEvent, Checkin, ConfigVersion, ConfigVersionRecord, DeviceRecord, PushRecord,
+        Site, Template,
     },
     FleetStore, OutboxEntry, StoreError,
 };
@@ -66,7 +67,7 @@ pub async fn deliver_outbox(from: &FleetStore, to: &FleetStore) -> Result<SyncRe
             return Ok(report);
         }
         for entry in entries {
-            let applied = apply(to, &entry).await?;
+            let applied = apply(from, to, &entry).await?;
             from.outbox_remove(entry.seq).await?;
             report.entries_delivered += 1;
             report.records_delivered += entry.records as u64;
@@ -80,8 +81,9 @@ fn decode<T: for<'de> Deserialize<'de>>(e: &OutboxEntry) -> Result<T, StoreError
         .map_err(|err| StoreError::Payload(format!("outbox entry {} ({}): {err}", e.seq, e.kind)))
 }
 
-/// Applies one queued entry; returns how many of its records were new.
-async fn apply(to: &FleetStore, e: &OutboxEntry) -> Result<u64, StoreError> {
+/// Applies one queued entry of `from`'s outbox to `to`; returns how many
+/// of its records were new.
+async fn apply(from: &FleetStore, to: &FleetStore, e: &OutboxEntry) -> Result<u64, StoreError> {
     Ok(match e.kind.as_str() {
         "checkins" => {
             let batch: Vec<Checkin> = decode(e)?;
@@ -92,7 +94,19 @@ async fn apply(to: &FleetStore, e: &OutboxEntry) -> Result<u64, StoreError> {
         "template" => u64::from(to.save_template_unqueued(&decode::<Template>(e)?).await?),
         "audit" => to.record_audit_unqueued(decode(e)?).await?,
         "push" => to.save_pushes_unqueued(decode(e)?).await?,
-        "config" => u64::from(to.save_config_version_unqueued(decode(e)?).await?),
+        "config" => {
+            let version: ConfigVersion = decode(e)?;
+            let text = from.config_text(&version.hash).await?.ok_or_else(|| {
+                StoreError::Payload(format!(
+                    "outbox entry {}: the text of configuration version {} is missing",
+                    e.seq, version.id
+                ))
+            })?;
+            u64::from(
+                to.save_config_version_unqueued(ConfigVersionRecord { version, text })
+                    .await?,
+            )
+        }
         other => {
             return Err(StoreError::Payload(format!(
                 "outbox entry {} has unknown kind {other:?}; a newer Fleetdeck queued it",

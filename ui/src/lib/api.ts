@@ -9,6 +9,11 @@ import type { AddDevice } from './bindings/AddDevice';
 import type { AuditAction } from './bindings/AuditAction';
 import type { AuditEvent } from './bindings/AuditEvent';
 import type { Backup } from './bindings/Backup';
+import type { BackupReport } from './bindings/BackupReport';
+import type { ConfigDiff } from './bindings/ConfigDiff';
+import type { ConfigText } from './bindings/ConfigText';
+import type { ConfigVersion } from './bindings/ConfigVersion';
+import type { RouterBackupStatus } from './bindings/RouterBackupStatus';
 import type { BulkReport } from './bindings/BulkReport';
 import type { Checkin } from './bindings/Checkin';
 import type { CommandError } from './bindings/CommandError';
@@ -82,7 +87,12 @@ export type {
   AuditAction,
   AuditEvent,
   Backup,
+  BackupReport,
   BulkReport,
+  ConfigDiff,
+  ConfigText,
+  ConfigVersion,
+  RouterBackupStatus,
   Checkin,
   CommandError,
   Count,
@@ -435,4 +445,27 @@ export function setSharedStore(url: string, password: string): Promise<{ backend
 
 export function syncNow(): Promise<SyncReport> {
   return call<SyncReport>('sync_now');
+}
+
+/** Backs up the routers named, or every router with `null`. */
+export function backupRouters(deviceIds: string[] | null): Promise<BackupReport> {
+  return call<BackupReport>('backup_routers', { deviceIds });
+}
+
+export function backupStatus(): Promise<RouterBackupStatus[]> {
+  return call<RouterBackupStatus[]>('backup_status');
+}
+
+/** A router's configuration versions, newest first. */
+export function configLog(deviceId: string): Promise<ConfigVersion[]> {
+  return call<ConfigVersion[]>('config_log', { deviceId });
+}
+
+export function configShow(deviceId: string, versionId: string): Promise<ConfigText> {
+  return call<ConfigText>('config_show', { deviceId, versionId });
+}
+
+/** `from` against `to`, or against the router's live export with `to` null. */
+export function configDiff(deviceId: string, from: string, to: string | null): Promise<ConfigDiff> {
+  return call<ConfigDiff>('config_diff', { deviceId, from, to });
 }

@@ -17,6 +17,7 @@ const ALERTS: Record<string, { text: string; tone: Tone }> = {
   'alert.storage-low': { text: 'Storage low', tone: 'warn' },
   'alert.firmware-behind': { text: 'Firmware behind', tone: 'warn' },
   'alert.rebooted': { text: 'Rebooted', tone: 'warn' },
+  'alert.config-drift': { text: 'Changed outside Fleetdeck', tone: 'warn' },
   'health.offline': { text: 'Offline', tone: 'bad' },
   'health.degraded': { text: 'Missing polls', tone: 'warn' },
   'health.online': { text: 'Back online', tone: 'good' },

@@ -10,7 +10,7 @@ import { normalizeError, type ApiError, type Device } from './api';
 import { NO_FILTER, type DeviceFilter } from './devices';
 
 /** A tool page over the main area; `main` shows the overview or a router. */
-export type Page = 'main' | 'provision' | 'templates' | 'sync' | 'import';
+export type Page = 'main' | 'provision' | 'templates' | 'sync' | 'import' | 'backups';
 export type ToolPage = Exclude<Page, 'main'>;
 
 export class ViewState {

@@ -5,7 +5,7 @@ use crate::rows::{self, CONFIG_COLUMNS};
 
 impl SqliteStore {
     /// Stores a version, and its text if no version had it yet. `body` is
-    /// the compressed text; `record` what the outbox carries.
+    /// the compressed text.
     pub async fn save_config_version(
         &self,
         record: ConfigVersionRecord,
@@ -36,8 +36,11 @@ impl SqliteStore {
                     i64::from(v.line_count),
                     v.checked_at
                 ])? == 1;
+            // The outbox carries the version only; its text is read from
+            // `config_texts` when the entry is delivered, so a queued text
+            // is not kept twice, uncompressed.
             if queue && fresh {
-                enqueue(tx, "config", 1, &record)?;
+                enqueue(tx, "config", 1, v)?;
             }
             Ok(fresh)
         })

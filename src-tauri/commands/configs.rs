@@ -1,0 +1,64 @@
+//! Configuration history: back up routers, the fleet's backup standing, a
+//! router's versions, a version's text, and diffs.
+
+use fleet_core::{
+    configs::{BackupOptions, BackupReport, ConfigDiff, ConfigText, RouterBackupStatus},
+    fleet_store::ConfigVersion,
+};
+use tauri::State;
+
+use crate::{AppState, CommandError};
+
+/// Backs up the routers named (every router when none are).
+#[tauri::command]
+pub async fn backup_routers(
+    state: State<'_, AppState>,
+    device_ids: Option<Vec<String>>,
+) -> Result<BackupReport, CommandError> {
+    Ok(state
+        .fleet()?
+        .backup(device_ids, &BackupOptions::default())
+        .await?)
+}
+
+#[tauri::command]
+pub async fn backup_status(
+    state: State<'_, AppState>,
+) -> Result<Vec<RouterBackupStatus>, CommandError> {
+    Ok(state.fleet()?.backup_status().await?)
+}
+
+#[tauri::command]
+pub async fn config_log(
+    state: State<'_, AppState>,
+    device_id: String,
+) -> Result<Vec<ConfigVersion>, CommandError> {
+    Ok(state.fleet()?.config_log(&device_id, 500).await?)
+}
+
+#[tauri::command]
+pub async fn config_show(
+    state: State<'_, AppState>,
+    device_id: String,
+    version_id: String,
+) -> Result<ConfigText, CommandError> {
+    let (version, text) = state
+        .fleet()?
+        .config_show(&device_id, Some(&version_id))
+        .await?;
+    Ok(ConfigText { version, text })
+}
+
+/// `to: None` compares with the router's live export.
+#[tauri::command]
+pub async fn config_diff(
+    state: State<'_, AppState>,
+    device_id: String,
+    from: String,
+    to: Option<String>,
+) -> Result<ConfigDiff, CommandError> {
+    Ok(state
+        .fleet()?
+        .config_diff(&device_id, &from, to.as_deref())
+        .await?)
+}
