@@ -41,6 +41,7 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
         fleet_core::configs::RouterBackupStatus,
         fleet_core::configs::ConfigText,
         fleet_core::configs::ConfigDiff,
+        fleet_core::configs::ConfigSearchHit,
         fleet_core::monitoring::PollingStatus,
         fleet_core::dashboard::FleetOverview,
         Overview,

@@ -47,6 +47,7 @@ const COMMANDS: &[&str] = &[
     "config_log",
     "config_show",
     "config_diff",
+    "config_search",
 ];
 
 fn main() {

@@ -59,6 +59,7 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
             commands::configs::config_log,
             commands::configs::config_show,
             commands::configs::config_diff,
+            commands::configs::config_search,
         ])
 }
 

@@ -610,6 +610,15 @@ fn configuration_backups_through_ipc() {
         shown["text"].as_str().unwrap().contains("sim-router-0000"),
         "{shown}"
     );
+    let hits = invoke(&h, "config_search", json!({"text": "SIM-ROUTER-0000"})).unwrap();
+    assert_eq!(hits[0]["deviceId"], id.as_str(), "{hits}");
+    assert!(
+        hits[0]["line"]
+            .as_str()
+            .unwrap()
+            .starts_with("/system identity set"),
+        "{hits}"
+    );
     h.sim.device(0).set_identity("renamed-by-hand");
     let diff = invoke(
         &h,

@@ -1017,6 +1017,11 @@ async fn backups_flag_a_change_made_outside_fleetdeck_and_show_its_diff() {
         "1 changed outside Fleetdeck",
     )
     .await;
+    // Which routers hold that address now?
+    fill(&c, "[data-testid=config-search-text]", "198.51.100.7").await;
+    click(&c, "[data-testid=config-search] button").await;
+    let found = wait_text(&c, "[data-testid=config-hits]", "1 line found").await;
+    assert!(found.contains("interface=br-trunk"), "{found}");
     screenshot(&c, "backups").await;
 
     // Its Configuration card: the last change, by default.

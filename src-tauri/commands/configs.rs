@@ -2,7 +2,9 @@
 //! router's versions, a version's text, and diffs.
 
 use fleet_core::{
-    configs::{BackupOptions, BackupReport, ConfigDiff, ConfigText, RouterBackupStatus},
+    configs::{
+        BackupOptions, BackupReport, ConfigDiff, ConfigSearchHit, ConfigText, RouterBackupStatus,
+    },
     fleet_store::ConfigVersion,
 };
 use tauri::State;
@@ -61,4 +63,13 @@ pub async fn config_diff(
         .fleet()?
         .config_diff(&device_id, &from, to.as_deref())
         .await?)
+}
+
+/// Lines of every router's newest configuration holding `text`.
+#[tauri::command]
+pub async fn config_search(
+    state: State<'_, AppState>,
+    text: String,
+) -> Result<Vec<ConfigSearchHit>, CommandError> {
+    Ok(state.fleet()?.config_search(&text, 200).await?)
 }

@@ -8,6 +8,10 @@
 //!   the embedded store: versions stored, compressed bytes, file size, and
 //!   the ratio against keeping every daily export as it is (the naive
 //!   baseline) and against keeping each version uncompressed.
+//! - Search: one string across the newest configuration of
+//!   `FLEETDECK_BENCH_SEARCH_ROUTERS` (default 10,000) routers of about
+//!   200 lines each, p50 and p95 over rare and common needles, as a ratio
+//!   against looking the line up by its key (router, line number).
 //! - Diff: two 70 KB exports three lines apart, p50 and p95 of the unified
 //!   diff, as a ratio against splitting both into lines (the floor of any
 //!   line diff).
@@ -150,11 +154,86 @@ fn diff() {
     );
 }
 
+fn search(rt: &tokio::runtime::Runtime) {
+    let routers = env_num("FLEETDECK_BENCH_SEARCH_ROUTERS", 10_000);
+    let dir = tempfile::tempdir().unwrap();
+    let store = rt
+        .block_on(FleetStore::open(&StoreUrl::Sqlite(
+            dir.path().join("search.db"),
+        )))
+        .unwrap();
+    let started = Instant::now();
+    let mut lines = 0usize;
+    for r in 0..routers {
+        let t = text(&export(r, 200));
+        lines += t.lines().count();
+        let v = ConfigVersion {
+            id: new_id(),
+            device_id: format!("router-{r:05}"),
+            taken_at: 1,
+            checked_at: 1,
+            hash: config_hash(&t),
+            routeros_version: None,
+            board: None,
+            serial: None,
+            push_id: None,
+            drift: false,
+            line_count: t.lines().count() as u32,
+        };
+        rt.block_on(store.save_config_version(&v, &t)).unwrap();
+    }
+    let indexed = started.elapsed();
+    let needles = [
+        ("one router", format!("site-{:05}", routers / 2)),
+        ("a port on many routers", "dst-port=1234".to_owned()),
+        ("absent", "no-such-string".to_owned()),
+    ];
+    let mut all = Vec::new();
+    for (label, needle) in &needles {
+        let mut times = Vec::new();
+        let mut found = 0;
+        for _ in 0..30 {
+            let t = Instant::now();
+            found = rt
+                .block_on(store.search_configs(needle, 200))
+                .unwrap()
+                .len();
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "search {label:<22} {found:>4} hits: p50 {:.2} ms, p95 {:.2} ms",
+            pct(&times, 0.5).as_secs_f64() * 1e3,
+            pct(&times, 0.95).as_secs_f64() * 1e3
+        );
+        all.extend(times);
+    }
+    all.sort();
+    // The floor: one line fetched by its key through the same store.
+    let mut floors = Vec::new();
+    for _ in 0..30 {
+        let t = Instant::now();
+        rt.block_on(store.config_versions(Some("router-00001"), 1))
+            .unwrap();
+        floors.push(t.elapsed());
+    }
+    floors.sort();
+    println!(
+        "search: {routers} routers, {lines} lines indexed in {:.1} s; all needles p95 {:.2} ms, {:.0}× a lookup by key ({:.3} ms); file {:.0} MB",
+        indexed.as_secs_f64(),
+        pct(&all, 0.95).as_secs_f64() * 1e3,
+        pct(&all, 0.95).as_secs_f64() / pct(&floors, 0.5).as_secs_f64().max(1e-9),
+        pct(&floors, 0.5).as_secs_f64() * 1e3,
+        store.size_on_disk().unwrap_or(0) as f64 / 1e6
+    );
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     diff();
+    search(&rt);
     storage(&rt);
 }

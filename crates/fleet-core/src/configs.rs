@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use fleet_store::{config_hash, AuditAction, AuditEvent, ConfigVersion, PushState};
+use fleet_store::{config_hash, AuditAction, AuditEvent, ConfigHit, ConfigVersion, PushState};
 use futures::StreamExt;
 use serde::Serialize;
 
@@ -85,6 +85,16 @@ pub struct RouterBackupStatus {
     /// The router's words, when the last backup of it failed.
     pub last_failure: Option<String>,
     pub last_failure_at: Option<i64>,
+}
+
+/// A search hit in one router's newest configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigSearchHit {
+    /// The router as the inventory names it.
+    pub name: String,
+    #[serde(flatten)]
+    pub hit: ConfigHit,
 }
 
 /// A version and its normalised text.
@@ -322,6 +332,33 @@ impl Fleet {
             .collect();
         out.sort_by_key(|r| r.name.to_lowercase());
         Ok(out)
+    }
+
+    /// Lines of every router's newest configuration holding `needle`
+    /// (case-insensitive): a string, or a path and property as the
+    /// normalised text writes them (`/ip service set api address=`).
+    pub async fn config_search(
+        &self,
+        needle: &str,
+        limit: u32,
+    ) -> Result<Vec<ConfigSearchHit>, FleetError> {
+        let hits = self.store().search_configs(needle, limit).await?;
+        let devices = self.store().list_devices().await?;
+        Ok(hits
+            .into_iter()
+            .map(|hit| {
+                let name = devices
+                    .iter()
+                    .find(|d| d.id == hit.device_id)
+                    .map(|d| {
+                        d.identity
+                            .clone()
+                            .unwrap_or_else(|| format!("{}:{}", d.host, d.port))
+                    })
+                    .unwrap_or_else(|| hit.device_id.clone());
+                ConfigSearchHit { name, hit }
+            })
+            .collect())
     }
 
     /// A router's versions, newest first.

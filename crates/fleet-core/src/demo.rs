@@ -33,6 +33,15 @@ pub struct Demo {
     routers: usize,
 }
 
+/// What the demo routers hold: the project's example exports (v7 VLAN
+/// switch, v6 home router, v7 core with scripts, v7 wrapped verbose).
+const DEMO_EXPORTS: [&[u8]; 4] = [
+    include_bytes!("../../../tests/fixtures/rsc/v7-vlan-switch.rsc"),
+    include_bytes!("../../../tests/fixtures/rsc/v6-home-router-crlf.rsc"),
+    include_bytes!("../../../tests/fixtures/rsc/v7-terse-scripts.rsc"),
+    include_bytes!("../../../tests/fixtures/rsc/v7-verbose-wrapped.rsc"),
+];
+
 impl Demo {
     /// Starts `routers` simulated routers, enrols them and polls each every
     /// `interval`.
@@ -52,6 +61,9 @@ impl Demo {
             versions: ["7.16.2", "7.18.2", "6.49.13", "7.19.1", "7.16.2"]
                 .map(str::to_owned)
                 .to_vec(),
+            // Realistic configurations (the project's own example exports),
+            // so backups, diffs and pushes have something to work on.
+            seeds: DEMO_EXPORTS.iter().map(|e| e.to_vec()).collect(),
             ..SimConfig::default()
         })
         .await
@@ -61,6 +73,10 @@ impl Demo {
                 DEMO_BASE_PORT as usize + routers - 1
             ))
         })?;
+        // Each keeps a name of its own, as the demo always had.
+        for i in 0..sim.len() {
+            sim.device(i).set_identity(&format!("sim-router-{i:04}"));
+        }
         let specs: Vec<TargetSpec> = sim
             .ports()
             .into_iter()

@@ -95,6 +95,33 @@ async fn history_on(store: FleetStore, dir: &std::path::Path) {
     let (_, text1) = fleet.config_show(&ids[1], None).await.unwrap();
     assert!(text1.contains("name=home-gw"), "{text1}");
 
+    // Search over every router's newest configuration.
+    let hits = fleet.config_search("VLAN-ID=99", 50).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].hit.device_id, ids[0]);
+    assert!(
+        hits[0].hit.line.starts_with("/interface vlan add"),
+        "{hits:?}"
+    );
+    assert!(
+        hits[0].hit.before.is_some() && hits[0].hit.after.is_some(),
+        "{hits:?}"
+    );
+    let both = fleet
+        .config_search("/interface bridge add", 50)
+        .await
+        .unwrap();
+    let routers: std::collections::BTreeSet<&str> =
+        both.iter().map(|h| h.hit.device_id.as_str()).collect();
+    assert_eq!(routers.len(), 2, "{both:?}");
+    assert!(fleet
+        .config_search("no such thing anywhere", 50)
+        .await
+        .unwrap()
+        .is_empty());
+    // Two characters: found too, without the index.
+    assert!(!fleet.config_search("99", 50).await.unwrap().is_empty());
+
     // Nothing changed: no new version.
     let second = fleet.backup(None, &opts).await.unwrap();
     assert_eq!(

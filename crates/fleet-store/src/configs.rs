@@ -70,6 +70,19 @@ impl FleetStore {
         body.map(|b| decompress(hash, &b)).transpose()
     }
 
+    /// Lines of each router's newest configuration that hold `needle`
+    /// (case-insensitive), with the lines around them, at most `limit`.
+    pub async fn search_configs(
+        &self,
+        needle: &str,
+        limit: u32,
+    ) -> Result<Vec<ConfigHit>, StoreError> {
+        if needle.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        dispatch!(self.search_configs(needle.to_owned(), limit))
+    }
+
     /// How many distinct texts are kept, and their compressed bytes.
     pub async fn config_storage(&self) -> Result<(u64, u64), StoreError> {
         dispatch!(self.config_storage())

@@ -237,6 +237,19 @@ pub struct ConfigVersionRecord {
     pub text: String,
 }
 
+/// A line of a router's newest configuration that a search found, with
+/// the lines around it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigHit {
+    pub device_id: String,
+    /// 1-based.
+    pub line_no: u32,
+    pub line: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
 /// The content address of a normalised configuration text.
 pub fn config_hash(text: &str) -> String {
     use sha2::Digest;

@@ -55,6 +55,7 @@ pub const TABLES: &[&str] = &[
     "push_batches",
     "config_texts",
     "config_versions",
+    "config_lines",
     "outbox",
 ];
 
@@ -245,6 +246,31 @@ const SQLITE: &[Migration] = &[
             "CREATE INDEX config_versions_device ON config_versions (device_id, taken_at)",
         ],
     ),
+    (
+        4,
+        &[
+            // The newest configuration of each router, a row per line, and
+            // a trigram index over the lines for substring search: rows only
+            // (`detail = none`), a fraction of a full index's size; each
+            // candidate line is then checked for the string itself.
+            "CREATE TABLE config_lines (
+            device_id TEXT NOT NULL,
+            line_no INTEGER NOT NULL,
+            line TEXT NOT NULL,
+            PRIMARY KEY (device_id, line_no)
+        )",
+            "CREATE VIRTUAL TABLE config_search USING fts5(
+            line, content = 'config_lines', content_rowid = 'rowid', tokenize = 'trigram',
+            detail = none
+        )",
+            "CREATE TRIGGER config_lines_added AFTER INSERT ON config_lines BEGIN
+            INSERT INTO config_search (rowid, line) VALUES (new.rowid, new.line);
+        END",
+            "CREATE TRIGGER config_lines_removed AFTER DELETE ON config_lines BEGIN
+            INSERT INTO config_search (config_search, rowid, line) VALUES ('delete', old.rowid, old.line);
+        END",
+        ],
+    ),
 ];
 
 // Ids are ASCII with binary collation: joins and keys on 10,000 routers
@@ -409,6 +435,16 @@ const MYSQL: &[Migration] = &[(
             line_count INT NOT NULL,
             checked_at BIGINT NOT NULL,
             KEY config_versions_device (device_id, taken_at)
+        ) DEFAULT CHARSET = utf8mb4",
+    ],
+), (
+    4,
+    &[
+        "CREATE TABLE config_lines (
+            device_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+            line_no INT NOT NULL,
+            line TEXT NOT NULL,
+            PRIMARY KEY (device_id, line_no)
         ) DEFAULT CHARSET = utf8mb4",
     ],
 )];
@@ -597,6 +633,16 @@ const SINGLESTORE: &[Migration] = &[
             KEY config_versions_device (device_id, taken_at)
         )",
         ],
+    ),
+    (
+        4,
+        &["CREATE ROWSTORE TABLE config_lines (
+            device_id CHAR(36) NOT NULL,
+            line_no INT NOT NULL,
+            line TEXT NOT NULL,
+            PRIMARY KEY (device_id, line_no),
+            SHARD KEY (device_id)
+        )"],
     ),
 ];
 

@@ -318,6 +318,17 @@ pub(crate) enum ConfigCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Lines of every router's newest configuration holding TEXT
+    /// (case-insensitive), e.g. "/ip service set api" or "address=0.0.0.0/0".
+    Search {
+        text: String,
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
+        store: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// FROM against TO, or against the router's live export without TO.
     Diff {
         #[arg(long)]

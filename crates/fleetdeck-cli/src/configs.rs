@@ -141,6 +141,26 @@ pub(crate) async fn config(action: ConfigCmd) -> anyhow::Result<ExitCode> {
                 print!("{text}");
             }
         }
+        ConfigCmd::Search {
+            text,
+            limit,
+            store,
+            json,
+        } => {
+            let fleet = open_fleet_at(store.as_deref()).await?;
+            let hits = fleet.config_search(&text, limit).await?;
+            for h in &hits {
+                if json {
+                    println!("{}", serde_json::to_string(h)?);
+                } else {
+                    println!("{}:{}: {}", h.name, h.hit.line_no, h.hit.line);
+                }
+            }
+            if hits.is_empty() {
+                eprintln!("no router's configuration holds {text:?}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         ConfigCmd::Diff {
             device,
             from,

@@ -166,6 +166,29 @@ async fn backups_and_history_from_the_command_line() {
     );
     assert!(diff.contains("the router now"), "{diff}");
 
+    let out = cli(
+        s(&["config", "search", "192.0.2.9", "--store", &store]),
+        env(),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(found.lines().count(), 1, "{found}");
+    assert!(
+        found.contains("/ip address add address=192.0.2.9/24"),
+        "{found}"
+    );
+    let out = cli(
+        s(&["config", "search", "nothing-like-this", "--store", &store]),
+        env(),
+    )
+    .await;
+    assert!(!out.status.success());
+
     // A router that cannot be reached fails the run, in words.
     drop(sim);
     let out = backup(&[]).await;

@@ -61,6 +61,27 @@ describe('Backups', () => {
     await fireEvent.click(screen.getByText('edge-1'));
     expect(onopen).toHaveBeenCalledWith('r1');
   });
+
+  it('searches every router configuration and shows each line in its context', async () => {
+    const calls = fakeInvoke({
+      backup_status: () => [],
+      config_search: () => [
+        { name: 'edge-1', deviceId: 'r1', lineNo: 7, line: '/ip service set api address=0.0.0.0/0', before: '/ip dns set servers=1.1.1.1', after: null },
+      ],
+    });
+    const onopen = vi.fn();
+    render(Backups, { props: { onerror: vi.fn(), onopen } });
+    await fireEvent.input(screen.getByTestId('config-search-text'), { target: { value: '/ip service set api' } });
+    await fireEvent.submit(screen.getByTestId('config-search'));
+    await vi.waitFor(() => expect(screen.getAllByTestId('config-hit')).toHaveLength(1));
+    expect(calls).toContainEqual(['config_search', { text: '/ip service set api' }]);
+    const hit = screen.getByTestId('config-hit').textContent ?? '';
+    expect(hit).toContain('line 7');
+    expect(hit).toContain('/ip dns set servers=1.1.1.1');
+    expect(hit).toContain('address=0.0.0.0/0');
+    await fireEvent.click(screen.getByText('edge-1'));
+    expect(onopen).toHaveBeenCalledWith('r1');
+  });
 });
 
 describe('DeviceConfig', () => {

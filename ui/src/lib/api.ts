@@ -11,6 +11,7 @@ import type { AuditEvent } from './bindings/AuditEvent';
 import type { Backup } from './bindings/Backup';
 import type { BackupReport } from './bindings/BackupReport';
 import type { ConfigDiff } from './bindings/ConfigDiff';
+import type { ConfigSearchHit } from './bindings/ConfigSearchHit';
 import type { ConfigText } from './bindings/ConfigText';
 import type { ConfigVersion } from './bindings/ConfigVersion';
 import type { RouterBackupStatus } from './bindings/RouterBackupStatus';
@@ -90,6 +91,7 @@ export type {
   BackupReport,
   BulkReport,
   ConfigDiff,
+  ConfigSearchHit,
   ConfigText,
   ConfigVersion,
   RouterBackupStatus,
@@ -468,4 +470,9 @@ export function configShow(deviceId: string, versionId: string): Promise<ConfigT
 /** `from` against `to`, or against the router's live export with `to` null. */
 export function configDiff(deviceId: string, from: string, to: string | null): Promise<ConfigDiff> {
   return call<ConfigDiff>('config_diff', { deviceId, from, to });
+}
+
+/** Lines of every router's newest configuration holding `text`. */
+export function configSearch(text: string): Promise<ConfigSearchHit[]> {
+  return call<ConfigSearchHit[]>('config_search', { text });
 }

@@ -12,7 +12,7 @@ impl MysqlStore {
         body: Vec<u8>,
         _queue: bool,
     ) -> Result<bool, StoreError> {
-        let v = record.version;
+        let v = &record.version;
         let mut c = self.conn().await?;
         let mut tx = c.start_transaction(TxOpts::default()).await?;
         tx.exec_drop(
@@ -41,6 +41,43 @@ impl MysqlStore {
         )
         .await?;
         let fresh = tx.affected_rows() == 1;
+        if fresh {
+            let newest: Option<i64> = tx
+                .exec_first(
+                    "SELECT MAX(taken_at) FROM config_versions WHERE device_id = ?",
+                    (&v.device_id,),
+                )
+                .await?;
+            if newest == Some(v.taken_at) {
+                tx.exec_drop(
+                    "DELETE FROM config_lines WHERE device_id = ?",
+                    (&v.device_id,),
+                )
+                .await?;
+                let lines: Vec<&str> = record.text.lines().collect();
+                for (c, chunk) in lines.chunks(CHUNK).enumerate() {
+                    let params = chunk
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(i, line)| {
+                            [
+                                Value::from(&v.device_id),
+                                ((c * CHUNK + i + 1) as i64).into(),
+                                Value::from(*line),
+                            ]
+                        })
+                        .collect();
+                    tx.exec_drop(
+                        format!(
+                            "INSERT INTO config_lines (device_id, line_no, line) VALUES {}",
+                            placeholders(chunk.len(), 3)
+                        ),
+                        Params::Positional(params),
+                    )
+                    .await?;
+                }
+            }
+        }
         tx.commit().await?;
         Ok(fresh)
     }
@@ -123,5 +160,48 @@ impl MysqlStore {
             .await?;
         let (n, bytes) = row.unwrap_or((0, None));
         Ok((n as u64, bytes.unwrap_or(0) as u64))
+    }
+
+    /// Lines of each router's newest configuration holding `needle`
+    /// (case-insensitive: the column's collation).
+    pub async fn search_configs(
+        &self,
+        needle: String,
+        limit: u32,
+    ) -> Result<Vec<ConfigHit>, StoreError> {
+        let pattern = format!(
+            "%{}%",
+            needle
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let mut c = self.conn().await?;
+        let rows: Vec<(String, i64, String)> = c
+            .exec(
+                "SELECT device_id, line_no, line FROM config_lines
+                 WHERE line LIKE ? ORDER BY device_id, line_no LIMIT ?",
+                (pattern, limit),
+            )
+            .await?;
+        let mut hits = Vec::with_capacity(rows.len());
+        for (device_id, line_no, line) in rows {
+            let near: Vec<(i64, String)> = c
+                .exec(
+                    "SELECT line_no, line FROM config_lines
+                     WHERE device_id = ? AND line_no IN (?, ?)",
+                    (&device_id, line_no - 1, line_no + 1),
+                )
+                .await?;
+            let at = |n: i64| near.iter().find(|(k, _)| *k == n).map(|(_, l)| l.clone());
+            hits.push(ConfigHit {
+                before: at(line_no - 1),
+                after: at(line_no + 1),
+                device_id,
+                line_no: line_no as u32,
+                line,
+            });
+        }
+        Ok(hits)
     }
 }

@@ -36,6 +36,23 @@ impl SqliteStore {
                     i64::from(v.line_count),
                     v.checked_at
                 ])? == 1;
+            if fresh {
+                let newest: i64 = tx
+                    .prepare_cached(
+                        "SELECT MAX(taken_at) FROM config_versions WHERE device_id = ?1",
+                    )?
+                    .query_row(params![v.device_id], |r| r.get(0))?;
+                if newest == v.taken_at {
+                    tx.prepare_cached("DELETE FROM config_lines WHERE device_id = ?1")?
+                        .execute(params![v.device_id])?;
+                    let mut add = tx.prepare_cached(
+                        "INSERT INTO config_lines (device_id, line_no, line) VALUES (?1, ?2, ?3)",
+                    )?;
+                    for (i, line) in record.text.lines().enumerate() {
+                        add.execute(params![v.device_id, i as i64 + 1, line])?;
+                    }
+                }
+            }
             // The outbox carries the version only; its text is read from
             // `config_texts` when the entry is delivered, so a queued text
             // is not kept twice, uncompressed.
@@ -122,6 +139,71 @@ impl SqliteStore {
             .query_row([], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
             })?)
+        })
+        .await
+    }
+
+    /// Lines of each router's newest configuration holding `needle`
+    /// (case-insensitive), through the trigram index; a needle shorter
+    /// than three characters, or holding `%`, `_` or `\`, is looked for
+    /// line by line.
+    pub async fn search_configs(
+        &self,
+        needle: String,
+        limit: u32,
+    ) -> Result<Vec<ConfigHit>, StoreError> {
+        self.read(move |c| {
+            let plain = !needle.contains(['%', '_', '\\']);
+            let rows: Vec<(String, i64, String)> = if needle.chars().count() >= 3 && plain {
+                // LIKE on the trigram index: it narrows to the lines holding
+                // every trigram of the string, then checks the string.
+                let mut stmt = c.prepare_cached(
+                    "SELECT l.device_id, l.line_no, l.line FROM config_search s
+                     JOIN config_lines l ON l.rowid = s.rowid
+                     WHERE s.line LIKE ?1 ORDER BY l.device_id, l.line_no LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![format!("%{needle}%"), limit], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+                rows.collect::<Result<_, _>>()?
+            } else {
+                let pattern = format!(
+                    "%{}%",
+                    needle
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                );
+                let mut stmt = c.prepare_cached(
+                    "SELECT device_id, line_no, line FROM config_lines
+                     WHERE line LIKE ?1 ESCAPE '\\' ORDER BY device_id, line_no LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![pattern, limit], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+                rows.collect::<Result<_, _>>()?
+            };
+            let mut around = c.prepare_cached(
+                "SELECT line FROM config_lines WHERE device_id = ?1 AND line_no = ?2",
+            )?;
+            let mut hits = Vec::with_capacity(rows.len());
+            for (device_id, line_no, line) in rows {
+                let mut at = |n: i64| -> Result<Option<String>, StoreError> {
+                    Ok(around
+                        .query_row(params![device_id, n], |r| r.get(0))
+                        .optional()?)
+                };
+                let before = at(line_no - 1)?;
+                let after = at(line_no + 1)?;
+                hits.push(ConfigHit {
+                    device_id,
+                    line_no: line_no as u32,
+                    line,
+                    before,
+                    after,
+                });
+            }
+            Ok(hits)
         })
         .await
     }
