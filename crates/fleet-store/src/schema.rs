@@ -263,12 +263,13 @@ const SQLITE: &[Migration] = &[
             line, content = 'config_lines', content_rowid = 'rowid', tokenize = 'trigram',
             detail = none
         )",
+            // Trigger bodies end on their statement's line, so the printed
+            // DDL has one `;` + newline per statement.
             "CREATE TRIGGER config_lines_added AFTER INSERT ON config_lines BEGIN
-            INSERT INTO config_search (rowid, line) VALUES (new.rowid, new.line);
-        END",
+            INSERT INTO config_search (rowid, line) VALUES (new.rowid, new.line); END",
             "CREATE TRIGGER config_lines_removed AFTER DELETE ON config_lines BEGIN
-            INSERT INTO config_search (config_search, rowid, line) VALUES ('delete', old.rowid, old.line);
-        END",
+            INSERT INTO config_search (config_search, rowid, line)
+            VALUES ('delete', old.rowid, old.line); END",
         ],
     ),
 ];
