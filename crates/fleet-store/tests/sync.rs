@@ -609,3 +609,45 @@ async fn configuration_versions_sync_with_their_text_once() {
     assert_eq!(again.records_delivered, 0);
     drop_mysql_db(&db).await;
 }
+
+/// Backups of many routers save their versions at once: on the shared
+/// database none of them is lost to a lock conflict between two routers'
+/// line replacements.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_routers_save_versions_at_once_on_the_shared_database() {
+    let (remote, db) = mysql_store().await;
+    let remote = std::sync::Arc::new(remote);
+    let mut tasks = Vec::new();
+    for round in 0..2 {
+        for d in 0..24 {
+            let remote = remote.clone();
+            tasks.push(tokio::spawn(async move {
+                let text = format!(
+                    "/system identity set name=r{d}\n/ip address add address=10.0.{d}.{round}/24 interface=ether1\n"
+                );
+                let v = ConfigVersion {
+                    id: new_id(),
+                    device_id: format!("dev-{d:02}"),
+                    taken_at: 10 + round,
+                    checked_at: 10 + round,
+                    hash: config_hash(&text),
+                    routeros_version: None,
+                    board: None,
+                    serial: None,
+                    push_id: None,
+                    drift: round > 0,
+                    line_count: 2,
+                };
+                remote.save_config_version(&v, &text).await
+            }));
+        }
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().unwrap());
+    }
+    assert_eq!(remote.config_versions(None, 100).await.unwrap().len(), 48);
+    // Search sees each router's newest version only.
+    let hits = remote.search_configs("/ip address add", 100).await.unwrap();
+    assert_eq!(hits.len(), 24, "{hits:?}");
+    drop_mysql_db(&db).await;
+}

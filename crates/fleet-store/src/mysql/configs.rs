@@ -5,19 +5,41 @@ use crate::rows::{self, CONFIG_COLUMNS};
 
 impl MysqlStore {
     /// Stores a version, and its text if no version had it yet, in one
-    /// transaction.
+    /// transaction. Backups of several routers save at once; one that
+    /// loses a race (a deadlock) is tried again, up to three times.
     pub async fn save_config_version(
         &self,
         record: ConfigVersionRecord,
         body: Vec<u8>,
         _queue: bool,
     ) -> Result<bool, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.save_config_version_once(&record, &body).await {
+                Err(e) if attempt < 3 && is_retryable(&e) => {
+                    tracing::debug!(error = %e, attempt, "configuration version lost a race; retrying");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn save_config_version_once(
+        &self,
+        record: &ConfigVersionRecord,
+        body: &[u8],
+    ) -> Result<bool, StoreError> {
         let v = &record.version;
         let mut c = self.conn().await?;
-        let mut tx = c.start_transaction(TxOpts::default()).await?;
+        // Read committed: replacing one router's lines must not take gap
+        // locks that another router's replacement waits on.
+        let mut opts = TxOpts::default();
+        opts.with_isolation_level(mysql_async::IsolationLevel::ReadCommitted);
+        let mut tx = c.start_transaction(opts).await?;
         tx.exec_drop(
             "INSERT IGNORE INTO config_texts (hash, size, body) VALUES (?, ?, ?)",
-            (&v.hash, record.text.len() as i64, body),
+            (&v.hash, record.text.len() as i64, body.to_vec()),
         )
         .await?;
         tx.exec_drop(
