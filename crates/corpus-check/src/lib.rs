@@ -47,3 +47,16 @@ pub fn corpus_file(number: &str) -> PathBuf {
         })
         .unwrap_or_else(|| panic!("corpus file {number}-* is missing"))
 }
+
+/// The corpus's exports (files numbered below 050; 050 on are
+/// hand-written scripts), as file name and bytes, sorted by name.
+pub fn corpus_exports() -> Vec<(String, Vec<u8>)> {
+    corpus_files()
+        .into_iter()
+        .filter_map(|p| {
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            let n: u32 = name.get(..3)?.parse().ok()?;
+            (n < 50).then(|| (name, std::fs::read(&p).expect("readable corpus file")))
+        })
+        .collect()
+}
