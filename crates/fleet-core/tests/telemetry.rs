@@ -199,6 +199,15 @@ async fn retarget_starts_stops_and_restarts_only_what_changed() {
         }
     );
     assert_eq!(telemetry.routers(), 3);
+    // A removed router's poll already in flight still stores its check-in:
+    // count from when its poller has ended.
+    let t = &telemetry;
+    until(
+        "the removed router's poller ended",
+        DEADLINE,
+        move || async move { t.retiring() == 0 },
+    )
+    .await;
     telemetry.flush().await;
     let store = fleet.store();
     let polled_0 = store.checkins_of(&ids[0], 0, i64::MAX).await.unwrap().len();

@@ -397,6 +397,13 @@ impl Telemetry {
         self.pollers.len()
     }
 
+    /// Pollers told to stop that have not ended yet: one that was mid-poll
+    /// still hands its check-in over (nothing is lost), so a removed router
+    /// may show one check-in more until this is zero.
+    pub fn retiring(&self) -> usize {
+        self.retired.iter().filter(|t| !t.is_finished()).count()
+    }
+
     /// Polls every target once, as fast as the connect gate allows, waits
     /// until every check-in is stored, and reports.
     pub async fn sweep(
