@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use fleet_store::{config_hash, AuditAction, AuditEvent, ConfigHit, ConfigVersion, PushState};
+use fleet_store::{
+    config_hash, AuditAction, AuditEvent, ConfigHit, ConfigVersion, FleetStore, PushState,
+};
 use futures::StreamExt;
 use serde::Serialize;
 
@@ -194,105 +196,17 @@ impl Fleet {
             let who = identify(&client).await;
             Ok::<_, FleetError>((export, who))
         };
-        let (export, (routeros_version, board, serial)) =
-            tokio::time::timeout(deadline, fetch).await.map_err(|_| {
-                FleetError::InvalidInput(format!(
-                    "the router did not give its export within {} s",
-                    deadline.as_secs()
-                ))
-            })??;
-        let text = preview::normalise_export(&export)?;
-        let hash = config_hash(&text);
-        let latest = self
-            .store()
-            .config_versions(Some(device_id), 1)
-            .await?
-            .pop();
-        let now = poll::now_ms();
-        if let Some(l) = latest.as_ref().filter(|l| l.hash == hash) {
-            // Seen as it was: a later change is judged from now on.
-            self.store().touch_config_version(&l.id, now).await?;
-            return Ok(BackupOutcome::Unchanged {
-                version_id: l.id.clone(),
-            });
-        }
-        let push_id = match &latest {
-            Some(l) => self.push_since(device_id, l).await?,
-            None => None,
-        };
-        let drift = latest.is_some() && push_id.is_none();
-        let version = ConfigVersion {
-            id: fleet_store::new_id(),
-            device_id: device_id.to_owned(),
-            taken_at: now,
-            checked_at: now,
-            hash,
-            routeros_version,
-            board,
-            serial,
-            push_id: push_id.clone(),
-            drift,
-            line_count: text.lines().count() as u32,
-        };
-        self.store().save_config_version(&version, &text).await?;
-        if drift {
-            let previous = latest.map(|l| l.id).unwrap_or_default();
-            self.audit(
-                device_id,
-                AuditAction::AlertConfigDrift,
-                format!(
-                    "the configuration changed outside Fleetdeck: version {} differs from {previous}",
-                    version.id
-                ),
-            )
-            .await;
-        }
-        Ok(BackupOutcome::Changed {
-            version_id: version.id,
-            push_id,
-            drift,
-        })
+        let (export, who) = tokio::time::timeout(deadline, fetch).await.map_err(|_| {
+            FleetError::InvalidInput(format!(
+                "the router did not give its export within {} s",
+                deadline.as_secs()
+            ))
+        })??;
+        record_export(self.store(), device_id, &export, who, Made::Found).await
     }
 
-    /// The newest push that may have made the change since `latest`: one
-    /// started after the router was last seen as `latest` held it, and not
-    /// the push `latest` is already credited to.
-    async fn push_since(
-        &self,
-        device_id: &str,
-        latest: &ConfigVersion,
-    ) -> Result<Option<String>, FleetError> {
-        let pushes = self.store().push_records(Some(device_id), 50).await?;
-        Ok(pushes
-            .into_iter()
-            .filter(|p| p.started_at >= latest.checked_at)
-            .filter(|p| latest.push_id.as_deref() != Some(p.id.as_str()))
-            .filter(|p| {
-                matches!(
-                    p.status.known(),
-                    Some(
-                        PushState::Succeeded | PushState::AwaitingConfirmation | PushState::Running
-                    )
-                )
-            })
-            .max_by_key(|p| p.started_at)
-            .map(|p| p.id))
-    }
-
-    /// Records an audit event; one that cannot be written is logged, and
-    /// the backup it reports on stands.
     async fn audit(&self, device_id: &str, action: AuditAction, detail: String) {
-        let event = AuditEvent {
-            id: fleet_store::new_id(),
-            at: poll::now_ms(),
-            device_id: Some(device_id.to_owned()),
-            actor: ACTOR.into(),
-            action: action.into(),
-            detail,
-        };
-        if let Err(e) = self.store().record_audit(&[event]).await {
-            tracing::warn!(device = %device_id, action = action.as_str(), error = %e, "audit event not written");
-        }
+        audit(self.store(), device_id, action, detail).await
     }
 
     /// Every router's backup standing: for the Backups view.
@@ -403,10 +317,7 @@ impl Fleet {
                     .export_text(routeros::ExportMethod::Auto)
                     .await
                     .map_err(FleetError::Router)?;
-                (
-                    "the router now".to_owned(),
-                    preview::normalise_export(&export)?,
-                )
+                ("the router now".to_owned(), stored_form(&export)?)
             }
         };
         let from_label = label(&a);
@@ -466,7 +377,7 @@ fn label(v: &ConfigVersion) -> String {
 
 /// RouterOS version, board and serial number, as well as the router says
 /// them (a CHR has no RouterBOARD, so no serial).
-async fn identify(client: &routeros::Client) -> (Option<String>, Option<String>, Option<String>) {
+pub(crate) async fn identify(client: &routeros::Client) -> Identity {
     let mut out = (None, None, None);
     if let Ok(r) = client
         .run(&routeros::Command::new("/system/resource/print").proplist(["version", "board-name"]))
@@ -487,4 +398,136 @@ async fn identify(client: &routeros::Client) -> (Option<String>, Option<String>,
             .and_then(|row| row.get("serial-number").map(|v| v.into_owned()));
     }
     out
+}
+
+/// An export as a version keeps it: normalised (ROUTEROS.md §4.4), and
+/// every secret the router printed (RouterOS 6 prints them all, and a
+/// script's source may hold one) masked as `***`, so a version holds no
+/// secret and a masked value compares equal from one backup to the next.
+pub fn stored_form(export: &[u8]) -> Result<String, FleetError> {
+    Ok(crate::sensitive::mask_config(&preview::normalise_export(
+        export,
+    )?))
+}
+
+/// Records an audit event; one that cannot be written is logged, and the
+/// backup it reports on stands.
+async fn audit(store: &FleetStore, device_id: &str, action: AuditAction, detail: String) {
+    let event = AuditEvent {
+        id: fleet_store::new_id(),
+        at: poll::now_ms(),
+        device_id: Some(device_id.to_owned()),
+        actor: ACTOR.into(),
+        action: action.into(),
+        detail,
+    };
+    if let Err(e) = store.record_audit(&[event]).await {
+        tracing::warn!(device = %device_id, action = action.as_str(), error = %e, "audit event not written");
+    }
+}
+
+/// Who made the configuration an export shows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Made<'a> {
+    /// A backup found it: a change since the last version is a push's
+    /// (one started since that version was last seen) or drift.
+    Found,
+    /// A push's own backup, taken before push `.0` changes anything: a
+    /// change since the last version was not made by it.
+    BeforePush(&'a str),
+    /// Push `.0` made it (its export once verified).
+    ByPush(&'a str),
+}
+
+/// RouterOS version, board and serial number of the router an export came
+/// from.
+pub(crate) type Identity = (Option<String>, Option<String>, Option<String>);
+
+/// Stores `export` as `device_id`'s configuration now: a new version only
+/// when its normalised text differs from the newest one, attributed to a
+/// push or flagged as drift (with an alert); otherwise the newest version
+/// is marked as seen now. One rule for backups and pushes alike.
+pub(crate) async fn record_export(
+    store: &FleetStore,
+    device_id: &str,
+    export: &[u8],
+    (routeros_version, board, serial): Identity,
+    made: Made<'_>,
+) -> Result<BackupOutcome, FleetError> {
+    let text = stored_form(export)?;
+    let hash = config_hash(&text);
+    let latest = store.config_versions(Some(device_id), 1).await?.pop();
+    let now = poll::now_ms();
+    if let Some(l) = latest.as_ref().filter(|l| l.hash == hash) {
+        // Seen as it was: a later change is judged from now on.
+        store.touch_config_version(&l.id, now).await?;
+        return Ok(BackupOutcome::Unchanged {
+            version_id: l.id.clone(),
+        });
+    }
+    let push_id = match (made, &latest) {
+        (Made::ByPush(id), _) => Some(id.to_owned()),
+        (_, None) => None,
+        (Made::Found, Some(l)) => push_since(store, device_id, l, None).await?,
+        (Made::BeforePush(this), Some(l)) => push_since(store, device_id, l, Some(this)).await?,
+    };
+    let drift = latest.is_some() && push_id.is_none();
+    let version = ConfigVersion {
+        id: fleet_store::new_id(),
+        device_id: device_id.to_owned(),
+        taken_at: now,
+        checked_at: now,
+        hash,
+        routeros_version,
+        board,
+        serial,
+        push_id: push_id.clone(),
+        drift,
+        line_count: text.lines().count() as u32,
+    };
+    store.save_config_version(&version, &text).await?;
+    if drift {
+        let previous = latest.map(|l| l.id).unwrap_or_default();
+        audit(
+            store,
+            device_id,
+            AuditAction::AlertConfigDrift,
+            format!(
+                "the configuration changed outside Fleetdeck: version {} differs from {previous}",
+                version.id
+            ),
+        )
+        .await;
+    }
+    Ok(BackupOutcome::Changed {
+        version_id: version.id,
+        push_id,
+        drift,
+    })
+}
+
+/// The newest push that may have made the change since `latest`: one
+/// started after the router was last seen as `latest` held it, not the
+/// push `latest` is already credited to, and not `running` (a push whose
+/// own backup this is).
+async fn push_since(
+    store: &FleetStore,
+    device_id: &str,
+    latest: &ConfigVersion,
+    running: Option<&str>,
+) -> Result<Option<String>, FleetError> {
+    let pushes = store.push_records(Some(device_id), 50).await?;
+    Ok(pushes
+        .into_iter()
+        .filter(|p| p.started_at >= latest.checked_at)
+        .filter(|p| latest.push_id.as_deref() != Some(p.id.as_str()))
+        .filter(|p| running != Some(p.id.as_str()))
+        .filter(|p| {
+            matches!(
+                p.status.known(),
+                Some(PushState::Succeeded | PushState::AwaitingConfirmation | PushState::Running)
+            )
+        })
+        .max_by_key(|p| p.started_at)
+        .map(|p| p.id))
 }

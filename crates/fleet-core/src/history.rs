@@ -13,7 +13,10 @@ pub struct Backup {
     pub at: i64,
     /// The backup file on the router.
     pub file: String,
-    /// The router's export before the push, kept in the audit trail.
+    /// The configuration version the push's export is.
+    pub version_id: Option<String>,
+    /// The router's export before the push (normalised when it is a
+    /// version).
     pub export: String,
 }
 
@@ -41,18 +44,31 @@ impl Fleet {
         let store = self.store();
         let pushes = store.push_records(Some(device_id), 50).await?;
         let all = store.audit_events(Some(device_id), 0, EVENTS_READ).await?;
-        let backups = all
-            .iter()
-            .filter(|e| e.action == AuditAction::PushBackup)
-            .filter_map(|e| {
-                let d: serde_json::Value = serde_json::from_str(&e.detail).ok()?;
-                Some(Backup {
-                    at: e.at,
-                    file: d["file"].as_str()?.to_owned(),
-                    export: d["export"].as_str().unwrap_or_default().to_owned(),
-                })
-            })
-            .collect();
+        let versions = store.config_versions(Some(device_id), u32::MAX).await?;
+        let mut backups = Vec::new();
+        for e in all.iter().filter(|e| e.action == AuditAction::PushBackup) {
+            let Ok(d) = serde_json::from_str::<serde_json::Value>(&e.detail) else {
+                continue;
+            };
+            let Some(file) = d["file"].as_str() else {
+                continue;
+            };
+            // The export is a configuration version (or, from before
+            // versions, or where one could not be stored, in the trail).
+            let version = d["version"]
+                .as_str()
+                .and_then(|id| versions.iter().find(|v| v.id == id));
+            let export = match version {
+                Some(v) => store.config_text(&v.hash).await?.unwrap_or_default(),
+                None => d["export"].as_str().unwrap_or_default().to_owned(),
+            };
+            backups.push(Backup {
+                at: e.at,
+                file: file.to_owned(),
+                version_id: version.map(|v| v.id.clone()),
+                export,
+            });
+        }
         let alerts = all
             .iter()
             .filter(|e| e.action.known().is_some_and(AuditAction::is_alert))

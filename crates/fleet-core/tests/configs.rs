@@ -2,7 +2,8 @@
 //! exports, on both stores: a backup run stores one version per router, a
 //! second run with nothing changed stores none, a change made through the
 //! plain API outside Fleetdeck is one new version flagged as drift (and
-//! an alert), a push is one new version attributed to it, a router that
+//! an alert), a push keeps its own backup as a version and what it made
+//! as the next, attributed to it, a router that
 //! refuses is reported with its words and backed up on the next run.
 
 #[path = "../../fleet-store/tests/common/mod.rs"]
@@ -181,7 +182,20 @@ async fn history_on(store: FleetStore, dir: &std::path::Path) {
     assert_eq!(log.len(), 2);
     assert_eq!(log[0].id, drifted, "newest first");
 
-    // A push: one new version, attributed to it.
+    // A change outside Fleetdeck, then a push before any backup: the
+    // push's own backup is a version (the drift, not the push's), and what
+    // the push made is the next, attributed to it.
+    let c1 = Client::connect(&ConnectOptions::new(
+        "127.0.0.1",
+        sim.port(1),
+        "admin",
+        "pw",
+    ))
+    .await
+    .unwrap();
+    c1.run(&Command::new("/interface/bridge/add").attr("name", "rogue-b"))
+        .await
+        .unwrap();
     fleet
         .push_to(
             vec![targets[1].clone()],
@@ -207,12 +221,37 @@ async fn history_on(store: FleetStore, dir: &std::path::Path) {
         .await
         .unwrap()
         .remove(0);
-    let fourth = fleet.backup(None, &opts).await.unwrap();
-    assert_eq!((fourth.new_versions, fourth.drift), (1, 0), "{fourth:?}");
-    assert!(
-        matches!(outcome_of(&fourth, &ids[1]), BackupOutcome::Changed { push_id: Some(p), drift: false, .. } if *p == push.id),
-        "{fourth:?} {push:?}"
+    assert_eq!(push.status.as_str(), "succeeded", "{push:?}");
+    let log1 = fleet.config_log(&ids[1], 10).await.unwrap();
+    assert_eq!(log1.len(), 3, "{log1:?}");
+    assert_eq!(
+        log1[0].push_id.as_deref(),
+        Some(push.id.as_str()),
+        "{log1:?}"
     );
+    assert!(!log1[0].drift);
+    assert!(log1[1].drift && log1[1].push_id.is_none(), "{log1:?}");
+    let (_, before) = fleet.config_show(&ids[1], Some(&log1[1].id)).await.unwrap();
+    assert!(
+        before.contains("name=rogue-b") && !before.contains("name=pushed"),
+        "{before}"
+    );
+    let (_, after) = fleet.config_show(&ids[1], None).await.unwrap();
+    assert!(
+        after.contains("name=pushed comment=from-fleetdeck"),
+        "{after}"
+    );
+    // The router's history shows the push's backup as that version.
+    let history = fleet.device_history(&ids[1]).await.unwrap();
+    assert_eq!(history.backups.len(), 1, "{:?}", history.backups);
+    assert_eq!(
+        history.backups[0].version_id.as_deref(),
+        Some(log1[1].id.as_str())
+    );
+    assert_eq!(history.backups[0].export, before);
+    // The backup after it finds nothing new.
+    let fourth = fleet.backup(None, &opts).await.unwrap();
+    assert_eq!((fourth.new_versions, fourth.drift), (0, 0), "{fourth:?}");
 
     // A router that refuses is reported in its words, and backed up on the
     // next run.
@@ -220,14 +259,14 @@ async fn history_on(store: FleetStore, dir: &std::path::Path) {
         reject_login: true,
         ..Faults::default()
     });
-    let c1 = Client::connect(&ConnectOptions::new(
+    let refused = Client::connect(&ConnectOptions::new(
         "127.0.0.1",
         sim.port(0),
         "admin",
         "pw",
     ))
     .await;
-    assert!(c1.is_err());
+    assert!(refused.is_err());
     let fifth = fleet
         .backup(Some(vec![ids[0].clone()]), &opts)
         .await
@@ -247,11 +286,11 @@ async fn history_on(store: FleetStore, dir: &std::path::Path) {
         .unwrap();
     assert_eq!((sixth.new_versions, sixth.failed), (1, 0), "{sixth:?}");
 
-    // Five versions, five texts, each kept once and compressed.
+    // Six versions, six texts, each kept once and compressed.
     let versions = fleet.store().config_versions(None, 100).await.unwrap();
-    assert_eq!(versions.len(), 5);
+    assert_eq!(versions.len(), 6);
     let (texts, bytes) = fleet.store().config_storage().await.unwrap();
-    assert_eq!(texts, 5);
+    assert_eq!(texts, 6);
     let plain: usize = {
         let mut n = 0;
         for v in &versions {

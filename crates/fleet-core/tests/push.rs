@@ -148,9 +148,24 @@ async fn a_push_backs_up_guards_applies_verifies_and_confirms() {
         .await
         .unwrap();
     let backup_event = events.iter().find(|ev| ev.action == "push.backup").unwrap();
+    let detail: serde_json::Value = serde_json::from_str(&backup_event.detail).unwrap();
+    let version = detail["version"].as_str().expect("the backup is a version");
+    let versions = e
+        .store
+        .config_versions(Some(&e.device_id), 10)
+        .await
+        .unwrap();
+    let before = versions.iter().find(|v| v.id == version).unwrap();
+    let text = e.store.config_text(&before.hash).await.unwrap().unwrap();
     assert!(
-        backup_event.detail.contains("sim-router-0000"),
-        "the export before the push is kept"
+        text.contains("name=sim-router-0000"),
+        "the export before the push is kept: {text}"
+    );
+    // And what the push made is the newest version, credited to it.
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert_eq!(
+        versions[0].push_id.as_deref(),
+        Some(report.push_id.as_str())
     );
     let pushes = e.store.push_records(Some(&e.device_id), 10).await.unwrap();
     assert_eq!(pushes[0].status, "succeeded");
@@ -880,11 +895,22 @@ async fn no_secret_reaches_the_store_through_the_audit_trail() {
         .map(|ev| ev.detail)
         .collect();
     assert_eq!(backups.len(), 2);
+    // The second push's backup is the configuration the first made, kept
+    // as a version with the secret masked.
+    let history = e
+        .store
+        .config_versions(Some(&e.device_id), 10)
+        .await
+        .unwrap();
+    let mut texts = Vec::new();
+    for v in &history {
+        texts.push(e.store.config_text(&v.hash).await.unwrap().unwrap());
+    }
     assert!(
-        backups.iter().any(|d| d.contains("add name=vpn source=")
-            && d.contains("password=")
-            && d.contains("***")),
-        "the export is kept, masked: {backups:?}"
+        texts.iter().any(|t| t.contains("add name=vpn source=")
+            && t.contains("password=")
+            && t.contains("***")),
+        "the export is kept, masked: {texts:?}"
     );
     for file in ["f.db", "f.db-wal"] {
         let path = e._dir.path().join(file);

@@ -24,6 +24,7 @@ use routeros::{Client, Command};
 use serde::Serialize;
 
 use crate::{
+    configs,
     credentials::CredentialStore,
     plan::{self, Outcome, Plan, StepReport},
     poll,
@@ -367,6 +368,32 @@ pub async fn push(
     report
 }
 
+/// Reads the router's export and records it as a configuration version
+/// (its id); what cannot be recorded comes back as the export's masked
+/// text, or why there is none.
+async fn keep_export(
+    audit: &Audit<'_>,
+    client: &Client,
+    made: configs::Made<'_>,
+) -> Result<String, String> {
+    let export = client
+        .export_text(routeros::ExportMethod::Auto)
+        .await
+        .map_err(|e| format!("(export failed: {e})"))?;
+    let who = configs::identify(client).await;
+    match configs::record_export(audit.store, audit.device_id, &export, who, made).await {
+        Ok(configs::BackupOutcome::Changed { version_id, .. })
+        | Ok(configs::BackupOutcome::Unchanged { version_id }) => Ok(version_id),
+        Ok(configs::BackupOutcome::Failed { message }) => Err(message),
+        Err(e) => {
+            tracing::warn!(device = %audit.device_id, error = %e, "the export is kept in the trail, not as a version");
+            Err(crate::sensitive::mask_config(&String::from_utf8_lossy(
+                &export,
+            )))
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn run(
     client: &Client,
@@ -501,19 +528,17 @@ async fn run(
             format!("backup: {e}; nothing was changed"),
         );
     }
-    let export = client
-        .export_text(routeros::ExportMethod::Auto)
-        .await
-        .map(|t| crate::sensitive::mask_config(&String::from_utf8_lossy(&t)))
-        .unwrap_or_else(|e| format!("(export failed: {e})"));
+    // The export before the push is a version of the router's
+    // configuration history; where it cannot be one, its text stays in the
+    // trail.
+    let kept = keep_export(audit, client, configs::Made::BeforePush(audit.push_id)).await;
     report.backup = Some(backup.file());
-    if let Err(why) = audit
-        .event(
-            AuditAction::PushBackup,
-            serde_json::json!({"file": backup.file(), "encrypted": true, "export": export}),
-        )
-        .await
-    {
+    let mut detail = serde_json::json!({"file": backup.file(), "encrypted": true});
+    match kept {
+        Ok(version) => detail["version"] = version.into(),
+        Err(export) => detail["export"] = export.into(),
+    }
+    if let Err(why) = audit.event(AuditAction::PushBackup, detail).await {
         return finish(
             report,
             PushStatus::Failed,
@@ -668,6 +693,11 @@ async fn run(
     let removed = remove_schedulers(client, &net).await;
     match removed {
         Ok(1) => {
+            // What the push made is the router's newest version. One that
+            // cannot be read now is found, and credited, by the next backup.
+            if let Err(why) = keep_export(audit, client, configs::Made::ByPush(audit.push_id)).await {
+                tracing::warn!(push = %audit.push_id, "the configuration after the push was not recorded: {why}");
+            }
             let cleanup = remove_backup(client, opts.backup_keys.as_deref(), &backup.token).await;
             if let Err(why) = audit
                 .event(AuditAction::PushConfirmed, serde_json::json!({"scheduler": net}))
