@@ -28,6 +28,7 @@ pub mod preview;
 pub mod provision;
 pub mod push;
 pub mod reach;
+pub mod restore;
 pub mod routers;
 pub mod sensitive;
 pub mod settings;

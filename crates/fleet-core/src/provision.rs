@@ -225,16 +225,7 @@ impl Fleet {
         opts.on_step = Some(step_hook(on_event.clone()));
         let job = fleet_store::new_id();
         let control = Control::default();
-        {
-            let mut slot = self.pushes.0.lock().unwrap_or_else(|p| p.into_inner());
-            if slot.is_some() {
-                return Err(FleetError::InvalidInput(
-                    "a push is already running: wait for it, or cancel it".into(),
-                ));
-            }
-            *slot = Some((job.clone(), control.clone()));
-        }
-        let _slot = JobSlot(&self.pushes);
+        let _slot = self.reserve_push(&job, &control)?;
         if resume.is_none() {
             let id = fleet_store::new_id();
             opts.record = Some(self.keep_push(&id, spec));
@@ -265,6 +256,23 @@ impl Fleet {
             report: Box::new(report.clone()),
         });
         Ok(report)
+    }
+
+    /// Takes the one push slot for `job`, freed when the guard drops; an
+    /// error when a push is running.
+    pub(crate) fn reserve_push(
+        &self,
+        job: &str,
+        control: &Control,
+    ) -> Result<impl Drop + '_, FleetError> {
+        let mut slot = self.pushes.0.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_some() {
+            return Err(FleetError::InvalidInput(
+                "a push is already running: wait for it, or cancel it".into(),
+            ));
+        }
+        *slot = Some((job.to_owned(), control.clone()));
+        Ok(JobSlot(&self.pushes))
     }
 
     /// Pauses, resumes or cancels push `job`. Routers in progress finish

@@ -15,6 +15,7 @@ use fleet_core::{
     configs::{BackupOptions, BackupOutcome, BackupReport},
     credentials::{CredentialStore, Sensitive},
     provision::PushSpec,
+    restore::{RestoreCheck, RestoreOptions},
     Fleet,
 };
 use fleet_store::{FleetStore, StoreUrl};
@@ -308,6 +309,159 @@ async fn history_on(store: FleetStore, dir: &std::path::Path) {
         bytes < plain as u64,
         "{bytes} compressed bytes for {plain} of text"
     );
+}
+
+/// Restore: a router changed outside Fleetdeck in several ways (identity,
+/// an extra bridge, a firewall rule disabled and one added, a DNS setting
+/// the version leaves at its default) is converged to its earlier
+/// version through the push engine; its export then equals that version.
+async fn restore_on(store: FleetStore, dir: &std::path::Path) {
+    let fleet = Arc::new(Fleet::new(store, CredentialStore::file(dir.join("c.json"))));
+    let sim = SimFleet::start(SimConfig {
+        devices: 1,
+        password: "pw".into(),
+        versions: vec!["6.49.7".into()],
+        seeds: vec![fixture("v6-home-router-crlf.rsc")],
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let text = format!("127.0.0.1:{}\n", sim.port(0));
+    let pw = Sensitive::new("pw".to_owned());
+    fleet
+        .import_inventory(&text, "admin", Some(&pw))
+        .await
+        .unwrap();
+    let id = fleet.store().list_devices().await.unwrap()[0].id.clone();
+    let opts = BackupOptions::default();
+    fleet.backup(None, &opts).await.unwrap();
+    let (v1, text1) = fleet.config_show(&id, None).await.unwrap();
+
+    let c = Client::connect(&ConnectOptions::new(
+        "127.0.0.1",
+        sim.port(0),
+        "admin",
+        "pw",
+    ))
+    .await
+    .unwrap();
+    c.run(&Command::new("/system/identity/set").attr("name", "hacked"))
+        .await
+        .unwrap();
+    c.run(&Command::new("/interface/bridge/add").attr("name", "rogue"))
+        .await
+        .unwrap();
+    let rules = c
+        .run(&Command::new("/ip/firewall/filter/print").proplist([".id"]))
+        .await
+        .unwrap();
+    let first = rules.rows[0].get(".id").unwrap().into_owned();
+    c.run(
+        &Command::new("/ip/firewall/filter/set")
+            .attr(".id", &first)
+            .attr("disabled", "yes"),
+    )
+    .await
+    .unwrap();
+    c.run(
+        &Command::new("/ip/firewall/filter/add")
+            .attr("chain", "forward")
+            .attr("action", "drop")
+            .attr("comment", "rogue-rule"),
+    )
+    .await
+    .unwrap();
+    c.run(&Command::new("/ip/dns/set").attr("servers", "9.9.9.9"))
+        .await
+        .unwrap();
+    let drifted = fleet.backup(None, &opts).await.unwrap();
+    assert_eq!(drifted.drift, 1, "{drifted:?}");
+
+    // The preview: what is removed, and the router now against the version.
+    let preview = fleet.restore_preview(&id, &v1.id).await.unwrap();
+    assert_eq!(preview.version.id, v1.id);
+    // The rogue bridge, the rogue rule and the disabled rule; the rules
+    // after the disabled one come back in order.
+    assert_eq!(preview.removals, 5, "{:#?}", preview.plan);
+    for line in ["name=hacked", "name=rogue", "rogue-rule", "servers=9.9.9.9"] {
+        assert!(
+            preview
+                .diff
+                .lines()
+                .any(|l| l.starts_with('-') && l.contains(line)),
+            "{line} is shown going: {}",
+            preview.diff
+        );
+    }
+    assert!(preview
+        .diff
+        .lines()
+        .any(|l| l.starts_with('+') && l.contains("name=home-gw")));
+    // Nothing was changed by the preview.
+    let (_, still) = fleet.config_show(&id, None).await.unwrap();
+    assert!(still.contains("name=hacked"));
+
+    let mut steps = 0;
+    let report = fleet
+        .restore(&id, &v1.id, &RestoreOptions::default(), |_| steps += 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.push.status.as_str(),
+        "succeeded",
+        "{} {:?}",
+        report.message,
+        report.push.steps
+    );
+    assert_eq!(report.check, RestoreCheck::Equal, "{}", report.message);
+    assert_eq!(steps, preview.plan.steps.len());
+    // The router's export equals the version, read by a plain client.
+    let export = c.export_text(routeros::ExportMethod::Auto).await.unwrap();
+    assert_eq!(fleet_core::configs::stored_form(&export).unwrap(), text1);
+    // The history: a new version, equal to v1, credited to the restore's push.
+    let log = fleet.config_log(&id, 10).await.unwrap();
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert_eq!(log[0].hash, v1.hash);
+    assert_eq!(
+        log[0].push_id.as_deref(),
+        Some(report.push.push_id.as_str())
+    );
+    let events = fleet.store().audit_events(Some(&id), 0, 500).await.unwrap();
+    let restored = events
+        .iter()
+        .find(|e| e.action.as_str() == "config.restored")
+        .expect("the restore is audited");
+    assert!(restored.detail.contains(&v1.id) && restored.detail.contains("equal"));
+    // A backup now finds nothing new, and restoring again changes nothing.
+    let after = fleet.backup(None, &opts).await.unwrap();
+    assert_eq!((after.new_versions, after.unchanged), (0, 1), "{after:?}");
+    let again = fleet.restore_preview(&id, &v1.id).await.unwrap();
+    assert_eq!(again.removals, 0);
+    assert!(again.diff.is_empty(), "{}", again.diff);
+
+    // An id that is no version of this router.
+    let e = fleet
+        .restore_preview(&id, "0000000000000000")
+        .await
+        .unwrap_err();
+    assert!(e.as_sentence().contains("no configuration version"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_converges_a_router_to_a_stored_version_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FleetStore::open(&StoreUrl::Sqlite(dir.path().join("f.db")))
+        .await
+        .unwrap();
+    restore_on(store, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_converges_a_router_to_a_stored_version_on_the_shared_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, db) = common::mysql_store().await;
+    restore_on(store, dir.path()).await;
+    common::drop_mysql_db(&db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -84,6 +84,10 @@ names! {
         AlertConfigDrift = "alert.config-drift",
         /// A configuration backup could not be taken.
         ConfigBackupFailed = "config.backup-failed",
+        /// A router was converged to a stored version of its configuration.
+        ConfigRestored = "config.restored",
+        /// The configuration breaks a compliance rule.
+        AlertConfigRule = "alert.config-rule",
     }
 }
 

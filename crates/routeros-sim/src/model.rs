@@ -24,6 +24,9 @@ pub struct Item {
     /// interface kind), so items are printed where they were given.
     /// `None`: the section's first run.
     pub(crate) run: Option<usize>,
+    /// Properties an export printed as `!name` before they were given a
+    /// value: unset again over the API, they print as `!name` again.
+    pub(crate) unset_at_first: Vec<String>,
 }
 
 /// One entry of what an export prints of an item.
@@ -119,6 +122,18 @@ impl Item {
         self.show(Shown::Unset(name.to_owned()));
     }
 
+    /// `unset value-name=name` over the API: the property goes back to its
+    /// default, which an export leaves out, or to the `!name` it was
+    /// printed as before it was set.
+    pub(crate) fn reset(&mut self, name: &str) {
+        self.attrs.retain(|(k, _)| k != name);
+        if self.unset_at_first.iter().any(|n| n == name) {
+            self.show(Shown::Unset(name.to_owned()));
+        } else {
+            self.shown.retain(|s| s.name() != name);
+        }
+    }
+
     /// Records `entry` in what an export prints, in place of an earlier
     /// entry for the same property (a flag set again with a value stays a
     /// flag when the value is empty, as the API sends flags).
@@ -129,6 +144,9 @@ impl Item {
                     && self.attrs.iter().any(|(k, v)| {
                         k == entry.name() && (v.is_empty() || v == b"true" || v == b"yes")
                     });
+                if matches!(slot, Shown::Unset(_)) && !matches!(entry, Shown::Unset(_)) {
+                    self.unset_at_first.push(entry.name().to_owned());
+                }
                 if !keep_flag {
                     *slot = entry;
                 }
@@ -418,7 +436,7 @@ fn configure(item: &mut Item, flags: &[String], name: &str, value: Vec<u8>) {
 }
 
 /// `unset value-name=NAME`: the property is no longer set (print leaves it
-/// out), as an export's `!name` says.
+/// out) and goes back to what an export printed of it before it was set.
 pub fn unset(menu: &mut Menu, ids: Option<&[u8]>, name: &str) -> Result<(), Failure> {
     let targets = match menu.kind {
         MenuKind::Singleton => vec![0],
@@ -429,7 +447,7 @@ pub fn unset(menu: &mut Menu, ids: Option<&[u8]>, name: &str) -> Result<(), Fail
     };
     for t in targets {
         if let Some(item) = menu.items.get_mut(t) {
-            item.unset(name);
+            item.reset(name);
         }
     }
     Ok(())

@@ -380,9 +380,9 @@ async fn run_step(
         }
         Action::SetSingleton { menu, props } => {
             let items = cache.menu(client, menu).await?;
-            let diff = items
-                .first()
-                .map_or_else(|| props.clone(), |r| differing(r, props));
+            // No row: the router lists none of these properties (a
+            // singleton whose asked-for values are all unset).
+            let diff = differing(items.first().unwrap_or(&Item::new()), props);
             if diff.is_empty() {
                 Outcome::Unchanged
             } else {

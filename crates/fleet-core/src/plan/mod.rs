@@ -23,8 +23,10 @@ use routeros_proto::script::{self, Arg, CommandKind, MenuCommand, ScriptCommand,
 use serde::Serialize;
 
 mod apply;
+mod restore;
 
 pub use apply::{apply, Applier, Outcome, StepReport};
+pub use restore::restore_plan;
 
 /// Properties as (name, literal bytes), in script order.
 type Props = Vec<(String, Vec<u8>)>;
@@ -65,7 +67,9 @@ fn same(actual: Option<&[u8]>, wanted: &[u8]) -> bool {
     let truthy = |v: &[u8]| matches!(v, b"true" | b"yes");
     let falsy = |v: &[u8]| matches!(v, b"false" | b"no");
     match (wanted, actual) {
-        (UNSET, _) => actual.is_none_or(|a| a == UNSET),
+        // A router lists some unset properties as empty (`servers=` in
+        // `/ip dns`).
+        (UNSET, _) => actual.is_none_or(|a| a == UNSET || a.is_empty()),
         (FLAG, _) => matches!(actual, Some(b"true" | b"yes" | b"" | FLAG)),
         (_, Some(a)) => a == wanted || (truthy(a) && truthy(wanted)) || (falsy(a) && falsy(wanted)),
         (_, None) => false,
@@ -146,14 +150,27 @@ pub struct Plan {
 
 impl Plan {
     /// The steps a dry run can read back: a plain command (`enable`, …)
-    /// or an imported script leaves nothing to compare.
+    /// or an imported script leaves nothing to compare, and a removal a
+    /// later step adds again (a restore putting rules back in order) finds
+    /// the item added again.
     pub fn readable(&self) -> Plan {
+        let added_again = |i: usize, menu: &str, find: &Props| {
+            self.steps[i + 1..].iter().any(|later| {
+                matches!(&later.action, Action::FindOrAdd { menu: m, key, .. }
+                    if m == menu && same_props(key, find))
+            })
+        };
         Plan {
             steps: self
                 .steps
                 .iter()
-                .filter(|s| !matches!(s.action, Action::Run { .. } | Action::Import { .. }))
-                .cloned()
+                .enumerate()
+                .filter(|(i, s)| match &s.action {
+                    Action::Run { .. } | Action::Import { .. } => false,
+                    Action::Remove { menu, find } => !added_again(*i, menu, find),
+                    _ => true,
+                })
+                .map(|(_, s)| s.clone())
                 .collect(),
         }
     }
@@ -307,8 +324,17 @@ fn selector(line: u32, m: &MenuCommand) -> Result<Option<Props>, PlanError> {
     })
 }
 
-/// The properties that identify a new item of `menu`.
+/// The properties that identify a new item of `menu`: its name, or what
+/// names it in that menu (an address and its interface), else every
+/// property given.
 fn identity_key(menu: &str, props: &Props) -> Props {
+    identity_rule(menu, props).unwrap_or_else(|| props.clone())
+}
+
+/// The properties that name an item, where it has some; `None` for an
+/// item of a list whose items are known only by all they hold (a firewall
+/// rule), where the order is the meaning.
+fn identity_rule(menu: &str, props: &Props) -> Option<Props> {
     let pick = |names: &[&str]| -> Option<Props> {
         let got: Props = props
             .iter()
@@ -317,14 +343,12 @@ fn identity_key(menu: &str, props: &Props) -> Props {
             .collect();
         (got.len() == names.len()).then_some(got)
     };
-    pick(&["name"])
-        .or_else(|| match menu {
-            "/ip/address" | "/ipv6/address" => pick(&["address", "interface"]),
-            "/ip/route" | "/ipv6/route" => pick(&["dst-address", "gateway"]),
-            "/interface/bridge/port" => pick(&["bridge", "interface"]),
-            _ => None,
-        })
-        .unwrap_or_else(|| props.clone())
+    pick(&["name"]).or_else(|| match menu {
+        "/ip/address" | "/ipv6/address" => pick(&["address", "interface"]),
+        "/ip/route" | "/ipv6/route" => pick(&["dst-address", "gateway"]),
+        "/interface/bridge/port" => pick(&["bridge", "interface"]),
+        _ => None,
+    })
 }
 
 fn menu_action(line: u32, m: &MenuCommand) -> Result<Action, PlanError> {
@@ -366,6 +390,16 @@ fn menu_action(line: u32, m: &MenuCommand) -> Result<Action, PlanError> {
             }
         }
     })
+}
+
+/// The same properties, in any order.
+fn same_props(a: &Props, b: &Props) -> bool {
+    let sorted = |p: &Props| {
+        let mut p = p.clone();
+        p.sort();
+        p
+    };
+    sorted(a) == sorted(b)
 }
 
 fn names(p: &Props) -> Vec<String> {
@@ -466,6 +500,7 @@ mod tests {
         assert!(!same(Some(b"ether1"), b"ether2"));
         assert!(!same(None, b"yes"));
         assert!(same(None, UNSET));
+        assert!(same(Some(b""), UNSET));
         assert!(same(Some(b""), FLAG));
     }
 
