@@ -329,6 +329,28 @@ pub(crate) enum ConfigCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Converge the router to VERSION: without --yes, show what would
+    /// change (the router now against the version, and what is removed);
+    /// with it, push that through the safety net and compare after.
+    Restore {
+        #[arg(long)]
+        device: String,
+        version: String,
+        /// Push the restore (without: preview only).
+        #[arg(long)]
+        yes: bool,
+        /// Minutes before the safety net restores the pre-restore backup,
+        /// unless the restore is confirmed.
+        #[arg(long, default_value_t = 10)]
+        confirm_within: u64,
+        /// Leave the safety net armed until confirmed with `confirm`.
+        #[arg(long)]
+        manual_confirm: bool,
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
+        store: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// FROM against TO, or against the router's live export without TO.
     Diff {
         #[arg(long)]

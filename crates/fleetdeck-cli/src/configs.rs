@@ -1,9 +1,12 @@
-//! `import`, `backup` and `config log|show|diff`: the inventory and
+//! `import`, `backup` and `config log|show|diff|search|restore`: the inventory and
 //! configuration history use cases of `fleet_core`, printed.
 
 use std::process::ExitCode;
 
-use fleet_core::configs::{BackupOptions, BackupOutcome};
+use fleet_core::{
+    configs::{BackupOptions, BackupOutcome},
+    restore::{RestoreCheck, RestoreOptions},
+};
 
 use crate::{
     args::ConfigCmd,
@@ -160,6 +163,55 @@ pub(crate) async fn config(action: ConfigCmd) -> anyhow::Result<ExitCode> {
                 eprintln!("no router's configuration holds {text:?}");
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        ConfigCmd::Restore {
+            device,
+            version,
+            yes,
+            confirm_within,
+            manual_confirm,
+            store,
+            json,
+        } => {
+            let fleet = open_fleet_at(store.as_deref()).await?;
+            if !yes {
+                let p = fleet.restore_preview(&device, &version).await?;
+                if json {
+                    println!("{}", serde_json::to_string(&p)?);
+                } else if p.diff.is_empty() {
+                    println!("the router already holds version {}", p.version.id);
+                } else {
+                    print!("{}", p.diff);
+                    println!(
+                        "{} steps, {} of them removals; run again with --yes to restore",
+                        p.plan.steps.len(),
+                        p.removals
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let opts = RestoreOptions {
+                confirm_within: std::time::Duration::from_secs(confirm_within.clamp(1, 1440) * 60),
+                manual_confirm,
+            };
+            let r = fleet.restore(&device, &version, &opts, |_| {}).await?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                println!("{}", r.message);
+                if let RestoreCheck::Differs { diff } = &r.check {
+                    print!("{diff}");
+                }
+            }
+            let ok = matches!(
+                r.check,
+                RestoreCheck::Equal | RestoreCheck::OrderOnly { .. }
+            );
+            return Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
         }
         ConfigCmd::Diff {
             device,

@@ -1,4 +1,4 @@
-//! `import`, `backup` and `config log|show|diff` as a technician runs them
+//! `import`, `backup` and `config log|show|diff|search|restore` as a technician runs them
 //! against simulated routers seeded from a real-shaped export.
 
 use routeros::{Client, Command, ConnectOptions};
@@ -188,6 +188,59 @@ async fn backups_and_history_from_the_command_line() {
     )
     .await;
     assert!(!out.status.success());
+
+    // Restore v1: the preview shows the address going and changes nothing;
+    // --yes pushes it, and the router's export equals v1 again.
+    let restore = |extra: &[&str]| {
+        let mut a = s(&[
+            "config", "restore", "--device", &device, &v1, "--store", &store,
+        ]);
+        a.extend(s(extra));
+        cli(a, env())
+    };
+    let out = restore(&[]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let preview = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        preview.contains("-/ip address add address=192.0.2.9/24")
+            && preview.contains("1 of them removals; run again with --yes"),
+        "{preview}"
+    );
+    let still = c
+        .run(&Command::new("/ip/address/print").proplist(["address"]))
+        .await
+        .unwrap();
+    assert!(still
+        .rows
+        .iter()
+        .any(|r| r.get("address").as_deref() == Some("192.0.2.9/24")));
+    let out = restore(&["--yes", "--json"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(done["check"]["kind"], "equal", "{done}");
+    assert_eq!(done["push"]["status"], "succeeded", "{done}");
+    let gone = c
+        .run(&Command::new("/ip/address/print").proplist(["address"]))
+        .await
+        .unwrap();
+    assert!(!gone
+        .rows
+        .iter()
+        .any(|r| r.get("address").as_deref() == Some("192.0.2.9/24")));
+    let out = restore(&[]).await;
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("already holds version"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     // A router that cannot be reached fails the run, in words.
     drop(sim);
