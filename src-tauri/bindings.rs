@@ -42,6 +42,8 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
         fleet_core::configs::ConfigText,
         fleet_core::configs::ConfigDiff,
         fleet_core::configs::ConfigSearchHit,
+        fleet_core::restore::RestorePreview,
+        fleet_core::restore::RestoreReport,
         fleet_core::monitoring::PollingStatus,
         fleet_core::dashboard::FleetOverview,
         Overview,

@@ -48,6 +48,8 @@ const COMMANDS: &[&str] = &[
     "config_show",
     "config_diff",
     "config_search",
+    "restore_preview",
+    "restore_router",
 ];
 
 fn main() {

@@ -60,6 +60,8 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
             commands::configs::config_show,
             commands::configs::config_diff,
             commands::configs::config_search,
+            commands::configs::restore_preview,
+            commands::configs::restore_router,
         ])
 }
 

@@ -1,11 +1,12 @@
 //! Configuration history: back up routers, the fleet's backup standing, a
-//! router's versions, a version's text, and diffs.
+//! router's versions, a version's text, diffs, and restoring a version.
 
 use fleet_core::{
     configs::{
         BackupOptions, BackupReport, ConfigDiff, ConfigSearchHit, ConfigText, RouterBackupStatus,
     },
     fleet_store::ConfigVersion,
+    restore::{RestoreOptions, RestorePreview, RestoreReport},
 };
 use tauri::State;
 
@@ -72,4 +73,30 @@ pub async fn config_search(
     text: String,
 ) -> Result<Vec<ConfigSearchHit>, CommandError> {
     Ok(state.fleet()?.config_search(&text, 200).await?)
+}
+
+/// What restoring `version_id` would change on the router now.
+#[tauri::command]
+pub async fn restore_preview(
+    state: State<'_, AppState>,
+    device_id: String,
+    version_id: String,
+) -> Result<RestorePreview, CommandError> {
+    Ok(state
+        .fleet()?
+        .restore_preview(&device_id, &version_id)
+        .await?)
+}
+
+/// Restores `version_id` through the push engine, and compares after.
+#[tauri::command]
+pub async fn restore_router(
+    state: State<'_, AppState>,
+    device_id: String,
+    version_id: String,
+) -> Result<RestoreReport, CommandError> {
+    Ok(state
+        .fleet()?
+        .restore(&device_id, &version_id, &RestoreOptions::default(), |_| {})
+        .await?)
 }

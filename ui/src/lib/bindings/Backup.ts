@@ -9,6 +9,11 @@ export type Backup = { at: number,
  */
 file: string, 
 /**
- * The router's export before the push, kept in the audit trail.
+ * The configuration version the push's export is.
+ */
+versionId: string | null, 
+/**
+ * The router's export before the push (normalised when it is a
+ * version).
  */
 export: string, };
