@@ -193,6 +193,16 @@ impl FleetStore {
         dispatch!(self.list_templates())
     }
 
+    /// Saves a compliance rule (the newer `updated_at` wins); whether it
+    /// changed anything.
+    pub async fn save_config_rule(&self, rule: &ConfigRuleRecord) -> Result<bool, StoreError> {
+        dispatch!(self.save_config_rule(rule, self.outbox))
+    }
+
+    pub async fn list_config_rules(&self) -> Result<Vec<ConfigRuleRecord>, StoreError> {
+        dispatch!(self.list_config_rules())
+    }
+
     // ---- devices ---------------------------------------------------------
 
     pub async fn add_device(&self, new: &NewDevice) -> Result<Device, StoreError> {
@@ -430,6 +440,13 @@ impl FleetStore {
 
     pub(crate) async fn save_template_unqueued(&self, t: &Template) -> Result<bool, StoreError> {
         dispatch!(self.save_template(t, false))
+    }
+
+    pub(crate) async fn save_config_rule_unqueued(
+        &self,
+        r: &ConfigRuleRecord,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.save_config_rule(r, false))
     }
 
     pub(crate) async fn save_devices_unqueued(

@@ -188,6 +188,19 @@ pub struct Template {
     pub updated_at: i64,
 }
 
+/// A compliance rule as stored; what it checks (`body`, JSON) and where
+/// (`scope`) are fleet-core's to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigRuleRecord {
+    pub id: String,
+    pub name: String,
+    pub scope: String,
+    pub body: String,
+    pub enabled: bool,
+    pub updated_at: i64,
+}
+
 /// Something a person or Fleetdeck did, kept forever.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]

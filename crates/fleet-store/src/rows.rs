@@ -96,6 +96,19 @@ pub(crate) fn device_record(r: &mut impl Columns) -> Result<DeviceRecord, StoreE
 }
 
 pub(crate) const TEMPLATE_COLUMNS: &str = "id, name, body, updated_at";
+pub(crate) const RULE_COLUMNS: &str = "id, name, scope, body, enabled, updated_at";
+
+pub(crate) fn config_rule(r: &mut impl Columns) -> Result<ConfigRuleRecord, StoreError> {
+    let enabled: i64 = r.col(4)?;
+    Ok(ConfigRuleRecord {
+        id: r.col(0)?,
+        name: r.col(1)?,
+        scope: r.col(2)?,
+        body: r.col(3)?,
+        enabled: enabled != 0,
+        updated_at: r.col(5)?,
+    })
+}
 
 pub(crate) fn template(r: &mut impl Columns) -> Result<Template, StoreError> {
     Ok(Template {

@@ -56,6 +56,7 @@ pub const TABLES: &[&str] = &[
     "config_texts",
     "config_versions",
     "config_lines",
+    "config_rules",
     "outbox",
 ];
 
@@ -272,6 +273,21 @@ const SQLITE: &[Migration] = &[
             VALUES ('delete', old.rowid, old.line); END",
         ],
     ),
+    (
+        5,
+        &[
+            // Compliance rules: what each checks is fleet-core's, as JSON.
+            // A rule is switched off, not deleted, so the change syncs.
+            "CREATE TABLE config_rules (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            scope TEXT NOT NULL,
+            body TEXT NOT NULL,
+            enabled INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )",
+        ],
+    ),
 ];
 
 // Ids are ASCII with binary collation: joins and keys on 10,000 routers
@@ -448,6 +464,17 @@ const MYSQL: &[Migration] = &[(
             PRIMARY KEY (device_id, line_no)
         ) DEFAULT CHARSET = utf8mb4",
     ],
+), (
+    5,
+    &["CREATE TABLE config_rules (
+            id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+            name VARCHAR(255) NOT NULL,
+            scope VARCHAR(255) NOT NULL,
+            body TEXT NOT NULL,
+            enabled TINYINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            UNIQUE KEY config_rules_name (name)
+        ) DEFAULT CHARSET = utf8mb4"],
 )];
 
 // SingleStore: check-ins and rollups are columnstores sharded by device and
@@ -643,6 +670,18 @@ const SINGLESTORE: &[Migration] = &[
             line TEXT NOT NULL,
             PRIMARY KEY (device_id, line_no),
             SHARD KEY (device_id)
+        )"],
+    ),
+    (
+        5,
+        &["CREATE ROWSTORE REFERENCE TABLE config_rules (
+            id CHAR(36) NOT NULL PRIMARY KEY,
+            name VARCHAR(255) NOT NULL,
+            scope VARCHAR(255) NOT NULL,
+            body TEXT NOT NULL,
+            enabled TINYINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            UNIQUE KEY config_rules_name (name)
         )"],
     ),
 ];

@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     model::{
-        hour_of, AuditEvent, Checkin, ConfigVersion, ConfigVersionRecord, DeviceRecord, PushRecord,
-        Site, Template,
+        hour_of, AuditEvent, Checkin, ConfigRuleRecord, ConfigVersion, ConfigVersionRecord,
+        DeviceRecord, PushRecord, Site, Template,
     },
     FleetStore, OutboxEntry, StoreError,
 };
@@ -92,6 +92,10 @@ async fn apply(from: &FleetStore, to: &FleetStore, e: &OutboxEntry) -> Result<u6
         "device" => to.save_devices_unqueued(vec![decode(e)?]).await?,
         "site" => u64::from(to.save_site_unqueued(&decode::<Site>(e)?).await?),
         "template" => u64::from(to.save_template_unqueued(&decode::<Template>(e)?).await?),
+        "config-rule" => u64::from(
+            to.save_config_rule_unqueued(&decode::<ConfigRuleRecord>(e)?)
+                .await?,
+        ),
         "audit" => to.record_audit_unqueued(decode(e)?).await?,
         "push" => to.save_pushes_unqueued(decode(e)?).await?,
         "config" => {
@@ -139,6 +143,10 @@ pub async fn snapshot(
     }
     for t in from.list_templates().await? {
         report.templates += u64::from(to.save_template_unqueued(&t).await?);
+    }
+    // Compliance rules travel with the templates: few, and edited alike.
+    for r in from.list_config_rules().await? {
+        report.templates += u64::from(to.save_config_rule_unqueued(&r).await?);
     }
     let devices: Vec<DeviceRecord> = from.device_records().await?;
     report.devices = to.save_devices_unqueued(devices.clone()).await?;

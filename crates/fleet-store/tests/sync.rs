@@ -610,6 +610,64 @@ async fn configuration_versions_sync_with_their_text_once() {
     drop_mysql_db(&db).await;
 }
 
+/// Compliance rules made on site reach the shared database once; an older
+/// edit does not overwrite a newer one, on either store; a name is one
+/// rule's; a snapshot brings the shared rules down.
+#[tokio::test]
+async fn compliance_rules_sync_and_the_newer_edit_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_store(&dir, "laptop.db").await;
+    let (remote, db) = mysql_store().await;
+    let rule = ConfigRuleRecord {
+        id: new_id(),
+        name: "API from management only".into(),
+        scope: "tag:core".into(),
+        body: r#"{"kind":"mustNotContain","text":"/ip service set api address=\"\""}"#.into(),
+        enabled: true,
+        updated_at: 10,
+    };
+    for store in [&local, &remote] {
+        assert!(store.save_config_rule(&rule).await.unwrap());
+        let older = ConfigRuleRecord {
+            enabled: false,
+            updated_at: 5,
+            ..rule.clone()
+        };
+        assert!(!store.save_config_rule(&older).await.unwrap());
+        assert_eq!(store.list_config_rules().await.unwrap(), vec![rule.clone()]);
+        let same_name = ConfigRuleRecord {
+            id: new_id(),
+            ..rule.clone()
+        };
+        let e = store.save_config_rule(&same_name).await.unwrap_err();
+        assert!(e.to_string().contains("API from management only"), "{e}");
+    }
+    // Switched off on site, later: the shared database follows.
+    let off = ConfigRuleRecord {
+        enabled: false,
+        updated_at: 20,
+        ..rule.clone()
+    };
+    assert!(local.save_config_rule(&off).await.unwrap());
+    let report = sync::deliver_outbox(&local, &remote).await.unwrap();
+    assert_eq!(report.records_delivered, 2, "{report:?}");
+    assert_eq!(remote.list_config_rules().await.unwrap(), vec![off.clone()]);
+    // A rule made on the shared database comes down with a snapshot.
+    let other = ConfigRuleRecord {
+        id: new_id(),
+        name: "DNS set".into(),
+        scope: String::new(),
+        body: r#"{"kind":"mustContain","text":"/ip dns set"}"#.into(),
+        enabled: true,
+        updated_at: 30,
+    };
+    remote.save_config_rule(&other).await.unwrap();
+    let fresh = local_store(&dir, "fresh.db").await;
+    sync::snapshot(&remote, &fresh, 0).await.unwrap();
+    assert_eq!(fresh.list_config_rules().await.unwrap(), vec![off, other]);
+    drop_mysql_db(&db).await;
+}
+
 /// Backups of many routers save their versions at once: on the shared
 /// database none of them is lost to a lock conflict between two routers'
 /// line replacements.

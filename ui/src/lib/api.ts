@@ -60,6 +60,9 @@ import type { PushState } from './bindings/PushState';
 import type { PushStatus } from './bindings/PushStatus';
 import type { Refusal } from './bindings/Refusal';
 import type { Resolution } from './bindings/Resolution';
+import type { RestoreCheck } from './bindings/RestoreCheck';
+import type { RestorePreview } from './bindings/RestorePreview';
+import type { RestoreReport } from './bindings/RestoreReport';
 import type { Router } from './bindings/Router';
 import type { RouterResult } from './bindings/RouterResult';
 import type { RouterState } from './bindings/RouterState';
@@ -137,6 +140,9 @@ export type {
   PushStatus,
   Refusal,
   Resolution,
+  RestoreCheck,
+  RestorePreview,
+  RestoreReport,
   Router,
   RouterResult,
   RouterState,
@@ -470,6 +476,16 @@ export function configShow(deviceId: string, versionId: string): Promise<ConfigT
 /** `from` against `to`, or against the router's live export with `to` null. */
 export function configDiff(deviceId: string, from: string, to: string | null): Promise<ConfigDiff> {
   return call<ConfigDiff>('config_diff', { deviceId, from, to });
+}
+
+/** What restoring `versionId` would change on the router now; changes nothing. */
+export function restorePreview(deviceId: string, versionId: string): Promise<RestorePreview> {
+  return call<RestorePreview>('restore_preview', { deviceId, versionId });
+}
+
+/** Puts `versionId` back on the router through the push engine's safety net, then compares. */
+export function restoreRouter(deviceId: string, versionId: string): Promise<RestoreReport> {
+  return call<RestoreReport>('restore_router', { deviceId, versionId });
 }
 
 /** Lines of every router's newest configuration holding `text`. */

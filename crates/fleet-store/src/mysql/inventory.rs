@@ -1,7 +1,7 @@
 //! Sites, templates and the inventory of routers.
 
 use super::*;
-use crate::rows::{self, TEMPLATE_COLUMNS};
+use crate::rows::{self, RULE_COLUMNS, TEMPLATE_COLUMNS};
 
 impl MysqlStore {
     // ---- sites, templates, devices -------------------------------------
@@ -97,6 +97,61 @@ impl MysqlStore {
             Err(e) => Err(e.into()),
             Ok(()) => Ok(c.affected_rows() > 0),
         }
+    }
+
+    pub async fn save_config_rule(
+        &self,
+        r: &ConfigRuleRecord,
+        _queue: bool,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.conn().await?;
+        // ON DUPLICATE KEY would match the unique name too: refuse first.
+        let taken: Option<String> = c
+            .exec_first(
+                "SELECT id FROM config_rules WHERE name = ? AND id <> ?",
+                (&r.name, &r.id),
+            )
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::DuplicateName {
+                what: "rule",
+                name: r.name.clone(),
+            });
+        }
+        let res = c
+            .exec_drop(
+                "INSERT INTO config_rules (id, name, scope, body, enabled, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?)
+                 ON DUPLICATE KEY UPDATE
+                    name = IF(VALUES(updated_at) > updated_at, VALUES(name), name),
+                    scope = IF(VALUES(updated_at) > updated_at, VALUES(scope), scope),
+                    body = IF(VALUES(updated_at) > updated_at, VALUES(body), body),
+                    enabled = IF(VALUES(updated_at) > updated_at, VALUES(enabled), enabled),
+                    updated_at = GREATEST(updated_at, VALUES(updated_at))",
+                (&r.id, &r.name, &r.scope, &r.body, r.enabled, r.updated_at),
+            )
+            .await;
+        match res {
+            Err(e) if is_duplicate_key(&e) => Err(StoreError::DuplicateName {
+                what: "rule",
+                name: r.name.clone(),
+            }),
+            Err(e) => Err(e.into()),
+            Ok(()) => Ok(c.affected_rows() > 0),
+        }
+    }
+
+    pub async fn list_config_rules(&self) -> Result<Vec<ConfigRuleRecord>, StoreError> {
+        let rows: Vec<Row> = self
+            .conn()
+            .await?
+            .query(format!(
+                "SELECT {RULE_COLUMNS} FROM config_rules ORDER BY name"
+            ))
+            .await?;
+        rows.into_iter()
+            .map(|mut r| rows::config_rule(&mut r))
+            .collect()
     }
 
     pub async fn list_templates(&self) -> Result<Vec<Template>, StoreError> {

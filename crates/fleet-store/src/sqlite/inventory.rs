@@ -1,7 +1,7 @@
 //! Sites, templates and the inventory of routers.
 
 use super::*;
-use crate::rows::{self, TEMPLATE_COLUMNS};
+use crate::rows::{self, RULE_COLUMNS, TEMPLATE_COLUMNS};
 
 impl SqliteStore {
     // ---- sites, templates, devices -------------------------------------
@@ -59,6 +59,43 @@ impl SqliteStore {
                 enqueue(tx, "template", 1, &t)?;
             }
             Ok(n > 0)
+        })
+        .await
+    }
+
+    pub async fn save_config_rule(
+        &self,
+        r: &ConfigRuleRecord,
+        queue: bool,
+    ) -> Result<bool, StoreError> {
+        let r = r.clone();
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "INSERT INTO config_rules (id, name, scope, body, enabled, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, scope = excluded.scope,
+                        body = excluded.body, enabled = excluded.enabled,
+                        updated_at = excluded.updated_at
+                     WHERE excluded.updated_at > config_rules.updated_at",
+                    params![r.id, r.name, r.scope, r.body, r.enabled, r.updated_at],
+                )
+                .map_err(|e| unique_name(e, "rule", &r.name))?;
+            if queue && n > 0 {
+                enqueue(tx, "config-rule", 1, &r)?;
+            }
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    pub async fn list_config_rules(&self) -> Result<Vec<ConfigRuleRecord>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {RULE_COLUMNS} FROM config_rules ORDER BY name"
+            ))?;
+            let rows = stmt.query_and_then([], |mut r| rows::config_rule(&mut r))?;
+            rows.collect()
         })
         .await
     }
