@@ -87,6 +87,8 @@ pub struct RouterBackupStatus {
     /// The router's words, when the last backup of it failed.
     pub last_failure: Option<String>,
     pub last_failure_at: Option<i64>,
+    /// Compliance rules its newest version breaks, by name.
+    pub rules_failed: Vec<String>,
 }
 
 /// A search hit in one router's newest configuration.
@@ -213,6 +215,7 @@ impl Fleet {
     pub async fn backup_status(&self) -> Result<Vec<RouterBackupStatus>, FleetError> {
         let store = self.store();
         let latest = store.latest_config_versions().await?;
+        let compliance = self.config_check(None).await?;
         let failures: Vec<AuditEvent> = store
             .audit_events(None, 0, 10_000)
             .await?
@@ -232,7 +235,20 @@ impl Fleet {
                     .iter()
                     .find(|e| e.device_id.as_deref() == Some(d.id.as_str()))
                     .filter(|e| e.at > seen);
+                let rules_failed = compliance
+                    .routers
+                    .iter()
+                    .find(|r| r.device_id == d.id)
+                    .map(|r| {
+                        r.outcomes
+                            .iter()
+                            .filter(|o| !o.passed)
+                            .map(|o| o.rule.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 RouterBackupStatus {
+                    rules_failed,
                     name: d
                         .identity
                         .clone()
@@ -412,7 +428,12 @@ pub fn stored_form(export: &[u8]) -> Result<String, FleetError> {
 
 /// Records an audit event; one that cannot be written is logged, and the
 /// backup it reports on stands.
-async fn audit(store: &FleetStore, device_id: &str, action: AuditAction, detail: String) {
+pub(crate) async fn audit(
+    store: &FleetStore,
+    device_id: &str,
+    action: AuditAction,
+    detail: String,
+) {
     let event = AuditEvent {
         id: fleet_store::new_id(),
         at: poll::now_ms(),
@@ -486,6 +507,11 @@ pub(crate) async fn record_export(
         line_count: text.lines().count() as u32,
     };
     store.save_config_version(&version, &text).await?;
+    let previous = latest.as_ref().map(|l| l.hash.as_str());
+    if let Err(e) = crate::compliance::alert_on_new_version(store, device_id, &text, previous).await
+    {
+        tracing::warn!(device = %device_id, error = %e, "compliance rules not checked on the new version");
+    }
     if drift {
         let previous = latest.map(|l| l.id).unwrap_or_default();
         audit(

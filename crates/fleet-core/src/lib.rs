@@ -9,6 +9,7 @@ mod batch_lock;
 pub mod bound;
 pub mod bulk;
 pub mod chart;
+pub mod compliance;
 pub mod configs;
 pub mod credentials;
 pub mod dashboard;

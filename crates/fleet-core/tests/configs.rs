@@ -12,6 +12,7 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use fleet_core::{
+    compliance::{RuleCheck, RuleInput, RuleScope},
     configs::{BackupOptions, BackupOutcome, BackupReport},
     credentials::{CredentialStore, Sensitive},
     provision::PushSpec,
@@ -461,6 +462,223 @@ async fn restore_converges_a_router_to_a_stored_version_on_the_shared_database()
     let dir = tempfile::tempdir().unwrap();
     let (store, db) = common::mysql_store().await;
     restore_on(store, dir.path()).await;
+    common::drop_mysql_db(&db).await;
+}
+
+/// Compliance rules over the routers' newest versions: scoped by tag, each
+/// kind passing and failing on known strings, a router without a backup
+/// counted unchecked (never passed), a change that breaks a rule raising
+/// an alert, a rule switched off no longer checked.
+async fn compliance_on(store: FleetStore, dir: &std::path::Path) {
+    let fleet = Arc::new(Fleet::new(store, CredentialStore::file(dir.join("c.json"))));
+    let sim = SimFleet::start(SimConfig {
+        devices: 2,
+        password: "pw".into(),
+        versions: vec!["7.16.2".into(), "6.49.7".into()],
+        seeds: vec![
+            fixture("v7-vlan-switch.rsc"),
+            fixture("v6-home-router-crlf.rsc"),
+        ],
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    // The second router is tagged core; a third is never reachable.
+    let csv = format!(
+        "host,port,tags\n127.0.0.1,{},access\n127.0.0.1,{},core;home\n127.0.0.1,1,core\n",
+        sim.port(0),
+        sim.port(1)
+    );
+    let pw = Sensitive::new("pw".to_owned());
+    fleet
+        .import_inventory(&csv, "admin", Some(&pw))
+        .await
+        .unwrap();
+    let devices = fleet.store().list_devices().await.unwrap();
+    let id_of = |port: u16| devices.iter().find(|d| d.port == port).unwrap().id.clone();
+    let (switch, home, gone) = (id_of(sim.port(0)), id_of(sim.port(1)), id_of(1));
+    let rule = |name: &str, scope: RuleScope, check: RuleCheck| RuleInput {
+        id: None,
+        name: name.into(),
+        scope,
+        check,
+        enabled: true,
+    };
+    let named = fleet
+        .save_compliance_rule(&rule(
+            "identity set",
+            RuleScope::All,
+            RuleCheck::MustContain {
+                text: "/system identity set name=".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    fleet
+        .save_compliance_rule(&rule(
+            "core: masquerade on wan",
+            RuleScope::Tag { tag: "core".into() },
+            RuleCheck::PropertyEquals {
+                path: "/ip firewall nat".into(),
+                item: "comment=\"defconf: masquerade\"".into(),
+                property: "out-interface".into(),
+                value: "wan".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    let no_rogue = fleet
+        .save_compliance_rule(&rule(
+            "no rogue bridge",
+            RuleScope::All,
+            RuleCheck::MustNotContain {
+                text: "name=rogue".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    // A rule that cannot be written is refused in words.
+    let e = fleet
+        .save_compliance_rule(&rule(
+            "",
+            RuleScope::All,
+            RuleCheck::MustContain { text: "x".into() },
+        ))
+        .await
+        .unwrap_err();
+    assert!(e.as_sentence().contains("name"), "{e}");
+
+    fleet.backup(None, &BackupOptions::default()).await.unwrap();
+    let report = fleet.config_check(None).await.unwrap();
+    let router = |id: &str| {
+        report
+            .routers
+            .iter()
+            .find(|r| r.device_id == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        router(&switch).outcomes.len(),
+        2,
+        "the tag rule is not for it"
+    );
+    assert_eq!(router(&home).outcomes.len(), 3);
+    assert!(
+        router(&home).outcomes.iter().all(|o| o.passed),
+        "{report:#?}"
+    );
+    let masq = router(&home)
+        .outcomes
+        .into_iter()
+        .find(|o| o.rule == "core: masquerade on wan")
+        .unwrap();
+    assert!(masq.detail.contains("out-interface is \"wan\""), "{masq:?}");
+    assert!(router(&gone).version_id.is_none() && router(&gone).outcomes.is_empty());
+    let summary = |name: &str| {
+        report
+            .rules
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (
+            summary("identity set").passed,
+            summary("identity set").unchecked
+        ),
+        (2, 1)
+    );
+    assert_eq!(summary("core: masquerade on wan").unchecked, 1);
+    assert_eq!(report.problems(), 3, "the unreachable router counts");
+
+    // A rogue bridge on the switch: the next backup alerts once.
+    let c = Client::connect(&ConnectOptions::new(
+        "127.0.0.1",
+        sim.port(0),
+        "admin",
+        "pw",
+    ))
+    .await
+    .unwrap();
+    c.run(&Command::new("/interface/bridge/add").attr("name", "rogue"))
+        .await
+        .unwrap();
+    fleet
+        .backup(Some(vec![switch.clone()]), &BackupOptions::default())
+        .await
+        .unwrap();
+    let alerts: Vec<_> = fleet
+        .store()
+        .audit_events(Some(&switch), 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action.as_str() == "alert.config-rule")
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(
+        alerts[0].detail.contains("no rogue bridge") && alerts[0].detail.contains("name=rogue")
+    );
+    let report = fleet
+        .config_check(Some(vec![switch.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(report.routers.len(), 1);
+    assert_eq!(report.routers[0].failed(), 1);
+    let status = fleet.backup_status().await.unwrap();
+    let s = status.iter().find(|s| s.device_id == switch).unwrap();
+    assert_eq!(s.rules_failed, vec!["no rogue bridge".to_owned()]);
+    // Another change that still breaks it: no second alert.
+    c.run(&Command::new("/interface/bridge/add").attr("name", "rogue-2"))
+        .await
+        .unwrap();
+    fleet
+        .backup(Some(vec![switch.clone()]), &BackupOptions::default())
+        .await
+        .unwrap();
+    let alerts = fleet
+        .store()
+        .audit_events(Some(&switch), 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action.as_str() == "alert.config-rule")
+        .count();
+    assert_eq!(alerts, 1);
+
+    // Switched off: kept, not checked.
+    fleet
+        .save_compliance_rule(&RuleInput {
+            id: Some(no_rogue.id.clone()),
+            enabled: false,
+            ..rule("no rogue bridge", RuleScope::All, no_rogue.check.clone())
+        })
+        .await
+        .unwrap();
+    let report = fleet.config_check(None).await.unwrap();
+    assert!(report.rules.iter().all(|r| r.rule_id != no_rogue.id));
+    let rules = fleet.compliance_rules().await.unwrap();
+    assert_eq!(rules.len(), 3);
+    assert!(rules.iter().any(|r| r.id == no_rogue.id && !r.enabled));
+    assert!(rules.iter().any(|r| r.id == named.id && r.enabled));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compliance_rules_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FleetStore::open(&StoreUrl::Sqlite(dir.path().join("f.db")))
+        .await
+        .unwrap();
+    compliance_on(store, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compliance_rules_on_the_shared_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, db) = common::mysql_store().await;
+    compliance_on(store, dir.path()).await;
     common::drop_mysql_db(&db).await;
 }
 
