@@ -351,6 +351,22 @@ pub(crate) enum ConfigCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Every router (or those given) against the compliance rules for it,
+    /// over its newest backup (no network needed). Fails when a rule is
+    /// broken or a router has no backup to check.
+    Check {
+        #[arg(long = "device")]
+        devices: Vec<String>,
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
+        store: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compliance rules: list, add, switch off.
+    Rule {
+        #[command(subcommand)]
+        action: RuleCmd,
+    },
     /// FROM against TO, or against the router's live export without TO.
     Diff {
         #[arg(long)]
@@ -361,6 +377,56 @@ pub(crate) enum ConfigCmd {
         store: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum RuleCmd {
+    /// The rules, with their scope and whether they are on.
+    List {
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
+        store: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Adds a rule (or replaces the one with this name). One of
+    /// --must-contain, --must-not-contain, or --path/--property/--equals.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Routers with this tag only.
+        #[arg(long, conflicts_with = "site")]
+        tag: Option<String>,
+        /// Routers of this site (its id) only.
+        #[arg(long)]
+        site: Option<String>,
+        #[arg(long, group = "check")]
+        must_contain: Option<String>,
+        #[arg(long, group = "check")]
+        must_not_contain: Option<String>,
+        /// The menu, e.g. "/ip service".
+        #[arg(long, group = "check", requires = "property")]
+        path: Option<String>,
+        /// The item: its name (api) or a property=value that finds it
+        /// (default-name=ether1); none for a menu of settings.
+        #[arg(long, default_value = "")]
+        item: String,
+        #[arg(long, requires = "path")]
+        property: Option<String>,
+        /// The value the property must have ("" for its default).
+        #[arg(long, requires = "path", default_value = "")]
+        equals: String,
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
+        store: Option<String>,
+    },
+    /// Switches a rule off (kept, and synced, but not checked) or on.
+    Disable {
+        name: String,
+        /// Switch it back on.
+        #[arg(long)]
+        enable: bool,
+        #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
+        store: Option<String>,
     },
 }
 

@@ -8,6 +8,8 @@ use fleet_core::{
     restore::{RestoreCheck, RestoreOptions},
 };
 
+mod rules;
+
 use crate::{
     args::ConfigCmd,
     util::{duration_arg, open_fleet_at},
@@ -213,6 +215,27 @@ pub(crate) async fn config(action: ConfigCmd) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             });
         }
+        ConfigCmd::Check {
+            devices,
+            store,
+            json,
+        } => {
+            let fleet = open_fleet_at(store.as_deref()).await?;
+            let report = fleet
+                .config_check((!devices.is_empty()).then_some(devices))
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print_check(&report);
+            }
+            return Ok(if report.problems() > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
+        ConfigCmd::Rule { action } => return rules::rule(action).await,
         ConfigCmd::Diff {
             device,
             from,
@@ -232,4 +255,24 @@ pub(crate) async fn config(action: ConfigCmd) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_check(report: &fleet_core::compliance::ComplianceReport) {
+    for r in &report.routers {
+        if r.version_id.is_none() && !r.outcomes.is_empty() {
+            continue;
+        }
+        for o in r.outcomes.iter().filter(|o| !o.passed) {
+            println!("{:<24} FAILS {:?}: {}", r.name, o.rule, o.detail);
+        }
+    }
+    for rule in &report.rules {
+        println!(
+            "{:<32} {} passed, {} failed, {} without a backup to check",
+            rule.name, rule.passed, rule.failed, rule.unchecked
+        );
+    }
+    if report.rules.is_empty() {
+        println!("no compliance rules are on: add one with `config rule add`");
+    }
 }

@@ -1,4 +1,4 @@
-//! `import`, `backup` and `config log|show|diff|search|restore` as a technician runs them
+//! `import`, `backup` and `config log|show|diff|search|restore|check|rule` as a technician runs them
 //! against simulated routers seeded from a real-shaped export.
 
 use routeros::{Client, Command, ConnectOptions};
@@ -240,6 +240,89 @@ async fn backups_and_history_from_the_command_line() {
         String::from_utf8_lossy(&out.stdout).contains("already holds version"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
+    );
+
+    // Compliance from the command line: rules added, the check over the
+    // stored versions (exit status 1 on a broken rule), a rule switched off.
+    let rule = |args: &[&str]| {
+        let mut a = s(&["config", "rule"]);
+        a.extend(s(args));
+        a.extend(s(&["--store", &store]));
+        cli(a, env())
+    };
+    for args in [
+        &["add", "--name", "vlan 99", "--must-contain", "vlan-id=99"][..],
+        &[
+            "add",
+            "--name",
+            "no test net",
+            "--must-not-contain",
+            "192.0.2.",
+        ][..],
+        &[
+            "add",
+            "--name",
+            "dns",
+            "--path",
+            "/ip dns",
+            "--property",
+            "servers",
+            "--equals",
+            "10.99.0.1",
+        ][..],
+    ] {
+        let out = rule(args).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = rule(&["add", "--name", "nothing"]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--must-contain"));
+    let check = || cli(s(&["config", "check", "--store", &store, "--json"]), env());
+    let out = check().await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for r in report["rules"].as_array().unwrap() {
+        assert_eq!(
+            (r["passed"].as_u64(), r["failed"].as_u64()),
+            (Some(2), Some(0)),
+            "{r}"
+        );
+    }
+    c.run(
+        &Command::new("/ip/address/add")
+            .attr("address", "192.0.2.77/24")
+            .attr("interface", "br-trunk"),
+    )
+    .await
+    .unwrap();
+    assert!(backup(&[]).await.status.success());
+    let out = cli(s(&["config", "check", "--store", &store]), env()).await;
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("FAILS \"no test net\": line") && text.contains("192.0.2.77/24"),
+        "{text}"
+    );
+    let out = rule(&["disable", "no test net"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(check().await.status.success());
+    let out = rule(&["list"]).await;
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        list.contains("no test net") && list.contains("(off)"),
+        "{list}"
     );
 
     // A router that cannot be reached fails the run, in words.
