@@ -50,6 +50,9 @@ const COMMANDS: &[&str] = &[
     "config_search",
     "restore_preview",
     "restore_router",
+    "compliance_rules",
+    "save_compliance_rule",
+    "config_check",
 ];
 
 fn main() {

@@ -62,6 +62,9 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
             commands::configs::config_search,
             commands::configs::restore_preview,
             commands::configs::restore_router,
+            commands::configs::compliance_rules,
+            commands::configs::save_compliance_rule,
+            commands::configs::config_check,
         ])
 }
 

@@ -2,6 +2,7 @@
 //! router's versions, a version's text, diffs, and restoring a version.
 
 use fleet_core::{
+    compliance::{ComplianceReport, ComplianceRule, RuleInput},
     configs::{
         BackupOptions, BackupReport, ConfigDiff, ConfigSearchHit, ConfigText, RouterBackupStatus,
     },
@@ -99,4 +100,29 @@ pub async fn restore_router(
         .fleet()?
         .restore(&device_id, &version_id, &RestoreOptions::default(), |_| {})
         .await?)
+}
+
+/// Every compliance rule.
+#[tauri::command]
+pub async fn compliance_rules(
+    state: State<'_, AppState>,
+) -> Result<Vec<ComplianceRule>, CommandError> {
+    Ok(state.fleet()?.compliance_rules().await?)
+}
+
+/// Adds a rule, or changes (or switches off) the one `rule.id` names.
+#[tauri::command]
+pub async fn save_compliance_rule(
+    state: State<'_, AppState>,
+    rule: RuleInput,
+) -> Result<ComplianceRule, CommandError> {
+    Ok(state.fleet()?.save_compliance_rule(&rule).await?)
+}
+
+/// Every router against the rules for it, from the store alone.
+#[tauri::command]
+pub async fn config_check(
+    state: State<'_, AppState>,
+) -> Result<ComplianceReport, CommandError> {
+    Ok(state.fleet()?.config_check(None).await?)
 }

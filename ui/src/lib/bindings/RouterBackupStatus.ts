@@ -9,4 +9,8 @@ export type RouterBackupStatus = { deviceId: string, name: string, latest: Confi
 /**
  * The router's words, when the last backup of it failed.
  */
-lastFailure: string | null, lastFailureAt: number | null, };
+lastFailure: string | null, lastFailureAt: number | null, 
+/**
+ * Compliance rules its newest version breaks, by name.
+ */
+rulesFailed: Array<string>, };
