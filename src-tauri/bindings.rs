@@ -47,6 +47,7 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
         fleet_core::compliance::ComplianceRule,
         fleet_core::compliance::RuleInput,
         fleet_core::compliance::ComplianceReport,
+        fleet_core::backup_schedule::BackupSchedule,
         fleet_core::monitoring::PollingStatus,
         fleet_core::dashboard::FleetOverview,
         Overview,

@@ -120,6 +120,9 @@ pub fn run() {
                     tracing::warn!("background polling did not start: {e}");
                 }
             });
+            tauri::async_runtime::spawn(commands::configs::run_backup_schedule(
+                app.handle().clone(),
+            ));
             exit_on_sigterm(app.handle().clone());
             Ok(())
         })

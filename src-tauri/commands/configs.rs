@@ -9,9 +9,42 @@ use fleet_core::{
     fleet_store::ConfigVersion,
     restore::{RestoreOptions, RestorePreview, RestoreReport},
 };
-use tauri::State;
+use tauri::{AppHandle, Manager, Runtime, State};
 
-use crate::{AppState, CommandError};
+use crate::{commands::settings, AppState, CommandError};
+
+/// Backs up the routers that are due, every [`TICK`] for the life of the
+/// app, under the schedule in the settings as they are at each tick.
+///
+/// [`TICK`]: fleet_core::backup_schedule::TICK
+pub async fn run_backup_schedule<R: Runtime>(app: AppHandle<R>) {
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        fleet_core::backup_schedule::TICK,
+    );
+    loop {
+        tick.tick().await;
+        let due = async {
+            let fleet = app.state::<AppState>().fleet()?;
+            let schedule = settings::load(&app)?.backup_schedule;
+            Ok::<_, CommandError>(
+                fleet
+                    .backup_due(&schedule, &BackupOptions::default())
+                    .await?,
+            )
+        };
+        match due.await {
+            Ok(Some(r)) => tracing::info!(
+                routers = r.routers.len(),
+                new = r.new_versions,
+                failed = r.failed,
+                "scheduled backup done"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!("scheduled backup did not run: {}", e.message),
+        }
+    }
+}
 
 /// Backs up the routers named (every router when none are).
 #[tauri::command]
@@ -121,8 +154,6 @@ pub async fn save_compliance_rule(
 
 /// Every router against the rules for it, from the store alone.
 #[tauri::command]
-pub async fn config_check(
-    state: State<'_, AppState>,
-) -> Result<ComplianceReport, CommandError> {
+pub async fn config_check(state: State<'_, AppState>) -> Result<ComplianceReport, CommandError> {
     Ok(state.fleet()?.config_check(None).await?)
 }

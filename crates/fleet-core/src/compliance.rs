@@ -67,7 +67,8 @@ impl RuleScope {
         }
     }
 
-    fn covers(&self, site_id: Option<&str>, tags: &[String]) -> bool {
+    /// Whether a router of `site_id` with `tags` is one of these.
+    pub fn covers(&self, site_id: Option<&str>, tags: &[String]) -> bool {
         match self {
             RuleScope::All => true,
             RuleScope::Site { site_id: s } => site_id == Some(s.as_str()),

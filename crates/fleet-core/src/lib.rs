@@ -5,6 +5,7 @@
 //! [`credentials`] store (the OS keyring, or a 0600 file where none exists)
 //! and renders charts with `plotters`. Nothing here knows about Tauri.
 
+pub mod backup_schedule;
 mod batch_lock;
 pub mod bound;
 pub mod bulk;

@@ -29,6 +29,8 @@ pub struct Settings {
     pub push_concurrency: u32,
     /// For identities and comments that are not UTF-8.
     pub codepage: String,
+    /// When routers' configurations are backed up.
+    pub backup_schedule: crate::backup_schedule::BackupSchedule,
 }
 
 impl Default for Settings {
@@ -39,6 +41,7 @@ impl Default for Settings {
             background_polling: true,
             push_concurrency: 32,
             codepage: "windows-1252".into(),
+            backup_schedule: Default::default(),
         }
     }
 }
@@ -56,6 +59,7 @@ impl Settings {
                 "routers pushed at once: between 1 and 1024".into(),
             ));
         }
+        self.backup_schedule.validate()?;
         if self.codepage.parse::<crate::Codepage>().is_err() {
             return Err(FleetError::InvalidInput(format!(
                 "{:?} is not a codepage Fleetdeck knows (e.g. windows-1252, windows-1251, koi8-r)",

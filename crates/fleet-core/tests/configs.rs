@@ -12,6 +12,7 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use fleet_core::{
+    backup_schedule::{BackupSchedule, ScheduleOverride},
     compliance::{RuleCheck, RuleInput, RuleScope},
     configs::{BackupOptions, BackupOutcome, BackupReport},
     credentials::{CredentialStore, Sensitive},
@@ -680,6 +681,71 @@ async fn compliance_rules_on_the_shared_database() {
     let (store, db) = common::mysql_store().await;
     compliance_on(store, dir.path()).await;
     common::drop_mysql_db(&db).await;
+}
+
+/// The schedule: every router is due at first; after a run, a router is
+/// due again when its interval (its tag's, or the daily default) has
+/// passed since its last attempt, a failed one included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_backups_take_the_routers_that_are_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FleetStore::open(&StoreUrl::Sqlite(dir.path().join("f.db")))
+        .await
+        .unwrap();
+    let fleet = Fleet::new(store, CredentialStore::file(dir.path().join("c.json")));
+    let sim = SimFleet::start(SimConfig {
+        devices: 2,
+        password: "pw".into(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let csv = format!(
+        "host,port,tags\n127.0.0.1,{},core\n127.0.0.1,{},\n127.0.0.1,1,\n",
+        sim.port(0),
+        sim.port(1)
+    );
+    let pw = Sensitive::new("pw".to_owned());
+    fleet
+        .import_inventory(&csv, "admin", Some(&pw))
+        .await
+        .unwrap();
+    let devices = fleet.store().list_devices().await.unwrap();
+    let id_of = |port: u16| devices.iter().find(|d| d.port == port).unwrap().id.clone();
+    let (core, plain, gone) = (id_of(sim.port(0)), id_of(sim.port(1)), id_of(1));
+    let schedule = BackupSchedule {
+        every_hours: 24,
+        overrides: vec![ScheduleOverride {
+            scope: RuleScope::Tag { tag: "core".into() },
+            every_hours: 1,
+        }],
+    };
+    let opts = BackupOptions::default();
+    let first = fleet.backup_due(&schedule, &opts).await.unwrap().unwrap();
+    assert_eq!((first.routers.len(), first.failed), (3, 1), "{first:?}");
+    assert!(fleet.backup_due(&schedule, &opts).await.unwrap().is_none());
+    let hour = 3_600_000;
+    let now = fleet_core::poll::now_ms();
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        fleet.backups_due(&schedule, now + 2 * hour).await.unwrap(),
+        vec![core.clone()]
+    );
+    assert_eq!(
+        sorted(fleet.backups_due(&schedule, now + 25 * hour).await.unwrap()),
+        sorted(vec![core.clone(), plain.clone(), gone.clone()])
+    );
+    let off = BackupSchedule {
+        every_hours: 0,
+        ..schedule.clone()
+    };
+    assert_eq!(
+        fleet.backups_due(&off, now + 25 * hour).await.unwrap(),
+        vec![core]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -273,6 +273,10 @@ pub(crate) enum Cmd {
         /// How long one router may take.
         #[arg(long, default_value = "120s")]
         deadline: String,
+        /// Only the routers due under the backup schedule in the settings
+        /// (daily unless set otherwise): for cron.
+        #[arg(long, conflicts_with = "devices")]
+        due: bool,
         #[arg(long)]
         json: bool,
     },

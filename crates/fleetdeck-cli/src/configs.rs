@@ -56,6 +56,7 @@ pub(crate) async fn backup(
     store: Option<&str>,
     concurrency: usize,
     deadline: &str,
+    due: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let fleet = open_fleet_at(store).await?;
@@ -63,9 +64,24 @@ pub(crate) async fn backup(
         concurrency,
         deadline: duration_arg("--deadline", deadline)?,
     };
-    let report = fleet
-        .backup((!devices.is_empty()).then_some(devices), &opts)
-        .await?;
+    let report = if due {
+        let schedule = fleet_core::settings::SettingsFile::load_default()?
+            .settings
+            .backup_schedule;
+        match fleet.backup_due(&schedule, &opts).await? {
+            Some(r) => r,
+            None => {
+                if !json {
+                    println!("no router is due for a backup");
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    } else {
+        fleet
+            .backup((!devices.is_empty()).then_some(devices), &opts)
+            .await?
+    };
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

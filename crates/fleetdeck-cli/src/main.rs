@@ -181,8 +181,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store,
             concurrency,
             deadline,
+            due,
             json,
-        } => configs::backup(devices, store.as_deref(), concurrency, &deadline, json).await,
+        } => configs::backup(devices, store.as_deref(), concurrency, &deadline, due, json).await,
         Cmd::Config { action } => configs::config(action).await,
         Cmd::Import {
             file,

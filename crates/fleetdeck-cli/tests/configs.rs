@@ -67,7 +67,9 @@ async fn backups_and_history_from_the_command_line() {
         a.extend(extra.iter().map(|x| x.to_string()));
         cli(a, env())
     };
-    let out = backup(&[]).await;
+    // The schedule (daily, the default) finds every router due at first,
+    // as cron runs it; right after, none.
+    let out = backup(&["--due"]).await;
     assert!(
         out.status.success(),
         "{}",
@@ -75,6 +77,13 @@ async fn backups_and_history_from_the_command_line() {
     );
     let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(first["newVersions"], 2, "{first}");
+    let out = cli(s(&["backup", "--due", "--store", &store]), env()).await;
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("no router is due"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let device = first["routers"][0]["deviceId"].as_str().unwrap().to_owned();
     let port = first["routers"][0]["name"]
         .as_str()
