@@ -494,6 +494,13 @@ async fn offline_review_with_the_shared_database_stopped() {
             fleet_core::credentials::CredentialStore::file(dir.path().join("creds.json")),
         );
         let pw = fleet_core::credentials::Sensitive::new("office".to_owned());
+        let list: String = (0..3)
+            .map(|i| format!("127.0.0.1:{}\n", sim.port(i)))
+            .collect();
+        office
+            .import_inventory(&list, "admin", Some(&pw))
+            .await
+            .unwrap();
         for i in 0..3 {
             office
                 .poll_address(
@@ -506,6 +513,23 @@ async fn offline_review_with_the_shared_database_stopped() {
                 .await
                 .unwrap();
         }
+        // Their configuration history: backed up, one changed by hand,
+        // backed up again.
+        let opts = fleet_core::configs::BackupOptions::default();
+        office.backup(None, &opts).await.unwrap();
+        let hand = routeros::Client::connect(&routeros::ConnectOptions::new(
+            "127.0.0.1",
+            sim.port(0),
+            "admin",
+            "office",
+        ))
+        .await
+        .unwrap();
+        hand.run(&routeros::Command::new("/interface/bridge/add").attr("name", "by-hand"))
+            .await
+            .unwrap();
+        let second = office.backup(None, &opts).await.unwrap();
+        assert_eq!(second.drift, 1, "{second:?}");
     }
     let upstream = url::Url::parse(&direct).unwrap().port().unwrap_or(3306);
     let proxy = store_common::proxy::Proxy::start(upstream).await;
@@ -545,6 +569,27 @@ async fn offline_review_with_the_shared_database_stopped() {
     wait_text(&c, "[data-testid=chart-meta]", "1 point").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     screenshot(&c, "offline-detail").await;
+
+    // The configuration history came down with the sync: the changed
+    // router's versions, and the diff between them, with the database gone.
+    click(&c, "[data-testid=nav-backups]").await;
+    wait_text(&c, "[data-testid=backup-counts]", "1 changed outside Fleetdeck").await;
+    click(&c, "tr.drift .link").await;
+    wait_text(&c, "[data-testid=device-config]", "changed outside Fleetdeck").await;
+    let versions = c
+        .find_all(Locator::Css("[data-testid=device-config] [data-version-id]"))
+        .await
+        .unwrap();
+    assert_eq!(versions.len(), 2, "both versions are in the cached copy");
+    click(&c, "[data-testid=config-compare]").await;
+    let diff = wait_text(&c, "[data-testid=config-diff]", "by-hand").await;
+    assert!(
+        diff.lines()
+            .any(|l| l.starts_with("+/interface bridge add name=by-hand")),
+        "{diff}"
+    );
+    show(&c, "[data-testid=config-diff]").await;
+    screenshot(&c, "offline-config-diff").await;
 
     // Syncing now fails in words, and the fleet stays on screen.
     click(&c, "[data-testid=nav-sync]").await;

@@ -54,6 +54,7 @@ function fakeBackend(overrides: Record<string, Handler>) {
       backgroundPolling: true,
       pushConcurrency: 32,
       codepage: 'windows-1252',
+      backupSchedule: { everyHours: 24, overrides: [] },
     }),
     device_history: () => ({ pushes: [], events: [], alerts: [], backups: [] }),
     config_log: () => [],
@@ -347,6 +348,7 @@ describe('App', () => {
           backgroundPolling: false,
           pushConcurrency: 32,
           codepage: 'windows-1252',
+          backupSchedule: { everyHours: 24, overrides: [] },
         },
       },
     ]);

@@ -15,6 +15,13 @@ import { fakeInvoke, type Handler } from './test-fixtures';
 
 afterEach(() => setInvoke());
 
+/** The Compliance section's commands, with no rule yet. */
+const NO_RULES = {
+  compliance_rules: () => [],
+  list_sites: () => [],
+  config_check: () => ({ routers: [], rules: [] }),
+};
+
 function version(id: string, takenAt: number, over: Partial<ConfigVersion> = {}): ConfigVersion {
   return {
     id,
@@ -35,10 +42,11 @@ function version(id: string, takenAt: number, over: Partial<ConfigVersion> = {})
 describe('Backups', () => {
   it('lists each router standing, backs up on demand and says what changed', async () => {
     let status: RouterBackupStatus[] = [
-      { deviceId: 'r1', name: 'edge-1', latest: version('a', Date.UTC(2026, 11, 1)), lastFailure: null, lastFailureAt: null },
-      { deviceId: 'r2', name: 'edge-2', latest: null, lastFailure: null, lastFailureAt: null },
+      { deviceId: 'r1', name: 'edge-1', latest: version('a', Date.UTC(2026, 11, 1)), lastFailure: null, lastFailureAt: null, rulesFailed: [] },
+      { deviceId: 'r2', name: 'edge-2', latest: null, lastFailure: null, lastFailureAt: null, rulesFailed: [] },
     ];
     const calls = fakeInvoke({
+      ...NO_RULES,
       backup_status: () => status,
       backup_routers: () => {
         status = [
@@ -72,6 +80,7 @@ describe('Backups', () => {
 
   it('searches every router configuration and shows each line in its context', async () => {
     const calls = fakeInvoke({
+      ...NO_RULES,
       backup_status: () => [],
       config_search: () => [
         { name: 'edge-1', deviceId: 'r1', lineNo: 7, line: '/ip service set api address=0.0.0.0/0', before: '/ip dns set servers=1.1.1.1', after: null },

@@ -12,6 +12,7 @@ const settings: Settings = {
   backgroundPolling: true,
   pushConcurrency: 32,
   codepage: 'windows-1252',
+  backupSchedule: { everyHours: 24, overrides: [] },
 };
 
 describe('SettingsPanel', () => {

@@ -76,6 +76,28 @@ describe('command wrappers', () => {
     ]);
   });
 
+  it('name the compliance commands and their argument keys as the Rust side does', async () => {
+    const invoke = vi.fn(async () => 'ok');
+    setInvoke(invoke as unknown as api.Invoke);
+    const rule: api.RuleInput = {
+      id: null,
+      name: 'telnet off',
+      scope: { kind: 'all' },
+      check: { kind: 'mustContain', text: '/ip service set telnet disabled=yes' },
+      enabled: true,
+    };
+
+    await api.complianceRules();
+    await api.saveComplianceRule(rule);
+    await api.configCheck();
+
+    expect(invoke.mock.calls).toEqual([
+      ['compliance_rules', undefined],
+      ['save_compliance_rule', { rule }],
+      ['config_check', undefined],
+    ]);
+  });
+
   it('reject with a normalised error whatever the transport throws', async () => {
     setInvoke(async () => {
       throw { kind: 'unreachable', message: 'The router at 10.0.0.1:8728 did not answer.' };

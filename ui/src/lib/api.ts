@@ -15,9 +15,12 @@ import type { ConfigSearchHit } from './bindings/ConfigSearchHit';
 import type { ConfigText } from './bindings/ConfigText';
 import type { ConfigVersion } from './bindings/ConfigVersion';
 import type { RouterBackupStatus } from './bindings/RouterBackupStatus';
+import type { RouterCompliance } from './bindings/RouterCompliance';
 import type { BulkReport } from './bindings/BulkReport';
 import type { Checkin } from './bindings/Checkin';
 import type { CommandError } from './bindings/CommandError';
+import type { ComplianceReport } from './bindings/ComplianceReport';
+import type { ComplianceRule } from './bindings/ComplianceRule';
 import type { Confirmation } from './bindings/Confirmation';
 import type { Count } from './bindings/Count';
 import type { CredentialBackend } from './bindings/CredentialBackend';
@@ -67,6 +70,11 @@ import type { Router } from './bindings/Router';
 import type { RouterResult } from './bindings/RouterResult';
 import type { RouterState } from './bindings/RouterState';
 import type { RouterStatus } from './bindings/RouterStatus';
+import type { RuleCheck } from './bindings/RuleCheck';
+import type { RuleInput } from './bindings/RuleInput';
+import type { RuleOutcome } from './bindings/RuleOutcome';
+import type { RuleScope } from './bindings/RuleScope';
+import type { RuleSummary } from './bindings/RuleSummary';
 import type { Settings } from './bindings/Settings';
 import type { SharedTest } from './bindings/SharedTest';
 import type { SiteName } from './bindings/SiteName';
@@ -98,8 +106,11 @@ export type {
   ConfigText,
   ConfigVersion,
   RouterBackupStatus,
+  RouterCompliance,
   Checkin,
   CommandError,
+  ComplianceReport,
+  ComplianceRule,
   Count,
   CredentialBackend,
   CredentialInfo,
@@ -147,6 +158,11 @@ export type {
   RouterResult,
   RouterState,
   RouterStatus,
+  RuleCheck,
+  RuleInput,
+  RuleOutcome,
+  RuleScope,
+  RuleSummary,
   Settings,
   SharedTest,
   SiteName,
@@ -371,6 +387,7 @@ export const DEFAULT_SETTINGS: Settings = {
   backgroundPolling: true,
   pushConcurrency: 32,
   codepage: 'windows-1252',
+  backupSchedule: { everyHours: 24, overrides: [] },
 };
 
 export function getSettings(): Promise<Settings> {
@@ -491,4 +508,19 @@ export function restoreRouter(deviceId: string, versionId: string): Promise<Rest
 /** Lines of every router's newest configuration holding `text`. */
 export function configSearch(text: string): Promise<ConfigSearchHit[]> {
   return call<ConfigSearchHit[]>('config_search', { text });
+}
+
+/** Every compliance rule, switched off ones too. */
+export function complianceRules(): Promise<ComplianceRule[]> {
+  return call<ComplianceRule[]>('compliance_rules');
+}
+
+/** Adds a rule (`id` null), or changes the one `id` names: rules are switched off, never deleted. */
+export function saveComplianceRule(rule: RuleInput): Promise<ComplianceRule> {
+  return call<ComplianceRule>('save_compliance_rule', { rule });
+}
+
+/** Every router's newest stored version against the rules that are on; reads the store only. */
+export function configCheck(): Promise<ComplianceReport> {
+  return call<ComplianceReport>('config_check');
 }
