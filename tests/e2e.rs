@@ -1086,4 +1086,60 @@ async fn backups_flag_a_change_made_outside_fleetdeck_and_show_its_diff() {
     );
     show(&c, "[data-testid=config-diff]").await;
     screenshot(&c, "config-diff").await;
+
+    // Restore the first version: the preview shows the address going, the
+    // restore goes through the safety net and the router equals it after.
+    let first = c
+        .find_all(Locator::Css("[data-testid=config-version]"))
+        .await
+        .unwrap()
+        .pop()
+        .expect("two versions");
+    first
+        .find(Locator::Css("[data-testid=restore-open]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let preview = wait_text(&c, "[data-testid=restore-preview]", "1 removal").await;
+    assert!(preview.contains("198.51.100.7"), "{preview}");
+    show(&c, "[data-testid=restore-panel]").await;
+    screenshot(&c, "restore-preview").await;
+    click(&c, "[data-testid=restore-now]").await;
+    let result = wait_text(&c, "[data-testid=restore-result]", "equals version").await;
+    eprintln!("[e2e] restore: {result}");
+    let still = client
+        .run(&routeros::Command::new("/ip/address/print").proplist(["address"]))
+        .await
+        .unwrap();
+    assert!(
+        !still
+            .rows
+            .iter()
+            .any(|r| r.get("address").as_deref() == Some("198.51.100.7/24")),
+        "the restore removed the address on the router"
+    );
+    screenshot(&c, "restore-done").await;
+
+    // A compliance rule over the fleet's stored configurations.
+    click(&c, "[data-testid=nav-backups]").await;
+    click(&c, "[data-testid=rule-add]").await;
+    fill(&c, "[data-testid=rule-name]", "DNS from the NOC").await;
+    css(&c, "[data-testid=rule-kind] option[value=propertyEquals]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    fill(&c, "[data-testid=rule-path]", "/ip dns").await;
+    fill(&c, "[data-testid=rule-property]", "servers").await;
+    fill(&c, "[data-testid=rule-value]", "10.99.0.1").await;
+    click(&c, "[data-testid=rule-save]").await;
+    let counts = wait_text(&c, "[data-testid=rule-counts]", "1 failed").await;
+    assert!(counts.contains("1 passed"), "{counts}");
+    let failure = wait_text(&c, "[data-testid=compliance-failure]", "not set").await;
+    assert!(failure.contains("DNS from the NOC"), "{failure}");
+    wait_text(&c, "[data-testid=rules-failed]", "DNS from the NOC").await;
+    show(&c, "[data-testid=compliance]").await;
+    screenshot(&c, "compliance").await;
 }
