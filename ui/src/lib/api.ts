@@ -10,6 +10,7 @@ import type { AuditAction } from './bindings/AuditAction';
 import type { AuditEvent } from './bindings/AuditEvent';
 import type { Backup } from './bindings/Backup';
 import type { BackupReport } from './bindings/BackupReport';
+import type { BackupSchedule } from './bindings/BackupSchedule';
 import type { ConfigDiff } from './bindings/ConfigDiff';
 import type { ConfigSearchHit } from './bindings/ConfigSearchHit';
 import type { ConfigText } from './bindings/ConfigText';
@@ -75,6 +76,7 @@ import type { RuleInput } from './bindings/RuleInput';
 import type { RuleOutcome } from './bindings/RuleOutcome';
 import type { RuleScope } from './bindings/RuleScope';
 import type { RuleSummary } from './bindings/RuleSummary';
+import type { ScheduleOverride } from './bindings/ScheduleOverride';
 import type { Settings } from './bindings/Settings';
 import type { SharedTest } from './bindings/SharedTest';
 import type { SiteName } from './bindings/SiteName';
@@ -100,6 +102,7 @@ export type {
   AuditEvent,
   Backup,
   BackupReport,
+  BackupSchedule,
   BulkReport,
   ConfigDiff,
   ConfigSearchHit,
@@ -163,6 +166,7 @@ export type {
   RuleOutcome,
   RuleScope,
   RuleSummary,
+  ScheduleOverride,
   Settings,
   SharedTest,
   SiteName,
