@@ -8,12 +8,12 @@ use crate::{model::*, Backend, FleetStore, StoreError};
 /// zstd level: a 70 KB export compresses in about a millisecond.
 const LEVEL: i32 = 3;
 
-fn compress(text: &str) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn compress(text: &str) -> Result<Vec<u8>, StoreError> {
     zstd::encode_all(text.as_bytes(), LEVEL)
         .map_err(|e| StoreError::Payload(format!("compressing a configuration: {e}")))
 }
 
-fn decompress(hash: &str, body: &[u8]) -> Result<String, StoreError> {
+pub(crate) fn decompress(hash: &str, body: &[u8]) -> Result<String, StoreError> {
     let bytes = zstd::decode_all(body).map_err(|e| {
         StoreError::Payload(format!("the stored configuration {hash} is damaged: {e}"))
     })?;

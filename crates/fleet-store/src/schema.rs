@@ -288,6 +288,39 @@ const SQLITE: &[Migration] = &[
         )",
         ],
     ),
+    (
+        6,
+        &[
+            // The search index keeps each distinct line once: a fleet's
+            // routers share most of their lines, and a router's change
+            // adds its new lines only, where a row per line rewrote the
+            // router's whole index. Rebuilt from the newest versions by
+            // the migration (see `sqlite::configs::reindex`).
+            "DROP TRIGGER config_lines_added",
+            "DROP TRIGGER config_lines_removed",
+            "DROP TABLE config_search",
+            "DROP TABLE config_lines",
+            // A line, keyed by the first 8 bytes of its SHA-256 (the next
+            // key on the rare collision).
+            "CREATE TABLE config_line_texts (
+            id INTEGER PRIMARY KEY,
+            key INTEGER NOT NULL UNIQUE,
+            line TEXT NOT NULL
+        )",
+            "CREATE VIRTUAL TABLE config_search USING fts5(
+            line, content = 'config_line_texts', content_rowid = 'id', tokenize = 'trigram',
+            detail = none
+        )",
+            "CREATE TRIGGER config_line_texts_added AFTER INSERT ON config_line_texts BEGIN
+            INSERT INTO config_search (rowid, line) VALUES (new.id, new.line); END",
+            // Each router's newest configuration: its line ids in order,
+            // LEB128 varints.
+            "CREATE TABLE config_lines (
+            device_id TEXT PRIMARY KEY,
+            lines BLOB NOT NULL
+        )",
+        ],
+    ),
 ];
 
 // Ids are ASCII with binary collation: joins and keys on 10,000 routers
@@ -475,6 +508,11 @@ const MYSQL: &[Migration] = &[(
             updated_at BIGINT NOT NULL,
             UNIQUE KEY config_rules_name (name)
         ) DEFAULT CHARSET = utf8mb4"],
+), (
+    // The embedded store's search index changed shape; the shared one's
+    // did not.
+    6,
+    &[],
 )];
 
 // SingleStore: check-ins and rollups are columnstores sharded by device and
@@ -684,6 +722,7 @@ const SINGLESTORE: &[Migration] = &[
             UNIQUE KEY config_rules_name (name)
         )"],
     ),
+    (6, &[]),
 ];
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Configuration history: texts stored once by hash, versions per router.
 
 use super::*;
+use std::collections::HashMap;
+
 use crate::rows::{self, CONFIG_COLUMNS};
 
 impl SqliteStore {
@@ -43,14 +45,7 @@ impl SqliteStore {
                     )?
                     .query_row(params![v.device_id], |r| r.get(0))?;
                 if newest == v.taken_at {
-                    tx.prepare_cached("DELETE FROM config_lines WHERE device_id = ?1")?
-                        .execute(params![v.device_id])?;
-                    let mut add = tx.prepare_cached(
-                        "INSERT INTO config_lines (device_id, line_no, line) VALUES (?1, ?2, ?3)",
-                    )?;
-                    for (i, line) in record.text.lines().enumerate() {
-                        add.execute(params![v.device_id, i as i64 + 1, line])?;
-                    }
+                    index_lines(tx, &v.device_id, &record.text)?;
                 }
             }
             // The outbox carries the version only; its text is read from
@@ -144,9 +139,10 @@ impl SqliteStore {
     }
 
     /// Lines of each router's newest configuration holding `needle`
-    /// (case-insensitive), through the trigram index; a needle shorter
-    /// than three characters, or holding `%`, `_` or `\`, is looked for
-    /// line by line.
+    /// (case-insensitive), in router order, at most `limit`. The distinct
+    /// lines holding it come from the trigram index (a needle shorter than
+    /// three characters, or holding `%`, `_` or `\`, is looked for line by
+    /// line); then each router's line ids say where it holds them.
     pub async fn search_configs(
         &self,
         needle: String,
@@ -154,57 +150,275 @@ impl SqliteStore {
     ) -> Result<Vec<ConfigHit>, StoreError> {
         self.read(move |c| {
             let plain = !needle.contains(['%', '_', '\\']);
-            let rows: Vec<(String, i64, String)> = if needle.chars().count() >= 3 && plain {
-                // LIKE on the trigram index: it narrows to the lines holding
-                // every trigram of the string, then checks the string.
-                let mut stmt = c.prepare_cached(
-                    "SELECT l.device_id, l.line_no, l.line FROM config_search s
-                     JOIN config_lines l ON l.rowid = s.rowid
-                     WHERE s.line LIKE ?1 ORDER BY l.device_id, l.line_no LIMIT ?2",
-                )?;
-                let rows = stmt.query_map(params![format!("%{needle}%"), limit], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?;
-                rows.collect::<Result<_, _>>()?
+            let (sql, pattern) = if needle.chars().count() >= 3 && plain {
+                (
+                    "SELECT t.id, t.line FROM config_search s
+                     JOIN config_line_texts t ON t.id = s.rowid
+                     WHERE s.line LIKE ?1 LIMIT ?2",
+                    format!("%{needle}%"),
+                )
             } else {
-                let pattern = format!(
-                    "%{}%",
-                    needle
-                        .replace('\\', "\\\\")
-                        .replace('%', "\\%")
-                        .replace('_', "\\_")
-                );
-                let mut stmt = c.prepare_cached(
-                    "SELECT device_id, line_no, line FROM config_lines
-                     WHERE line LIKE ?1 ESCAPE '\\' ORDER BY device_id, line_no LIMIT ?2",
-                )?;
-                let rows = stmt.query_map(params![pattern, limit], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?;
-                rows.collect::<Result<_, _>>()?
+                (
+                    "SELECT id, line FROM config_line_texts
+                     WHERE line LIKE ?1 ESCAPE '\\' LIMIT ?2",
+                    format!(
+                        "%{}%",
+                        needle
+                            .replace('\\', "\\\\")
+                            .replace('%', "\\%")
+                            .replace('_', "\\_")
+                    ),
+                )
             };
-            let mut around = c.prepare_cached(
-                "SELECT line FROM config_lines WHERE device_id = ?1 AND line_no = ?2",
-            )?;
-            let mut hits = Vec::with_capacity(rows.len());
-            for (device_id, line_no, line) in rows {
-                let mut at = |n: i64| -> Result<Option<String>, StoreError> {
-                    Ok(around
-                        .query_row(params![device_id, n], |r| r.get(0))
-                        .optional()?)
-                };
-                let before = at(line_no - 1)?;
-                let after = at(line_no + 1)?;
-                hits.push(ConfigHit {
-                    device_id,
-                    line_no: line_no as u32,
-                    line,
-                    before,
-                    after,
-                });
+            let matched: HashMap<i64, String> = c
+                .prepare_cached(sql)?
+                .query_map(params![pattern, MATCHED_LINES], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            let mut hits = Vec::new();
+            if matched.is_empty() {
+                return Ok(hits);
+            }
+            let mut text_of =
+                c.prepare_cached("SELECT line FROM config_line_texts WHERE id = ?1")?;
+            let mut stmt =
+                c.prepare_cached("SELECT device_id, lines FROM config_lines ORDER BY device_id")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let device_id: String = row.get(0)?;
+                let blob: Vec<u8> = row.get(1)?;
+                let ids = decode_ids(&blob);
+                for (i, id) in ids.iter().enumerate() {
+                    let Some(line) = matched.get(id) else {
+                        continue;
+                    };
+                    let mut around = |at: Option<usize>| -> Result<Option<String>, StoreError> {
+                        match at.and_then(|j| ids.get(j)) {
+                            Some(id) => {
+                                Ok(text_of.query_row(params![id], |r| r.get(0)).optional()?)
+                            }
+                            None => Ok(None),
+                        }
+                    };
+                    hits.push(ConfigHit {
+                        device_id: device_id.clone(),
+                        line_no: i as u32 + 1,
+                        line: line.clone(),
+                        before: around(i.checked_sub(1))?,
+                        after: around(Some(i + 1))?,
+                    });
+                    if hits.len() >= limit as usize {
+                        return Ok(hits);
+                    }
+                }
             }
             Ok(hits)
         })
         .await
+    }
+}
+
+/// At most this many distinct lines holding a needle are looked for in the
+/// routers (a needle in every line of the fleet answers with `limit` hits
+/// from among them).
+const MATCHED_LINES: i64 = 50_000;
+
+/// A line's key: the first 8 bytes of its SHA-256.
+fn line_key(line: &str) -> i64 {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(line.as_bytes());
+    i64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+/// The id of `line`, kept now if it is new.
+fn line_id(c: &Connection, line: &str) -> Result<i64, StoreError> {
+    let mut key = line_key(line);
+    loop {
+        let found: Option<(i64, String)> = c
+            .prepare_cached("SELECT id, line FROM config_line_texts WHERE key = ?1")?
+            .query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        match found {
+            Some((id, kept)) if kept == line => return Ok(id),
+            // Another line has this key: the next one.
+            Some(_) => key = key.wrapping_add(1),
+            None => {
+                c.prepare_cached("INSERT INTO config_line_texts (key, line) VALUES (?1, ?2)")?
+                    .execute(params![key, line])?;
+                return Ok(c.last_insert_rowid());
+            }
+        }
+    }
+}
+
+/// Makes `text` the newest configuration `device_id` is searched in.
+fn index_lines(c: &Connection, device_id: &str, text: &str) -> Result<(), StoreError> {
+    let mut blob = Vec::with_capacity(text.len() / 20);
+    for line in text.lines() {
+        encode_id(line_id(c, line)? as u64, &mut blob);
+    }
+    c.prepare_cached(
+        "INSERT INTO config_lines (device_id, lines) VALUES (?1, ?2)
+         ON CONFLICT (device_id) DO UPDATE SET lines = excluded.lines",
+    )?
+    .execute(params![device_id, blob])?;
+    Ok(())
+}
+
+/// LEB128: seven bits a byte, the high bit set on all but the last.
+fn encode_id(mut id: u64, out: &mut Vec<u8>) {
+    loop {
+        let low = (id & 0x7f) as u8;
+        id >>= 7;
+        if id == 0 {
+            out.push(low);
+            return;
+        }
+        out.push(low | 0x80);
+    }
+}
+
+fn decode_ids(blob: &[u8]) -> Vec<i64> {
+    let mut out = Vec::with_capacity(blob.len() / 2);
+    let (mut value, mut shift) = (0u64, 0u32);
+    for b in blob {
+        value |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            out.push(value as i64);
+            (value, shift) = (0, 0);
+        } else {
+            shift += 7;
+        }
+    }
+    out
+}
+
+/// Builds the search index from each router's newest version (a store
+/// migrated from the row-per-line index); how many routers.
+pub(super) fn reindex(c: &Connection) -> Result<usize, StoreError> {
+    let newest: Vec<(String, String, Vec<u8>)> = c
+        .prepare(
+            "SELECT v.device_id, v.hash, t.body FROM config_versions v
+             JOIN config_texts t ON t.hash = v.hash
+             WHERE v.id = (SELECT w.id FROM config_versions w WHERE w.device_id = v.device_id
+                           ORDER BY w.taken_at DESC, w.id DESC LIMIT 1)",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (device_id, hash, body) in &newest {
+        index_lines(c, device_id, &crate::configs::decompress(hash, body)?)?;
+    }
+    Ok(newest.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{self, Dialect};
+
+    /// A store made before the line index changed (schema 5, a row per
+    /// line) is migrated with its routers' newest configurations indexed:
+    /// search finds them without a new backup.
+    #[test]
+    fn a_store_from_before_the_line_index_is_searchable_after_the_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+                [],
+            )
+            .unwrap();
+            for (v, statements) in schema::migrations(Dialect::Sqlite) {
+                if *v > 5 {
+                    break;
+                }
+                for s in *statements {
+                    c.execute(s, []).unwrap();
+                }
+                c.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [v])
+                    .unwrap();
+            }
+            for (device, at, text) in [
+                ("dev-a", 1, "/system identity set name=old-a\n"),
+                (
+                    "dev-a",
+                    2,
+                    "/ip dns set servers=192.0.2.53\n/system identity set name=new-a\n",
+                ),
+            ] {
+                let hash = crate::model::config_hash(text);
+                c.execute(
+                    "INSERT OR IGNORE INTO config_texts (hash, size, body) VALUES (?1, ?2, ?3)",
+                    params![
+                        hash,
+                        text.len() as i64,
+                        crate::configs::compress(text).unwrap()
+                    ],
+                )
+                .unwrap();
+                c.execute(
+                    "INSERT INTO config_versions (id, device_id, taken_at, hash, drift, line_count, checked_at)
+                     VALUES (?1, ?2, ?3, ?4, 0, 1, ?3)",
+                    params![format!("v{at}"), device, at, hash],
+                )
+                .unwrap();
+            }
+        }
+        let c = super::super::open_connection(&path).unwrap();
+        let version: i64 = c
+            .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(version, schema::latest_version(Dialect::Sqlite));
+        let ids: Vec<u8> = c
+            .query_row(
+                "SELECT lines FROM config_lines WHERE device_id = 'dev-a'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(decode_ids(&ids).len(), 2, "the newest version, two lines");
+        let found: Vec<String> = c
+            .prepare(
+                "SELECT t.line FROM config_search s JOIN config_line_texts t ON t.id = s.rowid
+                 WHERE s.line LIKE '%192.0.2.53%'",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(found, vec!["/ip dns set servers=192.0.2.53".to_owned()]);
+    }
+
+    #[test]
+    fn line_ids_round_trip_through_their_varints() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = super::super::open_connection(&dir.path().join("f.db")).unwrap();
+        let text = "a\nb\na\n".repeat(100);
+        index_lines(&c, "r", &text).unwrap();
+        let blob: Vec<u8> = c
+            .query_row("SELECT lines FROM config_lines", [], |r| r.get(0))
+            .unwrap();
+        let ids = decode_ids(&blob);
+        assert_eq!(ids.len(), 300);
+        assert_eq!(ids[0], ids[2]);
+        assert_ne!(ids[0], ids[1]);
+        let distinct: i64 = c
+            .query_row("SELECT COUNT(*) FROM config_line_texts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(distinct, 2, "each line once");
+        let mut big = Vec::new();
+        for id in [0u64, 127, 128, 300_000, u32::MAX as u64] {
+            encode_id(id, &mut big);
+        }
+        assert_eq!(
+            decode_ids(&big),
+            vec![0, 127, 128, 300_000, u32::MAX as i64]
+        );
     }
 }

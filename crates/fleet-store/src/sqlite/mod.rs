@@ -228,5 +228,11 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit()?;
         tracing::info!(version, "embedded store migrated");
     }
+    if current > 0 && current < 6 {
+        let tx = conn.transaction()?;
+        let routers = configs::reindex(&tx)?;
+        tx.commit()?;
+        tracing::info!(routers, "configuration search index rebuilt");
+    }
     Ok(())
 }
