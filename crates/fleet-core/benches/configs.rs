@@ -5,7 +5,9 @@
 //!   a synthetic export of about 40 KB (a firewall-heavy configuration,
 //!   different per router), backed up daily for `FLEETDECK_BENCH_DAYS`
 //!   (default 365) days with 1 % of routers changing one line a day, into
-//!   the embedded store: versions stored, compressed bytes, file size, and
+//!   the embedded store: versions stored, compressed bytes, file size
+//!   (search index included), for routers whose lines are all their own and
+//!   for a template fleet whose routers share all but six lines, and
 //!   the ratio against keeping every daily export as it is (the naive
 //!   baseline) and against keeping each version uncompressed.
 //! - Search: one string across the newest configuration of
@@ -45,6 +47,22 @@ fn export(router: usize, rules: usize) -> Vec<String> {
     lines
 }
 
+/// The same size of export from a template fleet: 400 lines every router
+/// holds alike, and its own identity and addresses.
+fn template_export(router: usize) -> Vec<String> {
+    let mut lines = export(0, 400);
+    lines[0] = format!("/system identity set name=site-{router:05}");
+    for i in 0..5 {
+        lines.push(format!(
+            "/ip address add address=10.{}.{}.{}/24 interface=vlan{i}",
+            router / 250,
+            router % 250,
+            i + 1
+        ));
+    }
+    lines
+}
+
 fn text(lines: &[String]) -> String {
     let mut s = lines.join("\n");
     s.push('\n');
@@ -55,7 +73,15 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn storage(rt: &tokio::runtime::Runtime) {
+/// Every router's lines its own (no two routers share a line: the most the
+/// search index can cost), or a template fleet's.
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    OwnLines,
+    Template,
+}
+
+fn storage(rt: &tokio::runtime::Runtime, shape: Shape) {
     let routers = env_num("FLEETDECK_BENCH_ROUTERS", 1000);
     let days = env_num("FLEETDECK_BENCH_DAYS", 365);
     let dir = tempfile::tempdir().unwrap();
@@ -64,7 +90,12 @@ fn storage(rt: &tokio::runtime::Runtime) {
             dir.path().join("configs.db"),
         )))
         .unwrap();
-    let mut configs: Vec<Vec<String>> = (0..routers).map(|r| export(r, 400)).collect();
+    let mut configs: Vec<Vec<String>> = (0..routers)
+        .map(|r| match shape {
+            Shape::OwnLines => export(r, 400),
+            Shape::Template => template_export(r),
+        })
+        .collect();
     let mut versions = 0u64;
     let mut plain = 0u64;
     let mut naive = 0u64;
@@ -110,7 +141,7 @@ fn storage(rt: &tokio::runtime::Runtime) {
     let (texts, bytes) = rt.block_on(store.config_storage()).unwrap();
     let on_disk = store.size_on_disk().unwrap_or(0);
     println!(
-        "storage: {routers} routers × {days} days, {} B per export, 1 % changed a day: {versions} versions, {texts} texts, {:.1} MB compressed, {:.1} MB file; naive daily copies {:.0} MB ({:.0}× more), uncompressed versions {:.1} MB ({:.1}× more); stored in {:.1} s",
+        "storage ({shape:?}): {routers} routers × {days} days, {} B per export, 1 % changed a day: {versions} versions, {texts} texts, {:.1} MB compressed, {:.1} MB file (search index included); naive daily copies {:.0} MB ({:.0}× more), uncompressed versions {:.1} MB ({:.1}× more); stored in {:.1} s",
         size,
         bytes as f64 / 1e6,
         on_disk as f64 / 1e6,
@@ -235,5 +266,6 @@ fn main() {
         .unwrap();
     diff();
     search(&rt);
-    storage(&rt);
+    storage(&rt, Shape::OwnLines);
+    storage(&rt, Shape::Template);
 }
