@@ -573,11 +573,23 @@ async fn offline_review_with_the_shared_database_stopped() {
     // The configuration history came down with the sync: the changed
     // router's versions, and the diff between them, with the database gone.
     click(&c, "[data-testid=nav-backups]").await;
-    wait_text(&c, "[data-testid=backup-counts]", "1 changed outside Fleetdeck").await;
+    wait_text(
+        &c,
+        "[data-testid=backup-counts]",
+        "1 changed outside Fleetdeck",
+    )
+    .await;
     click(&c, "tr.drift .link").await;
-    wait_text(&c, "[data-testid=device-config]", "changed outside Fleetdeck").await;
+    wait_text(
+        &c,
+        "[data-testid=device-config]",
+        "changed outside Fleetdeck",
+    )
+    .await;
     let versions = c
-        .find_all(Locator::Css("[data-testid=device-config] [data-version-id]"))
+        .find_all(Locator::Css(
+            "[data-testid=device-config] [data-version-id]",
+        ))
         .await
         .unwrap();
     assert_eq!(versions.len(), 2, "both versions are in the cached copy");
