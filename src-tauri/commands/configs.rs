@@ -26,10 +26,10 @@ pub async fn run_backup_schedule<R: Runtime>(app: AppHandle<R>) {
         tick.tick().await;
         let due = async {
             let fleet = app.state::<AppState>().fleet()?;
-            let schedule = settings::load(&app)?.backup_schedule;
+            let settings = settings::load(&app)?;
             Ok::<_, CommandError>(
                 fleet
-                    .backup_due(&schedule, &BackupOptions::default())
+                    .backup_due(&settings.backup_schedule, &backup_options(&settings))
                     .await?,
             )
         };
@@ -46,16 +46,23 @@ pub async fn run_backup_schedule<R: Runtime>(app: AppHandle<R>) {
     }
 }
 
+/// How backups are taken under the settings: sealed exports when opted in.
+fn backup_options(settings: &fleet_core::settings::Settings) -> BackupOptions {
+    BackupOptions {
+        sensitive: settings.sensitive_backups,
+        ..BackupOptions::default()
+    }
+}
+
 /// Backs up the routers named (every router when none are).
 #[tauri::command]
-pub async fn backup_routers(
+pub async fn backup_routers<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     device_ids: Option<Vec<String>>,
 ) -> Result<BackupReport, CommandError> {
-    Ok(state
-        .fleet()?
-        .backup(device_ids, &BackupOptions::default())
-        .await?)
+    let opts = backup_options(&settings::load(&app)?);
+    Ok(state.fleet()?.backup(device_ids, &opts).await?)
 }
 
 #[tauri::command]

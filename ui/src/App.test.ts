@@ -55,6 +55,7 @@ function fakeBackend(overrides: Record<string, Handler>) {
       pushConcurrency: 32,
       codepage: 'windows-1252',
       backupSchedule: { everyHours: 24, overrides: [] },
+      sensitiveBackups: false,
     }),
     device_history: () => ({ pushes: [], events: [], alerts: [], backups: [] }),
     config_log: () => [],
@@ -349,6 +350,7 @@ describe('App', () => {
           pushConcurrency: 32,
           codepage: 'windows-1252',
           backupSchedule: { everyHours: 24, overrides: [] },
+          sensitiveBackups: false,
         },
       },
     ]);

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::credentials::{CredentialError, CredentialStore, Sensitive};
 
 const SHARED_STORE: &str = "shared-store:password";
+const CONFIG_KEY: &str = "config-secrets:key";
 
 fn push_backup_account(token: &str) -> String {
     format!("push-backup:{token}")
@@ -166,6 +167,15 @@ impl CredentialStore {
 
     pub fn delete_push_backup(&self, token: &str) -> Result<(), CredentialError> {
         self.delete(&push_backup_account(token))
+    }
+
+    /// The key sealed exports are encrypted with (hex).
+    pub(crate) fn set_config_key(&self, key: &Sensitive<String>) -> Result<(), CredentialError> {
+        self.set(CONFIG_KEY, key)
+    }
+
+    pub(crate) fn config_key(&self) -> Result<Option<Sensitive<String>>, CredentialError> {
+        self.get(CONFIG_KEY)
     }
 
     /// The shared database's password.

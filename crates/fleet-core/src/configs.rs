@@ -11,7 +11,12 @@ use fleet_store::{
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::{poll, preview, Fleet, FleetError};
+use crate::{
+    credentials::{CredentialStore, Sensitive},
+    poll, preview,
+    sealed::ConfigKey,
+    Fleet, FleetError,
+};
 
 const ACTOR: &str = "fleetdeck";
 
@@ -22,6 +27,9 @@ pub struct BackupOptions {
     pub concurrency: usize,
     /// How long one router may take (connect, export, read back).
     pub deadline: Duration,
+    /// Also keep each export with its secrets, sealed with this machine's
+    /// key (see [`crate::sealed`]): opt-in.
+    pub sensitive: bool,
 }
 
 impl Default for BackupOptions {
@@ -29,6 +37,7 @@ impl Default for BackupOptions {
         Self {
             concurrency: 16,
             deadline: Duration::from_secs(120),
+            sensitive: false,
         }
     }
 }
@@ -149,9 +158,20 @@ impl Fleet {
                 )));
             }
         }
+        // Sealed exports need the key: a run that cannot keep them sealed
+        // does not take them.
+        let key = match opts.sensitive {
+            true => Some(ConfigKey::load_or_create(self.credentials()).map_err(|e| {
+                FleetError::InvalidInput(format!(
+                    "exports with their secrets are kept only sealed, and the key cannot be kept: {e}"
+                ))
+            })?),
+            false => None,
+        };
+        let key = key.as_ref();
         let routers: Vec<RouterBackup> = futures::stream::iter(chosen)
             .map(|(id, name)| async move {
-                let outcome = match self.backup_router(&id, opts.deadline).await {
+                let outcome = match self.backup_router(&id, opts.deadline, key).await {
                     Ok(o) => o,
                     Err(e) => BackupOutcome::Failed {
                         message: e.as_sentence(),
@@ -188,6 +208,7 @@ impl Fleet {
         &self,
         device_id: &str,
         deadline: Duration,
+        key: Option<&ConfigKey>,
     ) -> Result<BackupOutcome, FleetError> {
         let fetch = async {
             let client = self.connect(device_id).await?;
@@ -195,16 +216,44 @@ impl Fleet {
                 .export_text(routeros::ExportMethod::Auto)
                 .await
                 .map_err(FleetError::Router)?;
+            let secrets = match key {
+                Some(_) => Some(
+                    client
+                        .export_sensitive()
+                        .await
+                        .map_err(FleetError::Router)?,
+                ),
+                None => None,
+            };
             let who = identify(&client).await;
-            Ok::<_, FleetError>((export, who))
+            Ok::<_, FleetError>((export, secrets, who))
         };
-        let (export, who) = tokio::time::timeout(deadline, fetch).await.map_err(|_| {
-            FleetError::InvalidInput(format!(
-                "the router did not give its export within {} s",
-                deadline.as_secs()
-            ))
-        })??;
-        record_export(self.store(), device_id, &export, who, Made::Found).await
+        let (export, secrets, who) =
+            tokio::time::timeout(deadline, fetch).await.map_err(|_| {
+                FleetError::InvalidInput(format!(
+                    "the router did not give its export within {} s",
+                    deadline.as_secs()
+                ))
+            })??;
+        let sealing = match (key, secrets) {
+            (Some(key), Some(raw)) => Some(Sealing {
+                key,
+                text: Sensitive::new(preview::normalise_export(&raw)?),
+            }),
+            _ => None,
+        };
+        record_export(self.store(), device_id, &export, who, Made::Found, sealing).await
+    }
+
+    /// A version's export with its secrets, when one was kept sealed and
+    /// this machine holds the key; `None` otherwise.
+    pub async fn config_sealed(
+        &self,
+        device_id: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<Sensitive<String>>, FleetError> {
+        let version = self.version_of(device_id, version_id).await?;
+        open_sealed(self.store(), self.credentials(), &version.id).await
     }
 
     async fn audit(&self, device_id: &str, action: AuditAction, detail: String) {
@@ -464,27 +513,75 @@ pub(crate) enum Made<'a> {
 /// from.
 pub(crate) type Identity = (Option<String>, Option<String>, Option<String>);
 
+/// The export with its secrets, normalised, and the key to seal it with.
+pub(crate) struct Sealing<'a> {
+    pub key: &'a ConfigKey,
+    pub text: Sensitive<String>,
+}
+
+/// The sealed export kept with `version_id`, opened; `None` when there is
+/// none or this machine has no key.
+pub(crate) async fn open_sealed(
+    store: &FleetStore,
+    credentials: &CredentialStore,
+    version_id: &str,
+) -> Result<Option<Sensitive<String>>, FleetError> {
+    let Some(body) = store.config_secret(version_id).await? else {
+        return Ok(None);
+    };
+    match ConfigKey::load(credentials)? {
+        Some(key) => key.open(version_id, &body).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Stores `export` as `device_id`'s configuration now: a new version only
-/// when its normalised text differs from the newest one, attributed to a
-/// push or flagged as drift (with an alert); otherwise the newest version
-/// is marked as seen now. One rule for backups and pushes alike.
+/// when its normalised text differs from the newest one (or, with
+/// `sealing`, its secrets do), attributed to a push or flagged as drift
+/// (with an alert); otherwise the newest version is marked as seen now.
+/// One rule for backups and pushes alike.
 pub(crate) async fn record_export(
     store: &FleetStore,
     device_id: &str,
     export: &[u8],
     (routeros_version, board, serial): Identity,
     made: Made<'_>,
+    sealing: Option<Sealing<'_>>,
 ) -> Result<BackupOutcome, FleetError> {
     let text = stored_form(export)?;
     let hash = config_hash(&text);
     let latest = store.config_versions(Some(device_id), 1).await?.pop();
     let now = poll::now_ms();
+    let mut secrets_changed = false;
     if let Some(l) = latest.as_ref().filter(|l| l.hash == hash) {
-        // Seen as it was: a later change is judged from now on.
-        store.touch_config_version(&l.id, now).await?;
-        return Ok(BackupOutcome::Unchanged {
-            version_id: l.id.clone(),
-        });
+        let kept = match &sealing {
+            Some(s) => match store.config_secret(&l.id).await? {
+                Some(body) => match s.key.open(&l.id, &body) {
+                    Ok(open) => Some(open.expose() == s.text.expose()),
+                    // Sealed by another machine: not ours to compare.
+                    Err(e) => {
+                        tracing::warn!(version = %l.id, "{e}");
+                        Some(true)
+                    }
+                },
+                None => {
+                    // Opted in since: the version gets its sealed copy.
+                    store
+                        .save_config_secret(&l.id, &s.key.seal(&l.id, s.text.expose())?)
+                        .await?;
+                    Some(true)
+                }
+            },
+            None => None,
+        };
+        if kept != Some(false) {
+            // Seen as it was: a later change is judged from now on.
+            store.touch_config_version(&l.id, now).await?;
+            return Ok(BackupOutcome::Unchanged {
+                version_id: l.id.clone(),
+            });
+        }
+        secrets_changed = true;
     }
     let push_id = match (made, &latest) {
         (Made::ByPush(id), _) => Some(id.to_owned()),
@@ -507,6 +604,11 @@ pub(crate) async fn record_export(
         line_count: text.lines().count() as u32,
     };
     store.save_config_version(&version, &text).await?;
+    if let Some(s) = &sealing {
+        store
+            .save_config_secret(&version.id, &s.key.seal(&version.id, s.text.expose())?)
+            .await?;
+    }
     let previous = latest.as_ref().map(|l| l.hash.as_str());
     if let Err(e) = crate::compliance::alert_on_new_version(store, device_id, &text, previous).await
     {
@@ -519,7 +621,8 @@ pub(crate) async fn record_export(
             device_id,
             AuditAction::AlertConfigDrift,
             format!(
-                "the configuration changed outside Fleetdeck: version {} differs from {previous}",
+                "the configuration {}changed outside Fleetdeck: version {} differs from {previous}",
+                if secrets_changed { "'s secrets " } else { "" },
                 version.id
             ),
         )

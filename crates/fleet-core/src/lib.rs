@@ -32,6 +32,7 @@ pub mod push;
 pub mod reach;
 pub mod restore;
 pub mod routers;
+pub mod sealed;
 pub mod sensitive;
 pub mod settings;
 pub mod shared;

@@ -11,10 +11,13 @@ use serde::Serialize;
 use crate::{
     bulk::Control,
     configs,
+    credentials::Sensitive,
     plan::{self, Action, Plan, StepReport},
     poll, preview,
     push::{self, PushOptions, PushReport, PushStatus},
-    reach, Fleet, FleetError,
+    reach,
+    sealed::ConfigKey,
+    Fleet, FleetError,
 };
 
 /// What a restore would do, before it does it.
@@ -92,7 +95,9 @@ impl Fleet {
         let (version, stored) = self.config_show(device_id, Some(version_id)).await?;
         let client = self.connect(device_id).await?;
         let now = live_text(&client).await?;
-        let plan = plan_for(&version, &stored, &now)?;
+        let (plan, _) = self.restore_plan_for(&client, &version, &stored).await?;
+        // Shown in the app and the CLI: no secret, even from a sealed copy.
+        let plan = plan.shown_masked(crate::sensitive::is_sensitive);
         Ok(RestorePreview {
             removals: removals(&plan),
             diff: preview::labeled_diff(&now, &stored, "the router now", &version.id),
@@ -120,8 +125,7 @@ impl Fleet {
             .expect("one id, one target");
         let actor = push::technician();
         let client = reach::open(self.store(), &mut target, &actor).await?;
-        let now = live_text(&client).await?;
-        let plan = plan_for(&version, &stored, &now)?;
+        let (plan, sealed) = self.restore_plan_for(&client, &version, &stored).await?;
         let report = push::push(
             self.store(),
             &client,
@@ -155,6 +159,16 @@ impl Fleet {
                 why: "the restore did not finish".into(),
             },
         };
+        // The push kept what it made as a version from the masked text;
+        // restored secrets are a version of their own, credited to it.
+        if sealed && matches!(report.status, PushStatus::Succeeded) {
+            if let Err(e) = self
+                .keep_sealed_after(&client, device_id, &report.push_id)
+                .await
+            {
+                tracing::warn!(device = %device_id, "the restored secrets were not recorded: {e}");
+            }
+        }
         let message = match &check {
             RestoreCheck::Equal => format!("{}; the router's configuration equals version {}", report.message, version.id),
             RestoreCheck::OrderOnly { lines } => format!("{}; the router holds version {} with {lines} line(s) in another order (an item made again is listed last)", report.message, version.id),
@@ -184,6 +198,66 @@ impl Fleet {
             check,
             message,
         })
+    }
+}
+
+impl Fleet {
+    /// The plan from the router now to `version`: from the sealed exports
+    /// with their secrets when the version has one this machine can open
+    /// (so secrets come back too), else from the masked texts.
+    /// Whether the plan came from the sealed exports.
+    async fn restore_plan_for(
+        &self,
+        client: &routeros::Client,
+        version: &ConfigVersion,
+        stored: &str,
+    ) -> Result<(Plan, bool), FleetError> {
+        match configs::open_sealed(self.store(), self.credentials(), &version.id).await? {
+            Some(sealed) => {
+                let raw = client
+                    .export_sensitive()
+                    .await
+                    .map_err(FleetError::Router)?;
+                let now = preview::normalise_export(&raw)?;
+                Ok((plan_for(version, sealed.expose(), &now)?, true))
+            }
+            None => Ok((plan_for(version, stored, &live_text(client).await?)?, false)),
+        }
+    }
+
+    /// Records the router's configuration, secrets sealed, as made by
+    /// push `push_id`.
+    async fn keep_sealed_after(
+        &self,
+        client: &routeros::Client,
+        device_id: &str,
+        push_id: &str,
+    ) -> Result<(), FleetError> {
+        let Some(key) = ConfigKey::load(self.credentials())? else {
+            return Ok(());
+        };
+        let export = client
+            .export_text(routeros::ExportMethod::Auto)
+            .await
+            .map_err(FleetError::Router)?;
+        let raw = client
+            .export_sensitive()
+            .await
+            .map_err(FleetError::Router)?;
+        let sealing = configs::Sealing {
+            key: &key,
+            text: Sensitive::new(preview::normalise_export(&raw)?),
+        };
+        configs::record_export(
+            self.store(),
+            device_id,
+            &export,
+            configs::identify(client).await,
+            configs::Made::ByPush(push_id),
+            Some(sealing),
+        )
+        .await?;
+        Ok(())
     }
 }
 

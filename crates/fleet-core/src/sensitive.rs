@@ -6,7 +6,7 @@
 
 /// Property names whose value is a secret. `public-key` and the
 /// `allow-sharedkey` flag are not.
-fn is_sensitive(name: &str) -> bool {
+pub(crate) fn is_sensitive(name: &str) -> bool {
     const ENDINGS: &[&str] = &[
         "password",
         "secret",

@@ -31,6 +31,9 @@ pub struct Settings {
     pub codepage: String,
     /// When routers' configurations are backed up.
     pub backup_schedule: crate::backup_schedule::BackupSchedule,
+    /// Also keep each backup with its secrets, sealed with a key in this
+    /// machine's keyring (off: versions keep secrets masked only).
+    pub sensitive_backups: bool,
 }
 
 impl Default for Settings {
@@ -42,6 +45,7 @@ impl Default for Settings {
             push_concurrency: 32,
             codepage: "windows-1252".into(),
             backup_schedule: Default::default(),
+            sensitive_backups: false,
         }
     }
 }

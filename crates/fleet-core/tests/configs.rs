@@ -748,6 +748,132 @@ async fn scheduled_backups_take_the_routers_that_are_due() {
     );
 }
 
+/// Opted-in sealed exports: the version keeps secrets masked, its sealed
+/// copy opens on this machine only, no secret is in the store's files, a
+/// secret changed outside Fleetdeck is a version of its own (drift), and a
+/// restore brings the secret back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sealed_exports_keep_secrets_out_of_the_store_and_restore_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FleetStore::open(&StoreUrl::Sqlite(dir.path().join("f.db")))
+        .await
+        .unwrap();
+    let fleet = Fleet::new(store, CredentialStore::file(dir.path().join("c.json")));
+    let sim = SimFleet::start(SimConfig {
+        devices: 1,
+        password: "pw".into(),
+        versions: vec!["6.49.7".into()],
+        seeds: vec![[
+            fixture("v6-home-router-crlf.rsc"),
+            b"/ppp secret\r\nadd name=alice password=Hunter2Secret service=pptp\r\n".to_vec(),
+        ]
+        .concat()],
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let pw = Sensitive::new("pw".to_owned());
+    fleet
+        .import_inventory(&format!("127.0.0.1:{}\n", sim.port(0)), "admin", Some(&pw))
+        .await
+        .unwrap();
+    let id = fleet.store().list_devices().await.unwrap()[0].id.clone();
+    let c = Client::connect(&ConnectOptions::new(
+        "127.0.0.1",
+        sim.port(0),
+        "admin",
+        "pw",
+    ))
+    .await
+    .unwrap();
+    let sealed = BackupOptions {
+        sensitive: true,
+        ..BackupOptions::default()
+    };
+    let first = fleet.backup(None, &sealed).await.unwrap();
+    assert_eq!(first.new_versions, 1, "{first:?}");
+    let (v1, text) = fleet.config_show(&id, None).await.unwrap();
+    assert!(text.contains("/ppp secret add name=alice"), "{text}");
+    assert!(!text.contains("Hunter2Secret"), "{text}");
+    let open = fleet.config_sealed(&id, None).await.unwrap().unwrap();
+    assert!(
+        open.expose().contains("password=Hunter2Secret"),
+        "the sealed copy has it"
+    );
+
+    // The password changed by hand: the masked text is the same, the
+    // secrets are not: a version of its own, flagged.
+    c.run(
+        &Command::new("/ppp/secret/set")
+            .attr("numbers", "alice")
+            .attr("password", "Changed0ut"),
+    )
+    .await
+    .unwrap();
+    let second = fleet.backup(None, &sealed).await.unwrap();
+    assert_eq!((second.new_versions, second.drift), (1, 1), "{second:?}");
+    let log = fleet.config_log(&id, 10).await.unwrap();
+    assert_eq!(log[0].hash, v1.hash, "the masked text did not change");
+    let alerts = fleet.store().audit_events(Some(&id), 0, 50).await.unwrap();
+    assert!(
+        alerts
+            .iter()
+            .any(|e| e.action.as_str() == "alert.config-drift"
+                && e.detail.contains("secrets changed"))
+    );
+    // Unchanged since: nothing new.
+    let third = fleet.backup(None, &sealed).await.unwrap();
+    assert_eq!(third.new_versions, 0, "{third:?}");
+
+    // Restoring the first version brings the first password back; the
+    // preview shows no secret.
+    let preview = fleet.restore_preview(&id, &v1.id).await.unwrap();
+    let shown = serde_json::to_string(&preview).unwrap();
+    assert!(
+        !shown.contains("Hunter2Secret") && !shown.contains("Changed0ut"),
+        "{shown}"
+    );
+    assert!(shown.contains("\"password\":\"***\""), "{shown}");
+    let report = fleet
+        .restore(&id, &v1.id, &RestoreOptions::default(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        report.push.status.as_str(),
+        "succeeded",
+        "{}",
+        report.message
+    );
+    assert_eq!(report.check, RestoreCheck::Equal, "{}", report.message);
+    let secrets = c
+        .run(&Command::new("/ppp/secret/print").proplist(["name", "password"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        secrets.rows[0].get("password").as_deref(),
+        Some("Hunter2Secret"),
+        "the restore set the password back"
+    );
+    let log = fleet.config_log(&id, 10).await.unwrap();
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert_eq!(
+        log[0].push_id.as_deref(),
+        Some(report.push.push_id.as_str())
+    );
+    assert!(!log[0].drift);
+
+    // No secret in the store's files, sealed or not.
+    for file in ["f.db", "f.db-wal"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        for secret in [&b"Hunter2Secret"[..], b"Changed0ut"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret),
+                "a secret is in {file}"
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configuration_history_on_the_embedded_store() {
     let dir = tempfile::tempdir().unwrap();

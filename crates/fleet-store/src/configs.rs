@@ -83,6 +83,30 @@ impl FleetStore {
         dispatch!(self.search_configs(needle.to_owned(), limit))
     }
 
+    /// Keeps `body` (an export with its secrets, sealed by the caller) with
+    /// version `version_id`; the newest body for a version wins. Through
+    /// the outbox like the version.
+    pub async fn save_config_secret(
+        &self,
+        version_id: &str,
+        body: &[u8],
+    ) -> Result<(), StoreError> {
+        dispatch!(self.save_config_secret(version_id.to_owned(), body.to_vec(), self.outbox))
+    }
+
+    pub(crate) async fn save_config_secret_unqueued(
+        &self,
+        version_id: &str,
+        body: &[u8],
+    ) -> Result<(), StoreError> {
+        dispatch!(self.save_config_secret(version_id.to_owned(), body.to_vec(), false))
+    }
+
+    /// The sealed body kept with version `version_id`, if any.
+    pub async fn config_secret(&self, version_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        dispatch!(self.config_secret(version_id.to_owned()))
+    }
+
     /// How many distinct texts are kept, and their compressed bytes.
     pub async fn config_storage(&self) -> Result<(u64, u64), StoreError> {
         dispatch!(self.config_storage())

@@ -57,6 +57,7 @@ pub const TABLES: &[&str] = &[
     "config_versions",
     "config_lines",
     "config_rules",
+    "config_secrets",
     "outbox",
 ];
 
@@ -319,6 +320,12 @@ const SQLITE: &[Migration] = &[
             device_id TEXT PRIMARY KEY,
             lines BLOB NOT NULL
         )",
+            // An opted-in export with its secrets, sealed (AES-256-GCM, the
+            // key in the keyring): never readable from the store alone.
+            "CREATE TABLE config_secrets (
+            version_id TEXT PRIMARY KEY,
+            body BLOB NOT NULL
+        )",
         ],
     ),
 ];
@@ -510,9 +517,12 @@ const MYSQL: &[Migration] = &[(
         ) DEFAULT CHARSET = utf8mb4"],
 ), (
     // The embedded store's search index changed shape; the shared one's
-    // did not.
+    // did not. Sealed exports with secrets, on every store.
     6,
-    &[],
+    &["CREATE TABLE config_secrets (
+            version_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+            body LONGBLOB NOT NULL
+        )"],
 )];
 
 // SingleStore: check-ins and rollups are columnstores sharded by device and
@@ -722,7 +732,15 @@ const SINGLESTORE: &[Migration] = &[
             UNIQUE KEY config_rules_name (name)
         )"],
     ),
-    (6, &[]),
+    (
+        6,
+        &["CREATE ROWSTORE TABLE config_secrets (
+            version_id CHAR(36) NOT NULL,
+            body LONGBLOB NOT NULL,
+            PRIMARY KEY (version_id),
+            SHARD KEY (version_id)
+        )"],
+    ),
 ];
 
 #[cfg(test)]

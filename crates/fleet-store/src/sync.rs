@@ -111,6 +111,17 @@ async fn apply(from: &FleetStore, to: &FleetStore, e: &OutboxEntry) -> Result<u6
                     .await?,
             )
         }
+        "config-secret" => {
+            let version_id: String = decode(e)?;
+            let body = from.config_secret(&version_id).await?.ok_or_else(|| {
+                StoreError::Payload(format!(
+                    "outbox entry {}: the sealed export of configuration version {version_id} is missing",
+                    e.seq
+                ))
+            })?;
+            to.save_config_secret_unqueued(&version_id, &body).await?;
+            1
+        }
         other => {
             return Err(StoreError::Payload(format!(
                 "outbox entry {} has unknown kind {other:?}; a newer Fleetdeck queued it",
@@ -209,6 +220,10 @@ pub async fn snapshot(
         let Some(text) = from.config_text(&version.hash).await? else {
             continue;
         };
+        // Sealed: only a laptop with the key can open it.
+        if let Some(body) = from.config_secret(&version.id).await? {
+            to.save_config_secret_unqueued(&version.id, &body).await?;
+        }
         report.config_versions += u64::from(
             to.save_config_version_unqueued(ConfigVersionRecord { version, text })
                 .await?,

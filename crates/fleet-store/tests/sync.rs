@@ -578,9 +578,23 @@ async fn configuration_versions_sync_with_their_text_once() {
     wrong.hash = config_hash(text_b);
     assert!(local.save_config_version(&wrong, text_a).await.is_err());
     assert_eq!(local.config_storage().await.unwrap().0, 2);
+    // A sealed export (opaque bytes to the store) travels with its version.
+    local
+        .save_config_secret(&made[1].0.id, b"sealed bytes")
+        .await
+        .unwrap();
 
     let report = sync::deliver_outbox(&local, &remote).await.unwrap();
-    assert_eq!(report.records_delivered, 3, "{report:?}");
+    assert_eq!(report.records_delivered, 4, "{report:?}");
+    assert_eq!(
+        remote
+            .config_secret(&made[1].0.id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"sealed bytes"[..])
+    );
+    assert_eq!(remote.config_secret(&made[0].0.id).await.unwrap(), None);
     let there = remote.config_versions(None, 10).await.unwrap();
     assert_eq!(there.len(), 3);
     for (v, t) in &made {

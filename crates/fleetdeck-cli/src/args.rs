@@ -317,6 +317,10 @@ pub(crate) enum ConfigCmd {
         /// A version id (or its first 8 characters or more).
         #[arg(long)]
         version: Option<String>,
+        /// The export with its secrets, opened from its sealed copy (only
+        /// on the machine that sealed it). Mind where the output goes.
+        #[arg(long, conflicts_with = "json")]
+        sensitive: bool,
         #[arg(long, env = "FLEETDECK_STORE", hide_env_values = true)]
         store: Option<String>,
         #[arg(long)]

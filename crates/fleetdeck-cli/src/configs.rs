@@ -60,15 +60,16 @@ pub(crate) async fn backup(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let fleet = open_fleet_at(store).await?;
+    // The settings the app keeps: the schedule, and whether exports are
+    // also kept with their secrets, sealed.
+    let settings = fleet_core::settings::SettingsFile::load_default()?.settings;
     let opts = BackupOptions {
         concurrency,
         deadline: duration_arg("--deadline", deadline)?,
+        sensitive: settings.sensitive_backups,
     };
     let report = if due {
-        let schedule = fleet_core::settings::SettingsFile::load_default()?
-            .settings
-            .backup_schedule;
-        match fleet.backup_due(&schedule, &opts).await? {
+        match fleet.backup_due(&settings.backup_schedule, &opts).await? {
             Some(r) => r,
             None => {
                 if !json {
@@ -151,10 +152,18 @@ pub(crate) async fn config(action: ConfigCmd) -> anyhow::Result<ExitCode> {
         ConfigCmd::Show {
             device,
             version,
+            sensitive,
             store,
             json,
         } => {
             let fleet = open_fleet_at(store.as_deref()).await?;
+            if sensitive {
+                let Some(text) = fleet.config_sealed(&device, version.as_deref()).await? else {
+                    anyhow::bail!("this version has no sealed export this machine can open: turn sealed exports on in the settings, and back the router up");
+                };
+                print!("{}", text.expose());
+                return Ok(ExitCode::SUCCESS);
+            }
             let (v, text) = fleet.config_show(&device, version.as_deref()).await?;
             if json {
                 println!("{}", serde_json::json!({ "version": v, "text": text }));

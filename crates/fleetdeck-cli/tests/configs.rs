@@ -334,6 +334,47 @@ async fn backups_and_history_from_the_command_line() {
         "{list}"
     );
 
+    // Sealed exports: none until the setting is on; then `show
+    // --sensitive` opens the newest version's sealed copy.
+    let show_sealed = || {
+        cli(
+            s(&[
+                "config",
+                "show",
+                "--device",
+                &device,
+                "--sensitive",
+                "--store",
+                &store,
+            ]),
+            env(),
+        )
+    };
+    let out = show_sealed().await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no sealed export"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        dir.path().join("settings.json"),
+        r#"{"settings": {"sensitiveBackups": true}}"#,
+    )
+    .unwrap();
+    assert!(backup(&[]).await.status.success());
+    let out = show_sealed().await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("/interface vlan add"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
     // A router that cannot be reached fails the run, in words.
     drop(sim);
     let out = backup(&[]).await;

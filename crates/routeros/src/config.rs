@@ -71,8 +71,18 @@ impl Client {
         })
     }
 
-    /// The running configuration as `/export` text.
+    /// The running configuration as `/export` text, secrets hidden.
     pub async fn export_text(&self, method: ExportMethod) -> Result<Vec<u8>, Error> {
+        self.export_with(method, false).await
+    }
+
+    /// The running configuration with its secrets (`show-sensitive` on
+    /// 7.x; 6.x prints them unless told to hide them). Keep it sealed.
+    pub async fn export_sensitive(&self) -> Result<Vec<u8>, Error> {
+        self.export_with(ExportMethod::Auto, true).await
+    }
+
+    async fn export_with(&self, method: ExportMethod, sensitive: bool) -> Result<Vec<u8>, Error> {
         let method = match method {
             ExportMethod::Auto => {
                 let v = self.version().await?;
@@ -85,10 +95,15 @@ impl Client {
             m => m,
         };
         if method == ExportMethod::AsString {
+            let script = if sensitive {
+                "/export show-sensitive"
+            } else {
+                "/export"
+            };
             let r = self
                 .run(
                     &Command::new("/execute")
-                        .attr("script", "/export")
+                        .attr("script", script)
                         .attr("as-string", ""),
                 )
                 .await?;
@@ -96,8 +111,11 @@ impl Client {
         }
         // RouterOS 7 hides sensitive values by default; 6 needs asking.
         let mut export = Command::new("/export").attr("file", EXPORT_FILE);
-        if method == ExportMethod::InlineContents {
+        if method == ExportMethod::InlineContents && !sensitive {
             export = export.attr("hide-sensitive", "");
+        }
+        if method == ExportMethod::FileRead && sensitive {
+            export = export.attr("show-sensitive", "");
         }
         self.run(&export).await?;
         let file = format!("{EXPORT_FILE}.rsc");

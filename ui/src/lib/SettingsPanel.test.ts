@@ -13,6 +13,7 @@ const settings: Settings = {
   pushConcurrency: 32,
   codepage: 'windows-1252',
   backupSchedule: { everyHours: 24, overrides: [] },
+  sensitiveBackups: false,
 };
 
 const sites = [
@@ -142,6 +143,27 @@ describe('SettingsPanel', () => {
       everyHours: 24,
       overrides: [{ scope: { kind: 'site', siteId: 's1' }, everyHours: 0 }],
     });
+  });
+
+  it('shows whether backups also keep their secrets, sealed', () => {
+    render(SettingsPanel, { props: { settings: { ...settings, sensitiveBackups: true }, onsave: vi.fn(), onclose: vi.fn() } });
+    const box = screen.getByTestId('sensitive-backups') as HTMLInputElement;
+    expect(box.checked).toBe(true);
+    expect(screen.getByTestId('backup-schedule').contains(box)).toBe(true);
+  });
+
+  it('leaves the sealed backups unticked when they are off', () => {
+    render(SettingsPanel, { props: { settings, onsave: vi.fn(), onclose: vi.fn() } });
+    expect((screen.getByTestId('sensitive-backups') as HTMLInputElement).checked).toBe(false);
+  });
+
+  it('saves backups kept with their secrets once ticked', async () => {
+    const { onsave, onclose } = renderSchedule();
+    await fireEvent.click(screen.getByTestId('sensitive-backups'));
+    await fireEvent.click(saveButton());
+    await vi.waitFor(() => expect(onclose).toHaveBeenCalled());
+    expect(onsave).toHaveBeenCalledTimes(1);
+    expect(onsave).toHaveBeenCalledWith({ ...settings, sensitiveBackups: true });
   });
 
   it("falls back to the page's own copy where the clipboard API is refused", async () => {

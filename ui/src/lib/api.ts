@@ -392,6 +392,7 @@ export const DEFAULT_SETTINGS: Settings = {
   pushConcurrency: 32,
   codepage: 'windows-1252',
   backupSchedule: { everyHours: 24, overrides: [] },
+  sensitiveBackups: false,
 };
 
 export function getSettings(): Promise<Settings> {

@@ -176,6 +176,39 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The plan to show: every value of a property `secret` names replaced
+    /// by `***` (a restore from a sealed export carries the secrets).
+    pub(crate) fn shown_masked(&self, secret: impl Fn(&str) -> bool) -> Plan {
+        let mask = |p: &mut Props| {
+            for (name, value) in p.iter_mut() {
+                if secret(name) && !matches!(value.as_slice(), FLAG | UNSET) {
+                    *value = b"***".to_vec();
+                }
+            }
+        };
+        let mut plan = self.clone();
+        for step in &mut plan.steps {
+            match &mut step.action {
+                Action::FindOrAdd { key, props, .. } => {
+                    mask(key);
+                    mask(props);
+                }
+                Action::SetItems { find, props, .. } => {
+                    mask(find);
+                    mask(props);
+                }
+                Action::SetSingleton { props, .. }
+                | Action::SetPosition { props, .. }
+                | Action::Run { props, .. } => mask(props),
+                Action::Remove { find, .. } => mask(find),
+                Action::Import { .. } => {}
+            }
+        }
+        plan
+    }
+}
+
 /// Why a script cannot become a plan, at its line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("line {line}: {message}")]

@@ -381,7 +381,7 @@ async fn keep_export(
         .await
         .map_err(|e| format!("(export failed: {e})"))?;
     let who = configs::identify(client).await;
-    match configs::record_export(audit.store, audit.device_id, &export, who, made).await {
+    match configs::record_export(audit.store, audit.device_id, &export, who, made, None).await {
         Ok(configs::BackupOutcome::Changed { version_id, .. })
         | Ok(configs::BackupOutcome::Unchanged { version_id }) => Ok(version_id),
         Ok(configs::BackupOutcome::Failed { message }) => Err(message),

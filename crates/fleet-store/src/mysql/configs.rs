@@ -171,6 +171,34 @@ impl MysqlStore {
             .await?)
     }
 
+    pub async fn save_config_secret(
+        &self,
+        version_id: String,
+        body: Vec<u8>,
+        _queue: bool,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .await?
+            .exec_drop(
+                "INSERT INTO config_secrets (version_id, body) VALUES (?, ?)
+                 ON DUPLICATE KEY UPDATE body = VALUES(body)",
+                (version_id, body),
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn config_secret(&self, version_id: String) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn()
+            .await?
+            .exec_first(
+                "SELECT body FROM config_secrets WHERE version_id = ?",
+                (version_id,),
+            )
+            .await?)
+    }
+
     /// Distinct texts kept and their compressed bytes.
     pub async fn config_storage(&self) -> Result<(u64, u64), StoreError> {
         let row: Option<(i64, Option<i64>)> = self

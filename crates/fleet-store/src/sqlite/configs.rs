@@ -125,6 +125,38 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn save_config_secret(
+        &self,
+        version_id: String,
+        body: Vec<u8>,
+        queue: bool,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO config_secrets (version_id, body) VALUES (?1, ?2)
+                 ON CONFLICT (version_id) DO UPDATE SET body = excluded.body",
+            )?
+            .execute(params![version_id, body])?;
+            // The body is read from here when the entry is delivered.
+            if queue {
+                enqueue(tx, "config-secret", 1, &version_id)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn config_secret(&self, version_id: String) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(move |c| {
+            Ok(
+                c.prepare_cached("SELECT body FROM config_secrets WHERE version_id = ?1")?
+                    .query_row(params![version_id], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+        .await
+    }
+
     /// Distinct texts kept and their compressed bytes.
     pub async fn config_storage(&self) -> Result<(u64, u64), StoreError> {
         self.read(move |c| {

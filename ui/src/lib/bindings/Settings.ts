@@ -22,4 +22,9 @@ codepage: string,
 /**
  * When routers' configurations are backed up.
  */
-backupSchedule: BackupSchedule, };
+backupSchedule: BackupSchedule, 
+/**
+ * Also keep each backup with its secrets, sealed with a key in this
+ * machine's keyring (off: versions keep secrets masked only).
+ */
+sensitiveBackups: boolean, };
