@@ -206,6 +206,9 @@ describe('DeviceConfig', () => {
     expect(screen.queryByTestId('restore-progress')).toBeNull();
     await vi.waitFor(() => expect(screen.getAllByTestId('config-version')).toHaveLength(3));
     expect(screen.getAllByTestId('config-version')[0].dataset.versionId).toBe('back');
+    // The restore's version links to its push's record in the history.
+    const link = screen.getByTestId('config-push-link') as HTMLAnchorElement;
+    expect(link.getAttribute('href')).toBe('#push-p1');
     expect(commands(calls).filter((c) => c === 'restore_router')).toHaveLength(1);
     expect(onerror).not.toHaveBeenCalled();
   });
