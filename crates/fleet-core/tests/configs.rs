@@ -39,6 +39,43 @@ fn outcome_of<'a>(r: &'a BackupReport, device: &str) -> &'a BackupOutcome {
         .outcome
 }
 
+/// A fleet on `store` whose inventory is two simulated routers (`sim`,
+/// password `pw`) and a third that is never reachable (127.0.0.1:1),
+/// tagged `tags` in that order (`;` between tags), their passwords kept;
+/// the three ids in that order.
+async fn three_routers(
+    store: FleetStore,
+    dir: &std::path::Path,
+    sim: SimConfig,
+    tags: [&str; 3],
+) -> (Fleet, SimFleet, [String; 3]) {
+    let fleet = Fleet::new(store, CredentialStore::file(dir.join("c.json")));
+    let sim = SimFleet::start(SimConfig {
+        devices: 2,
+        password: "pw".into(),
+        ..sim
+    })
+    .await
+    .unwrap();
+    let ports = [sim.port(0), sim.port(1), 1];
+    let csv: String = std::iter::once("host,port,tags\n".to_owned())
+        .chain(
+            ports
+                .iter()
+                .zip(tags)
+                .map(|(p, t)| format!("127.0.0.1,{p},{t}\n")),
+        )
+        .collect();
+    let pw = Sensitive::new("pw".to_owned());
+    fleet
+        .import_inventory(&csv, "admin", Some(&pw))
+        .await
+        .unwrap();
+    let devices = fleet.store().list_devices().await.unwrap();
+    let ids = ports.map(|port| devices.iter().find(|d| d.port == port).unwrap().id.clone());
+    (fleet, sim, ids)
+}
+
 async fn history_on(store: FleetStore, dir: &std::path::Path) {
     let fleet = Arc::new(Fleet::new(store, CredentialStore::file(dir.join("c.json"))));
     let sim = SimFleet::start(SimConfig {
@@ -471,33 +508,21 @@ async fn restore_converges_a_router_to_a_stored_version_on_the_shared_database()
 /// counted unchecked (never passed), a change that breaks a rule raising
 /// an alert, a rule switched off no longer checked.
 async fn compliance_on(store: FleetStore, dir: &std::path::Path) {
-    let fleet = Arc::new(Fleet::new(store, CredentialStore::file(dir.join("c.json"))));
-    let sim = SimFleet::start(SimConfig {
-        devices: 2,
-        password: "pw".into(),
-        versions: vec!["7.16.2".into(), "6.49.7".into()],
-        seeds: vec![
-            fixture("v7-vlan-switch.rsc"),
-            fixture("v6-home-router-crlf.rsc"),
-        ],
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
     // The second router is tagged core; a third is never reachable.
-    let csv = format!(
-        "host,port,tags\n127.0.0.1,{},access\n127.0.0.1,{},core;home\n127.0.0.1,1,core\n",
-        sim.port(0),
-        sim.port(1)
-    );
-    let pw = Sensitive::new("pw".to_owned());
-    fleet
-        .import_inventory(&csv, "admin", Some(&pw))
-        .await
-        .unwrap();
-    let devices = fleet.store().list_devices().await.unwrap();
-    let id_of = |port: u16| devices.iter().find(|d| d.port == port).unwrap().id.clone();
-    let (switch, home, gone) = (id_of(sim.port(0)), id_of(sim.port(1)), id_of(1));
+    let (fleet, sim, [switch, home, gone]) = three_routers(
+        store,
+        dir,
+        SimConfig {
+            versions: vec!["7.16.2".into(), "6.49.7".into()],
+            seeds: vec![
+                fixture("v7-vlan-switch.rsc"),
+                fixture("v6-home-router-crlf.rsc"),
+            ],
+            ..SimConfig::default()
+        },
+        ["access", "core;home", "core"],
+    )
+    .await;
     let rule = |name: &str, scope: RuleScope, check: RuleCheck| RuleInput {
         id: None,
         name: name.into(),
@@ -692,27 +717,8 @@ async fn scheduled_backups_take_the_routers_that_are_due() {
     let store = FleetStore::open(&StoreUrl::Sqlite(dir.path().join("f.db")))
         .await
         .unwrap();
-    let fleet = Fleet::new(store, CredentialStore::file(dir.path().join("c.json")));
-    let sim = SimFleet::start(SimConfig {
-        devices: 2,
-        password: "pw".into(),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let csv = format!(
-        "host,port,tags\n127.0.0.1,{},core\n127.0.0.1,{},\n127.0.0.1,1,\n",
-        sim.port(0),
-        sim.port(1)
-    );
-    let pw = Sensitive::new("pw".to_owned());
-    fleet
-        .import_inventory(&csv, "admin", Some(&pw))
-        .await
-        .unwrap();
-    let devices = fleet.store().list_devices().await.unwrap();
-    let id_of = |port: u16| devices.iter().find(|d| d.port == port).unwrap().id.clone();
-    let (core, plain, gone) = (id_of(sim.port(0)), id_of(sim.port(1)), id_of(1));
+    let (fleet, _sim, [core, plain, gone]) =
+        three_routers(store, dir.path(), SimConfig::default(), ["core", "", ""]).await;
     let schedule = BackupSchedule {
         every_hours: 24,
         overrides: vec![ScheduleOverride {
